@@ -1,0 +1,3 @@
+//! One module per CLI verb. Each exposes `Args` (or a `Command` enum) and `run`.
+
+pub mod demo;

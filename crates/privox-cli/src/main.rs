@@ -1,0 +1,41 @@
+//! `privox`: privacy-preserving speech analytics from the command line.
+//!
+//! One subcommand per verb; each lives in its own module under `commands/`.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+/// Privacy-preserving speech analytics: eGeMAPS features, Secure Modular
+/// Hashing with SVMs, and CKKS-encrypted neural networks.
+///
+/// Typical flow: `privox extract` turns audio into 88 eGeMAPS features, then
+/// either `privox smh` + `privox svm` (hashing approach) or `privox nn` +
+/// `privox he` (encrypted cryptonet). `privox demo` runs everything on the
+/// bundled EmoDB demo corpus.
+#[derive(Debug, Parser)]
+#[command(name = "privox", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline on the bundled demo corpus (data/demo).
+    Demo(commands::demo::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => commands::demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
