@@ -1,14 +1,85 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Corpora, feature tables, scaling, speaker-independent splits and metrics.
+//!
+//! This crate is the common ground of every model in privox:
+//!
+//! * [`FeatureTable`]: the CSV format `file,speaker,label,<features...>` that
+//!   `privox extract` writes (the openSMILE oracle CSVs, whose third column is
+//!   `emotion`, are read too);
+//! * [`Dataset`]: numeric features with class indices and speaker groups;
+//! * [`MinMaxScaler`]: scaling to [-1, 1] fitted on training rows only;
+//! * [`leave_one_group_out`] and [`group_k_fold`]: speaker-independent splits;
+//! * [`ConfusionMatrix`]: accuracy, unweighted average recall (UAR).
+//!
+//! ```
+//! use privox_data::{ClassSet, ConfusionMatrix, FeatureTable, Matrix, MinMaxScaler, leave_one_group_out};
+//!
+//! let csv = "file,speaker,label,f1,f2\n\
+//!            a.wav,s1,neutral,1.0,10\n\
+//!            b.wav,s1,angry,3.0,30\n\
+//!            c.wav,s2,neutral,2.0,20\n\
+//!            d.wav,s2,happy,9.0,90\n";
+//! let table = FeatureTable::from_reader(csv.as_bytes()).unwrap();
+//! let data = table.to_dataset(&ClassSet::neutral_angry()).unwrap(); // drops "happy"
+//! assert_eq!(data.len(), 3);
+//!
+//! let folds = leave_one_group_out(&data.groups, &data.group_names);
+//! assert_eq!(folds.len(), 2);
+//! let train = data.subset(&folds[0].train);
+//! let scaler = MinMaxScaler::fit(&train.x).unwrap();
+//! let scaled = scaler.transform(&train.x).unwrap();
+//! assert!(scaled.as_slice().iter().all(|v| (-1.0..=1.0).contains(v)));
+//!
+//! let cm = ConfusionMatrix::from_predictions(2, &[0, 1, 1], &[0, 1, 0]).unwrap();
+//! assert!((cm.uar() - 0.75).abs() < 1e-12);
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod matrix;
+mod metrics;
+mod scaler;
+mod shared;
+mod split;
+mod table;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+pub use matrix::Matrix;
+pub use metrics::{ConfusionMatrix, mean_std};
+pub use scaler::MinMaxScaler;
+pub use shared::shared_dir;
+pub use split::{Fold, fixed_split_from_file, group_k_fold, leave_one_group_out};
+pub use table::{ClassSet, Dataset, FeatureTable};
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong with data handling.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: malformed CSV: {message}")]
+    Csv { path: PathBuf, message: String },
+    #[error("{path}: line {line}: {message}")]
+    BadRow {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
+    #[error("matrix shape mismatch: {0}")]
+    Shape(String),
+    #[error(
+        "non-finite value (NaN or infinity) at row {row}, column {col}; clean or drop that row first"
+    )]
+    NonFinite { row: usize, col: usize },
+    #[error("empty data: {0}")]
+    Empty(String),
+    #[error(
+        "expected {expected} features, found {found}; was the model trained on another feature set?"
+    )]
+    FeatureCount { expected: usize, found: usize },
+    #[error("invalid split: {0}")]
+    Split(String),
+    #[error(transparent)]
+    Format(#[from] privox_format::FormatError),
 }
