@@ -1,14 +1,51 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! C-SVC on features or on Secure-Modular-Hashing codes, LIBSVM-grade.
+//!
+//! # Why a solver of our own
+//!
+//! The hashing approach trains an SVM whose kernel is `exp(−γ·d_H²)` on
+//! packed k-ary codes. That kernel is not guaranteed positive semi-definite,
+//! so the solver must behave exactly like LIBSVM on indefinite kernels
+//! (second-order working-set selection with the τ safeguard). At the time of
+//! writing, the Rust crates were checked: `libsvm-rs` ports LIBSVM but only
+//! with LIBSVM's closed set of kernel types over sparse `svm_node` rows (a
+//! custom kernel on packed codes would have to be expanded into a dense
+//! precomputed Gram matrix per fold and per γ); `linfa-svm`, `smartcore` and
+//! `rusvm` implement other SMO variants (first-order selection, different
+//! bias and stopping rules), so their solutions differ from LIBSVM's. This
+//! crate therefore ports LIBSVM's `Solver` (see [`solver`]) behind a
+//! [`Kernel`] trait, so that one Hamming distance matrix serves every γ and
+//! every inner-CV fold without copies.
+//!
+//! # Pieces
+//!
+//! * [`kernel`]: the [`Kernel`] trait; [`RbfKernel`], [`HammingMatrix`] /
+//!   [`HammingRbfKernel`], [`PrecomputedKernel`].
+//! * [`solver`]: LIBSVM's SMO for one binary problem.
+//! * [`svc`]: one-vs-one multi-class training, decision values, voting,
+//!   class weights, Platt probabilities ([`platt`]).
+//!
+//! ```
+//! use privox_svm::{train, Kernel, PrecomputedKernel, SvcParams};
+//! // An indefinite "kernel": the solver still converges (τ safeguard).
+//! let g = vec![1.0, 0.9, -0.5, -0.2,
+//!              0.9, 1.0, -0.3, 2.0,
+//!              -0.5, -0.3, 1.0, 0.8,
+//!              -0.2, 2.0, 0.8, 1.0];
+//! let k = PrecomputedKernel::new(4, g).unwrap();
+//! let sol = train(&k, &[0, 1, 2, 3], &[0, 0, 1, 1], 2, &SvcParams::default()).unwrap();
+//! assert!(sol.total_sv() >= 2);
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod cache;
+pub mod error;
+pub mod kernel;
+pub mod platt;
+pub mod solver;
+pub mod svc;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use error::SvmError;
+pub use kernel::{
+    HammingMatrix, HammingRbfKernel, Kernel, PrecomputedKernel, RbfKernel, rbf, rbf_hamming,
+};
+pub use solver::{BinarySolution, SolverParams, TAU, solve_binary};
+pub use svc::{SvcParams, SvcSolution, train};

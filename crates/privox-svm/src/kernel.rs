@@ -1,0 +1,283 @@
+//! Kernels the solver can train on, behind one trait.
+//!
+//! A [`Kernel`] addresses a fixed set of points by index `0..size()`. The
+//! solver trains on any subset of those indices (an inner CV fold, or one
+//! class pair of a one-vs-one model) without copying data, which is what lets
+//! grid search reuse one kernel object (and one Hamming distance matrix) for
+//! every fold.
+
+use crate::SvmError;
+
+/// A symmetric kernel function over `size()` indexed points.
+///
+/// It need not be positive semi-definite: the solver follows LIBSVM's τ
+/// safeguard for indefinite kernels.
+pub trait Kernel: Sync {
+    /// Number of addressable points.
+    fn size(&self) -> usize;
+    /// `K(i, j)`; callers guarantee `i, j < size()`.
+    fn eval(&self, i: usize, j: usize) -> f64;
+}
+
+impl<K: Kernel + ?Sized> Kernel for &K {
+    fn size(&self) -> usize {
+        (**self).size()
+    }
+    fn eval(&self, i: usize, j: usize) -> f64 {
+        (**self).eval(i, j)
+    }
+}
+
+/// Checks that a row-major matrix is finite and has the declared shape.
+pub(crate) fn check_finite_rows(data: &[f64], cols: usize) -> Result<(), SvmError> {
+    if cols == 0 {
+        return Err(SvmError::InvalidParameter {
+            name: "feature count",
+            value: "0".into(),
+            hint: "rows need at least one feature",
+        });
+    }
+    if data.len() % cols != 0 {
+        return Err(SvmError::LengthMismatch {
+            what: "feature matrix",
+            expected: data.len() / cols * cols,
+            found: data.len(),
+        });
+    }
+    if let Some(pos) = data.iter().position(|v| !v.is_finite()) {
+        return Err(SvmError::NonFinite {
+            row: pos / cols,
+            col: pos % cols,
+            value: data[pos],
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn check_gamma(gamma: f64) -> Result<(), SvmError> {
+    if gamma.is_finite() && gamma > 0.0 {
+        Ok(())
+    } else {
+        Err(SvmError::InvalidParameter {
+            name: "gamma",
+            value: gamma.to_string(),
+            hint: "gamma must be a finite number > 0 (try 2^-15 .. 2^3)",
+        })
+    }
+}
+
+/// `exp(-γ‖x_i − x_j‖²)` on dense feature rows.
+///
+/// Like LIBSVM, the squared distance is computed as `‖x_i‖² + ‖x_j‖² − 2 x_i·x_j`
+/// with precomputed norms, which keeps training bit-compatible with it.
+///
+/// ```
+/// use privox_svm::{Kernel, RbfKernel};
+/// let k = RbfKernel::new(vec![0.0, 0.0, 1.0, 0.0], 2, 0.5).unwrap();
+/// assert!((k.eval(0, 1) - (-0.5f64).exp()).abs() < 1e-12);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RbfKernel {
+    x: Vec<f64>,
+    cols: usize,
+    sq: Vec<f64>,
+    gamma: f64,
+}
+
+impl RbfKernel {
+    /// `x` is row-major with `cols` features per row.
+    pub fn new(x: Vec<f64>, cols: usize, gamma: f64) -> Result<Self, SvmError> {
+        check_finite_rows(&x, cols)?;
+        check_gamma(gamma)?;
+        let sq = x.chunks_exact(cols).map(|r| dot(r, r)).collect();
+        Ok(RbfKernel { x, cols, sq, gamma })
+    }
+
+    /// The same points with another γ (no copy of the norms' work is needed,
+    /// but the rows are cloned; grid search uses [`RbfKernel::gamma_view`]).
+    pub fn with_gamma(&self, gamma: f64) -> Result<Self, SvmError> {
+        check_gamma(gamma)?;
+        Ok(RbfKernel {
+            gamma,
+            ..self.clone()
+        })
+    }
+
+    /// A borrowed view of the same points with another γ, for grid search.
+    pub fn gamma_view(&self, gamma: f64) -> Result<RbfView<'_>, SvmError> {
+        check_gamma(gamma)?;
+        Ok(RbfView { base: self, gamma })
+    }
+
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    pub fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.cols..(i + 1) * self.cols]
+    }
+
+    fn eval_with(&self, gamma: f64, i: usize, j: usize) -> f64 {
+        let d = self.sq[i] + self.sq[j] - 2.0 * dot(self.row(i), self.row(j));
+        (-gamma * d).exp()
+    }
+}
+
+impl Kernel for RbfKernel {
+    fn size(&self) -> usize {
+        self.sq.len()
+    }
+    fn eval(&self, i: usize, j: usize) -> f64 {
+        self.eval_with(self.gamma, i, j)
+    }
+}
+
+/// [`RbfKernel`] points with a different γ, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct RbfView<'a> {
+    base: &'a RbfKernel,
+    gamma: f64,
+}
+
+impl Kernel for RbfView<'_> {
+    fn size(&self) -> usize {
+        self.base.size()
+    }
+    fn eval(&self, i: usize, j: usize) -> f64 {
+        self.base.eval_with(self.gamma, i, j)
+    }
+}
+
+/// `exp(−γ‖x − y‖²)` between one new row and a stored row, computed directly
+/// (LIBSVM's prediction path does the same).
+pub fn rbf(x: &[f64], y: &[f64], gamma: f64) -> f64 {
+    let d: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+    (-gamma * d).exp()
+}
+
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Pairwise normalized Hamming distances `d_H ∈ [0, 1]` over `n` points,
+/// stored as exact mismatch counts over `symbols` code symbols.
+///
+/// Build it once (see [`crate::codes`]) and derive an RBF-Hamming kernel for
+/// every γ of a grid from it: the expensive part of the kernel is shared.
+#[derive(Clone, Debug)]
+pub struct HammingMatrix {
+    n: usize,
+    symbols: u32,
+    counts: Vec<u32>,
+}
+
+impl HammingMatrix {
+    /// `counts` is row-major `n × n` mismatch counts out of `symbols`.
+    pub fn from_counts(n: usize, symbols: u32, counts: Vec<u32>) -> Result<Self, SvmError> {
+        if counts.len() != n * n {
+            return Err(SvmError::LengthMismatch {
+                what: "Hamming count matrix",
+                expected: n * n,
+                found: counts.len(),
+            });
+        }
+        if symbols == 0 {
+            return Err(SvmError::InvalidParameter {
+                name: "symbols",
+                value: "0".into(),
+                hint: "codes need at least one symbol",
+            });
+        }
+        if let Some(c) = counts.iter().find(|&&c| c > symbols) {
+            return Err(SvmError::InvalidParameter {
+                name: "Hamming count",
+                value: c.to_string(),
+                hint: "a mismatch count cannot exceed the code length",
+            });
+        }
+        Ok(HammingMatrix { n, symbols, counts })
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+    pub fn symbols(&self) -> u32 {
+        self.symbols
+    }
+
+    /// Normalized distance `d_H(i, j)`.
+    pub fn distance(&self, i: usize, j: usize) -> f64 {
+        self.counts[i * self.n + j] as f64 / self.symbols as f64
+    }
+
+    /// The RBF-Hamming kernel `exp(−γ·d_H²)` over these points.
+    pub fn rbf(&self, gamma: f64) -> Result<HammingRbfKernel<'_>, SvmError> {
+        check_gamma(gamma)?;
+        Ok(HammingRbfKernel { d: self, gamma })
+    }
+}
+
+/// `K(x, y) = exp(−γ·d_H(h(x), h(y))²)` over a [`HammingMatrix`].
+#[derive(Clone, Copy, Debug)]
+pub struct HammingRbfKernel<'a> {
+    d: &'a HammingMatrix,
+    gamma: f64,
+}
+
+impl Kernel for HammingRbfKernel<'_> {
+    fn size(&self) -> usize {
+        self.d.n
+    }
+    fn eval(&self, i: usize, j: usize) -> f64 {
+        let d = self.d.distance(i, j);
+        (-self.gamma * d * d).exp()
+    }
+}
+
+/// The RBF-Hamming kernel value for one normalized distance.
+pub fn rbf_hamming(d_h: f64, gamma: f64) -> f64 {
+    (-gamma * d_h * d_h).exp()
+}
+
+/// A precomputed square Gram matrix (row-major `n × n`), e.g. from another
+/// tool, or an indefinite kernel for testing.
+#[derive(Clone, Debug)]
+pub struct PrecomputedKernel {
+    n: usize,
+    gram: Vec<f64>,
+}
+
+impl PrecomputedKernel {
+    /// Checks shape and finiteness. Symmetry is not enforced (LIBSVM does
+    /// not either) but the solver assumes it.
+    pub fn new(n: usize, gram: Vec<f64>) -> Result<Self, SvmError> {
+        if gram.len() != n * n {
+            return Err(SvmError::LengthMismatch {
+                what: "Gram matrix",
+                expected: n * n,
+                found: gram.len(),
+            });
+        }
+        if n > 0 {
+            check_finite_rows(&gram, n)?;
+        }
+        Ok(PrecomputedKernel { n, gram })
+    }
+    pub fn gram(&self) -> &[f64] {
+        &self.gram
+    }
+}
+
+impl Kernel for PrecomputedKernel {
+    fn size(&self) -> usize {
+        self.n
+    }
+    fn eval(&self, i: usize, j: usize) -> f64 {
+        self.gram[i * self.n + j]
+    }
+}
