@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Merge anchor timings (anchors.py) and privox criterion estimates into
+bench/ckks/RESULTS.md.
+
+  aggregate.py collect-criterion --criterion-dir target/criterion --since EPOCH --out privox.json
+  aggregate.py report --out-dir bench/ckks/out --results bench/ckks/RESULTS.md
+
+Only standard library, so it runs with any Python 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+# Rows of the comparison, in display order:
+#   key, label, privox target ratio (vs the faster anchor), in acceptance list?
+OPS = [
+    ("encode", "encode (8192 real slots, top level)", 1.0),
+    ("encrypt_pk", "encrypt, public key", 1.0),
+    ("encrypt_sk", "encrypt, secret key", 1.0),
+    ("decrypt", "decrypt (no decode)", 1.0),
+    ("decode", "decode (8192 real slots)", 1.0),
+    ("decrypt_decode", "decrypt + decode", 1.0),
+    ("mul_relin", "ct-ct multiply + relinearize", 0.5),
+    ("mul_ct_ct", "ct-ct multiply (tensor only)", 1.0),
+    ("relinearize", "relinearize", 0.5),
+    ("rescale", "rescale", 1.0),
+    ("rotate", "rotate (1 step)", 0.5),
+    ("rotate_hoisted16", "rotate, hoisted x16 (steps 1..16)", 1.0),
+    ("mul_ct_pt", "ct-pt multiply", 1.0),
+    ("ntt_limb", "NTT, one 2^14-point limb (forward)", 0.5),
+]
+
+# How a privox criterion id maps onto an op key: first matching regex wins.
+# Ids are matched lowercased against "group/function/parameter".
+PRIVOX_ID_PATTERNS = [
+    ("rotate_hoisted16", r"hoist"),
+    ("mul_relin", r"(mul|mult|multiply)[_ -]?(and[_ -]?)?relin|mul_ct_ct_relin|ct_ct.*relin"),
+    ("relinearize", r"relin"),
+    ("mul_ct_pt", r"(ct[_-]?pt|plain)"),
+    ("mul_ct_ct", r"(mul|mult|multiply|tensor)"),
+    ("rescale", r"rescale"),
+    ("rotate", r"rotat"),
+    ("decrypt_decode", r"decrypt.*decode"),
+    ("decrypt", r"decrypt"),
+    ("encrypt_sk", r"encrypt.*(sk|secret|symmetric)"),
+    ("encrypt_pk", r"encrypt"),
+    ("decode", r"decode"),
+    ("encode", r"encode"),
+    ("ntt_inverse_limb", r"(intt|inverse[_ -]?ntt|ntt.*(inv|backward))"),
+    ("ntt_limb", r"ntt"),
+]
+
+ANCHOR_LIBS = ["seal", "openfhe"]  # same-dnum anchors (dnum = #Q primes = 7)
+
+
+def cmd_collect(args):
+    """Read criterion's estimates.json files written since --since."""
+    rows = {}
+    for est in glob.glob(os.path.join(args.criterion_dir, "**", "new", "estimates.json"), recursive=True):
+        if os.path.getmtime(est) < args.since:
+            continue
+        bench_json = os.path.join(os.path.dirname(est), "benchmark.json")
+        try:
+            with open(bench_json) as f:
+                full_id = json.load(f)["full_id"]
+        except (OSError, KeyError, json.JSONDecodeError):
+            full_id = os.path.relpath(os.path.dirname(os.path.dirname(est)), args.criterion_dir)
+        with open(est) as f:
+            e = json.load(f)
+        rows[full_id] = {
+            "median_ns": e["median"]["point_estimate"],
+            "median_ci_ns": [e["median"]["confidence_interval"]["lower_bound"],
+                             e["median"]["confidence_interval"]["upper_bound"]],
+            "mean_ns": e["mean"]["point_estimate"],
+        }
+    with open(args.out, "w") as f:
+        json.dump(rows, f, indent=1, sort_keys=True)
+    print(f"collected {len(rows)} criterion estimates into {args.out}", file=sys.stderr)
+
+
+def classify_privox(full_id):
+    low = full_id.lower()
+    for key, pat in PRIVOX_ID_PATTERNS:
+        if re.search(pat, low):
+            return key
+    return None
+
+
+def is_n14(full_id):
+    low = full_id.lower()
+    return bool(re.search(r"16384|2\^14|n14|logn14|n=14|2_14", low))
+
+
+def fmt_ms(ns):
+    if ns is None:
+        return "—"
+    ms = ns / 1e6
+    return f"{ms:.3f}" if ms < 10 else f"{ms:.2f}" if ms < 100 else f"{ms:.1f}"
+
+
+def load_anchor_rounds(out_dir):
+    rounds = []
+    for path in sorted(glob.glob(os.path.join(out_dir, "anchors-*.json"))):
+        with open(path) as f:
+            rounds.append(json.load(f))
+    if not rounds:
+        sys.exit(f"no anchors-*.json in {out_dir}: run bench/ckks/run.sh first")
+    return rounds
+
+
+def merge_anchor_timings(rounds):
+    """Median over all samples of all rounds, plus per-round medians."""
+    merged = {}
+    for r in rounds:
+        for lib, ops in r["timings"].items():
+            for op, t in ops.items():
+                m = merged.setdefault(lib, {}).setdefault(op, {"samples": [], "round_medians": [], "note": t["note"]})
+                m["samples"].extend(t["samples_ns"])
+                m["round_medians"].append(t["median_ns"])
+    for ops in merged.values():
+        for m in ops.values():
+            m["median_ns"] = statistics.median(m["samples"])
+    return merged
+
+
+def anchor_ns(merged, lib, op):
+    """Median time of `op` in `lib`, deriving per-limb NTT from SEAL's
+    whole-ciphertext transform (2 polynomials x #Q limbs)."""
+    ops = merged.get(lib, {})
+    if op == "ntt_limb" and "ntt_forward_ct" in ops:
+        return ops["ntt_forward_ct"]["median_ns"] / (2 * 7)
+    if op == "ntt_inverse_limb" and "ntt_inverse_ct" in ops:
+        return ops["ntt_inverse_ct"]["median_ns"] / (2 * 7)
+    if op in ops:
+        return ops[op]["median_ns"]
+    return None
+
+
+def cmd_report(args):
+    rounds = load_anchor_rounds(args.out_dir)
+    merged = merge_anchor_timings(rounds)
+    extra_libs = sorted(lib for lib in merged if lib not in ANCHOR_LIBS)
+
+    privox_raw = {}
+    privox_path = os.path.join(args.out_dir, "privox-criterion.json")
+    if os.path.exists(privox_path):
+        with open(privox_path) as f:
+            privox_raw = json.load(f)
+    # Prefer ids that name N = 2^14 when the bench covers several N.
+    ids = list(privox_raw)
+    if any(is_n14(i) for i in ids):
+        ids = [i for i in ids if is_n14(i)]
+    privox = {}
+    unmapped = []
+    for full_id in sorted(ids):
+        key = classify_privox(full_id)
+        if key is None or key in privox:
+            unmapped.append(full_id)
+            continue
+        privox[key] = {"id": full_id, **privox_raw[full_id]}
+
+    machine = ""
+    mpath = os.path.join(args.out_dir, "machine.txt")
+    if os.path.exists(mpath):
+        with open(mpath) as f:
+            machine = f.read().strip()
+
+    r0 = rounds[-1]
+    lines = []
+    w = lines.append
+    w("# CKKS: privox-ckks vs Microsoft SEAL and OpenFHE")
+    w("")
+    w("Generated by `bench/ckks/aggregate.py` from one invocation of `bench/ckks/run.sh`; "
+      "do not edit by hand. Methodology and parameter mapping: [README.md](README.md).")
+    w("")
+    w("Single-threaded (`OMP_NUM_THREADS=1`, `RAYON_NUM_THREADS=1`), N = 2^14, Q = [60, 40 x 6] bits, "
+      "scale 2^40, all three libraries at the same Q chain. Times are medians in **milliseconds**. "
+      "Anchor medians pool all samples of both anchor rounds (run before and after privox); "
+      "privox is criterion's median estimate.")
+    w("")
+    w("**Ratio** = privox / faster same-dnum anchor (SEAL, or OpenFHE at dnum 7). "
+      "**Strict** = privox / fastest anchor configuration measured at all, including OpenFHE at dnum 4 "
+      "(fewer digits, so faster key switching, still 128-bit at this chain).")
+    w("")
+    head = "| operation | privox | SEAL | OpenFHE dnum 7 |"
+    sep = "|---|---:|---:|---:|"
+    for lib in extra_libs:
+        head += f" OpenFHE {lib.replace('openfhe_dnum', 'dnum ')} |"
+        sep += "---:|"
+    head += " ratio | strict | target | result |"
+    sep += "---:|---:|---:|:---:|"
+    w(head)
+    w(sep)
+    summary = []
+    for key, label, target in OPS:
+        p = privox.get(key, {}).get("median_ns")
+        same = {lib: anchor_ns(merged, lib, key) for lib in ANCHOR_LIBS}
+        extra = {lib: anchor_ns(merged, lib, key) for lib in extra_libs}
+        same_vals = [v for v in same.values() if v is not None]
+        all_vals = same_vals + [v for v in extra.values() if v is not None]
+        if p is None and not all_vals:
+            continue
+        best_same = min(same_vals) if same_vals else None
+        best_all = min(all_vals) if all_vals else None
+        ratio = p / best_same if p is not None and best_same else None
+        strict = p / best_all if p is not None and best_all else None
+        if ratio is None:
+            result = "not measured" if p is None else "no anchor"
+        else:
+            result = "PASS" if ratio <= target else "FAIL"
+        row = f"| {label} | {fmt_ms(p)} | {fmt_ms(same['seal'])} | {fmt_ms(same['openfhe'])} |"
+        for lib in extra_libs:
+            row += f" {fmt_ms(extra[lib])} |"
+        row += f" {'—' if ratio is None else f'{ratio:.2f}x'} | {'—' if strict is None else f'{strict:.2f}x'} | ≤ {target:.1f}x | {result} |"
+        w(row)
+        summary.append((key, result))
+    w("")
+    passed = sum(1 for _, r in summary if r == "PASS")
+    failed = [k for k, r in summary if r == "FAIL"]
+    missing = [k for k, r in summary if r in ("not measured", "no anchor")]
+    w(f"Summary: {passed} PASS, {len(failed)} FAIL{' (' + ', '.join(failed) + ')' if failed else ''}, "
+      f"{len(missing)} without a ratio{' (' + ', '.join(missing) + ')' if missing else ''}.")
+    w("")
+    w("Notes on what each number is:")
+    w("")
+    notes = {}
+    for lib in merged:
+        for op, m in merged[lib].items():
+            if m["note"]:
+                notes.setdefault(op, []).append(f"{lib}: {m['note']}")
+    for op, ns in sorted(notes.items()):
+        w(f"- `{op}`: " + "; ".join(ns))
+    w("- `ntt_limb` for SEAL is **derived**: `Evaluator.transform_to_ntt_inplace` on a fresh ciphertext "
+      "(2 polynomials x 7 limbs) divided by 14. OpenFHE does not expose an NTT (its Python `DCRTPoly` "
+      "has no methods), so it has no NTT number.")
+    w("- SEAL's `decode_double`/`encode` convert between Python lists and C++ vectors of 8192 doubles inside "
+      "the timed call; that conversion inflates SEAL's encode/decode times slightly, which favours privox in those rows.")
+    w("")
+    if privox:
+        w("Privox criterion ids used:")
+        w("")
+        for key, v in privox.items():
+            w(f"- `{key}` ← `{v['id']}` (95% CI of median {fmt_ms(v['median_ci_ns'][0])}–{fmt_ms(v['median_ci_ns'][1])} ms)")
+        w("")
+    if unmapped:
+        w("Other privox benches (not in the comparison): " + ", ".join(
+            f"`{i}` {fmt_ms(privox_raw[i]['median_ns'])} ms" for i in unmapped))
+        w("")
+    if not privox_raw:
+        w("**privox was not measured in this run** (no criterion estimates: the privox-ckks bench had no "
+          "benchmarks yet, or SKIP_PRIVOX was set).")
+        w("")
+
+    w("## Stability: anchor medians per round (ms)")
+    w("")
+    w("| library | operation | " + " | ".join(f"round {i + 1}" for i in range(len(rounds))) + " |")
+    w("|---|---|" + "---:|" * len(rounds))
+    for lib in sorted(merged):
+        for op, m in merged[lib].items():
+            w(f"| {lib} | {op} | " + " | ".join(fmt_ms(x) for x in m["round_medians"]) + " |")
+    w("")
+
+    w("## Sizes at N = 2^14 (bytes)")
+    w("")
+    w("SEAL serializes with zstd by default; both the default (compressed) file size and the exact "
+      "uncompressed size (payload decompressed) are given. OpenFHE's binary (cereal) serialization is "
+      "uncompressed and has no seeded form. Raw coefficient bytes for reference: one 7-limb polynomial "
+      f"is 7 x 16384 x 8 = {7 * 16384 * 8} bytes.")
+    w("")
+    sizes = r0["sizes"]
+    privox_sizes = {}
+    spath = os.path.join(args.out_dir, "privox-sizes.json")
+    if os.path.exists(spath):
+        with open(spath) as f:
+            privox_sizes = json.load(f)
+    libs_sz = ["seal"] + [lib for lib in sizes if lib.startswith("openfhe")]
+    w("| object | privox | SEAL (zstd, default) | SEAL uncompressed | " + " | ".join(
+        f"OpenFHE {'dnum 7' if lib == 'openfhe' else lib.replace('openfhe_dnum', 'dnum ')}" for lib in libs_sz[1:]) + " |")
+    w("|---|---:|---:|---:|" + "---:|" * (len(libs_sz) - 1))
+    for obj in ["ciphertext_full", "ciphertext_seeded", "relin_key_full", "relin_key_seeded",
+                "galois_key_full", "galois_key_seeded"]:
+        s = sizes["seal"].get(obj)
+        pv = privox_sizes.get(obj)
+        row = f"| {obj.replace('_', ' ')} | {pv if pv is not None else '—'} | "
+        row += f"{s['bytes_default'] if s else '—'} | {s['bytes_uncompressed'] if s else '—'} |"
+        for lib in libs_sz[1:]:
+            o = sizes[lib].get(obj)
+            row += f" {o['bytes_default'] if o else 'n/a (no seeded form)'} |"
+        w(row)
+    w("")
+    if not privox_sizes:
+        w("privox sizes: not measured in this run (no `out/privox-sizes.json`).")
+        w("")
+
+    w("## Parameters per library")
+    w("")
+    for lib, p in r0["params"].items():
+        w(f"- **{lib}**: " + "; ".join(f"{k} = {v}" for k, v in p.items() if k != "cc_params"))
+    w("")
+    w("## Machine and versions")
+    w("")
+    w("```")
+    w(machine)
+    w(f"anchor loadavg per round: " + ", ".join(
+        f"{r['loadavg']['before'][0]:.2f}->{r['loadavg']['after'][0]:.2f}" for r in rounds))
+    w("python packages: " + ", ".join(f"{k} {v}" for k, v in r0["versions"].items()))
+    w(f"threads: {r0['threads']}, affinity: {r0['affinity']}")
+    w("```")
+    w("")
+    w("The machine is shared with other engineers' builds (2 cores), so absolute times are noisy; "
+      "the anchors run before and after privox in the same invocation to expose drift (see the "
+      "per-round table).")
+    w("")
+    w("Reproduce: `bench/ckks/run.sh` from the repository root (creates `bench/ckks/venv`, "
+      "runs everything, rewrites this file).")
+    with open(args.results, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {args.results}", file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("collect-criterion")
+    c.add_argument("--criterion-dir", required=True)
+    c.add_argument("--since", type=float, required=True, help="ignore estimates older than this epoch")
+    c.add_argument("--out", required=True)
+    r = sub.add_parser("report")
+    r.add_argument("--out-dir", required=True)
+    r.add_argument("--results", required=True)
+    args = ap.parse_args()
+    {"collect-criterion": cmd_collect, "report": cmd_report}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
