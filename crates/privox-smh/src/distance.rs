@@ -1,0 +1,371 @@
+//! Normalized Hamming distances between packed codes, and RBF-Hamming Gram matrices.
+//!
+//! All builders first compute integer counts of differing symbols (a
+//! [`HammingMatrix`]); d_H = count / M. Since d_H takes only M + 1 values,
+//! `exp(-γ d_H²)` is read from a lookup table instead of calling `exp` per
+//! pair, so a grid search over γ costs one pass over the counts per γ.
+//!
+//! Work is split over rows with rayon. The inner kernel is specialised for
+//! the number of bit-planes and compiled for AVX-512 `vpopcntq` and for the
+//! `popcnt` instruction, chosen at run time, with a portable fallback.
+
+use crate::{Codes, SmhError};
+use rayon::prelude::*;
+
+/// Rows of the second operand processed per cache block.
+const COL_BLOCK: usize = 256;
+
+/// Counts of differing symbols between every code of `a` (rows) and every
+/// code of `b` (columns), row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HammingMatrix {
+    rows: usize,
+    cols: usize,
+    symbols: usize,
+    counts: Vec<u32>,
+}
+
+impl HammingMatrix {
+    /// Number of rows (codes of the first operand).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+    /// Number of columns (codes of the second operand).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+    /// Code length M.
+    pub fn symbols(&self) -> usize {
+        self.symbols
+    }
+    /// Row-major counts of differing symbols.
+    pub fn counts(&self) -> &[u32] {
+        &self.counts
+    }
+    /// Normalized distance d_H of entry (i, j); `None` when out of range.
+    pub fn distance(&self, i: usize, j: usize) -> Option<f64> {
+        if i < self.rows && j < self.cols {
+            Some(self.counts[i * self.cols + j] as f64 / self.symbols as f64)
+        } else {
+            None
+        }
+    }
+    /// All normalized distances d_H, row-major.
+    pub fn distances(&self) -> Vec<f64> {
+        let inv = 1.0 / self.symbols as f64;
+        self.counts.par_iter().map(|&c| c as f64 * inv).collect()
+    }
+    /// RBF-Hamming Gram matrix `exp(-γ·d_H²)`, row-major.
+    pub fn rbf(&self, gamma: f64) -> Result<Vec<f64>, SmhError> {
+        let lut = rbf_table(self.symbols, gamma)?;
+        // Invariant: every count is <= symbols, the table has symbols + 1 entries.
+        Ok(self.counts.par_iter().map(|&c| lut[c as usize]).collect())
+    }
+    /// The sub-matrix of the given rows and columns (e.g. a CV fold's train×train block).
+    pub fn select(&self, rows: &[usize], cols: &[usize]) -> Result<HammingMatrix, SmhError> {
+        for (&i, len) in rows.iter().map(|i| (i, self.rows)).chain(cols.iter().map(|j| (j, self.cols))) {
+            if i >= len {
+                return Err(SmhError::IndexOutOfRange { index: i, len });
+            }
+        }
+        let mut counts = Vec::with_capacity(rows.len() * cols.len());
+        for &i in rows {
+            let row = &self.counts[i * self.cols..(i + 1) * self.cols];
+            counts.extend(cols.iter().map(|&j| row[j]));
+        }
+        Ok(HammingMatrix {
+            rows: rows.len(),
+            cols: cols.len(),
+            symbols: self.symbols,
+            counts,
+        })
+    }
+}
+
+/// `exp(-γ (c/M)²)` for c = 0..=M.
+pub fn rbf_table(symbols: usize, gamma: f64) -> Result<Vec<f64>, SmhError> {
+    if !(gamma.is_finite() && gamma >= 0.0) {
+        return Err(SmhError::Invalid(format!("gamma = {gamma}: the RBF-Hamming γ must be finite and >= 0")));
+    }
+    let inv = 1.0 / symbols as f64;
+    Ok((0..=symbols)
+        .map(|c| {
+            let d = c as f64 * inv;
+            (-gamma * d * d).exp()
+        })
+        .collect())
+}
+
+/// Counts of differing symbols between all codes of `a` and all codes of `b`.
+pub fn hamming_counts(a: &Codes, b: &Codes) -> Result<HammingMatrix, SmhError> {
+    a.check_compatible(b)?;
+    let (n, m) = (a.len(), b.len());
+    let mut counts = vec![0u32; n * m];
+    if n > 0 && m > 0 {
+        let kernel = RowKernel::new(a.words_per_plane(), a.planes());
+        let stride = a.stride();
+        counts.par_chunks_mut(m).enumerate().for_each(|(i, out)| {
+            let row = &a.raw()[i * stride..(i + 1) * stride];
+            for (blk, out_blk) in b.raw().chunks(COL_BLOCK * stride).zip(out.chunks_mut(COL_BLOCK)) {
+                kernel.run(row, blk, out_blk);
+            }
+        });
+    }
+    Ok(HammingMatrix {
+        rows: n,
+        cols: m,
+        symbols: a.symbols(),
+        counts,
+    })
+}
+
+/// Counts of differing symbols between all pairs of `a`; computes each
+/// unordered pair once and mirrors it.
+pub fn hamming_counts_symmetric(a: &Codes) -> HammingMatrix {
+    let n = a.len();
+    let stride = a.stride();
+    let kernel = RowKernel::new(a.words_per_plane(), a.planes());
+    // Lower triangle including the diagonal, one slice per row.
+    let mut tri = vec![0u32; n * (n + 1) / 2];
+    let mut rows: Vec<&mut [u32]> = Vec::with_capacity(n);
+    let mut rest = tri.as_mut_slice();
+    for i in 0..n {
+        let (head, tail) = rest.split_at_mut(i + 1);
+        rows.push(head);
+        rest = tail;
+    }
+    rows.into_par_iter().enumerate().for_each(|(i, out)| {
+        let row = &a.raw()[i * stride..(i + 1) * stride];
+        let others = &a.raw()[..(i + 1) * stride];
+        for (blk, out_blk) in others.chunks(COL_BLOCK * stride).zip(out.chunks_mut(COL_BLOCK)) {
+            kernel.run(row, blk, out_blk);
+        }
+    });
+    let mut counts = vec![0u32; n * n];
+    counts.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, out)| {
+        let base = i * (i + 1) / 2;
+        out[..=i].copy_from_slice(&tri[base..base + i + 1]);
+        for (j, o) in out.iter_mut().enumerate().skip(i + 1) {
+            *o = tri[j * (j + 1) / 2 + i];
+        }
+    });
+    HammingMatrix {
+        rows: n,
+        cols: n,
+        symbols: a.symbols(),
+        counts,
+    }
+}
+
+/// Normalized Hamming distances d_H between all codes of `a` and `b`, row-major `a.len() × b.len()`.
+///
+/// ```
+/// use privox_smh::{hamming_matrix, SmhKey, SmhParams};
+/// let key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 8, 2).unwrap(), 1);
+/// let a = key.hash_rows(&[0.0, 0.0, 0.5, 0.5]).unwrap();
+/// let d = hamming_matrix(&a, &a).unwrap();
+/// assert_eq!(d[0], 0.0);
+/// assert_eq!(d[1], d[2]);
+/// ```
+pub fn hamming_matrix(a: &Codes, b: &Codes) -> Result<Vec<f64>, SmhError> {
+    Ok(hamming_counts(a, b)?.distances())
+}
+
+/// Normalized Hamming distances between all pairs of `a` (symmetric, n × n).
+pub fn hamming_matrix_symmetric(a: &Codes) -> Vec<f64> {
+    hamming_counts_symmetric(a).distances()
+}
+
+/// RBF-Hamming Gram matrix `K[i][j] = exp(-γ·d_H(a_i, b_j)²)`, row-major
+/// `a.len() × b.len()` (e.g. test × train).
+pub fn rbf_hamming_gram(a: &Codes, b: &Codes, gamma: f64) -> Result<Vec<f64>, SmhError> {
+    rbf_table(a.symbols(), gamma)?;
+    hamming_counts(a, b)?.rbf(gamma)
+}
+
+/// RBF-Hamming Gram matrix of `a` with itself (train × train, symmetric, n × n).
+pub fn rbf_hamming_gram_symmetric(a: &Codes, gamma: f64) -> Result<Vec<f64>, SmhError> {
+    rbf_table(a.symbols(), gamma)?;
+    hamming_counts_symmetric(a).rbf(gamma)
+}
+
+/// Differing symbols of one pair of packed rows (portable).
+pub(crate) fn count_pair(a: &[u64], b: &[u64], words: usize, planes: usize) -> u32 {
+    let mut out = [0u32];
+    RowKernel::new(words, planes).run(a, b, &mut out);
+    out[0]
+}
+
+/// The count kernel: one code against a contiguous block of codes.
+struct RowKernel {
+    words: usize,
+    planes: usize,
+    level: Level,
+}
+
+#[derive(Clone, Copy)]
+enum Level {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Popcnt,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl RowKernel {
+    fn new(words: usize, planes: usize) -> Self {
+        RowKernel {
+            words,
+            planes,
+            level: detect(),
+        }
+    }
+
+    /// `out[j]` = differing symbols between `row` and the j-th code in `block`.
+    fn run(&self, row: &[u64], block: &[u64], out: &mut [u32]) {
+        macro_rules! planes {
+            ($f:ident) => {
+                match self.planes {
+                    1 => $f::<1>(row, block, self.words, out),
+                    2 => $f::<2>(row, block, self.words, out),
+                    3 => $f::<3>(row, block, self.words, out),
+                    4 => $f::<4>(row, block, self.words, out),
+                    _ => rows_dyn(row, block, self.words, self.planes, out),
+                }
+            };
+        }
+        match self.level {
+            Level::Portable => planes!(rows_fixed),
+            // SAFETY: the CPU features these functions enable were detected at run time in `detect`.
+            #[cfg(target_arch = "x86_64")]
+            Level::Popcnt => unsafe { planes!(rows_popcnt) },
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => unsafe { planes!(rows_avx512) },
+        }
+    }
+}
+
+fn detect() -> Level {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            return Level::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            return Level::Popcnt;
+        }
+    }
+    Level::Portable
+}
+
+#[inline(always)]
+fn rows_fixed<const P: usize>(row: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    let stride = P * words;
+    let a: [&[u64]; P] = std::array::from_fn(|p| &row[p * words..(p + 1) * words]);
+    for (o, other) in out.iter_mut().zip(block.chunks_exact(stride)) {
+        let b: [&[u64]; P] = std::array::from_fn(|p| &other[p * words..(p + 1) * words]);
+        let mut total = 0u32;
+        for j in 0..words {
+            let mut d = 0u64;
+            for p in 0..P {
+                d |= a[p][j] ^ b[p][j];
+            }
+            total += d.count_ones();
+        }
+        *o = total;
+    }
+}
+
+fn rows_dyn(row: &[u64], block: &[u64], words: usize, planes: usize, out: &mut [u32]) {
+    for (o, other) in out.iter_mut().zip(block.chunks_exact(planes * words)) {
+        *o = (0..words)
+            .map(|j| (0..planes).fold(0u64, |d, p| d | (row[p * words + j] ^ other[p * words + j])).count_ones())
+            .sum();
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn rows_popcnt<const P: usize>(row: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    rows_fixed::<P>(row, block, words, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq,avx512bw,avx512vl,popcnt")]
+fn rows_avx512<const P: usize>(row: &[u64], block: &[u64], words: usize, out: &mut [u32]) {
+    rows_fixed::<P>(row, block, words, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CodeSpace, SmhParams};
+    use privox_format::Fingerprint;
+
+    fn codes(k: u32, n: usize, seed: u32) -> Codes {
+        let params = SmhParams::new(k, 1.0, 3, 47).unwrap();
+        let m = params.symbols();
+        let mut x = seed.wrapping_mul(2654435761).max(1);
+        let syms: Vec<u32> = (0..n * m)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x % k
+            })
+            .collect();
+        let space = CodeSpace {
+            params,
+            key_id: Fingerprint::default(),
+        };
+        Codes::from_symbols(space, &syms).unwrap()
+    }
+
+    fn naive(a: &Codes, i: usize, b: &Codes, j: usize) -> u32 {
+        let (x, y) = (a.unpack(i).unwrap(), b.unpack(j).unwrap());
+        x.iter().zip(&y).filter(|(p, q)| p != q).count() as u32
+    }
+
+    #[test]
+    fn all_kernels_match_unpacked_comparison() {
+        for k in [2, 3, 5, 10, 17, 200] {
+            let a = codes(k, 7, 1);
+            let b = codes(k, 300, 2);
+            let h = hamming_counts(&a, &b).unwrap();
+            let s = hamming_counts_symmetric(&b);
+            for i in 0..a.len() {
+                for j in (0..b.len()).step_by(13) {
+                    assert_eq!(h.counts()[i * b.len() + j], naive(&a, i, &b, j), "k={k}");
+                    assert_eq!(s.counts()[j * b.len() + i], naive(&b, j, &b, i), "k={k}");
+                }
+            }
+            let (words, planes) = (a.words_per_plane(), a.planes());
+            let (r, blk) = (a.row(0).unwrap(), b.row(5).unwrap());
+            let mut out = [0u32];
+            rows_dyn(r, blk, words, planes, &mut out);
+            assert_eq!(out[0], naive(&a, 0, &b, 5));
+        }
+    }
+
+    #[test]
+    fn gram_is_symmetric_with_unit_diagonal() {
+        let a = codes(3, 40, 9);
+        let g = rbf_hamming_gram_symmetric(&a, 2.0).unwrap();
+        let g2 = rbf_hamming_gram(&a, &a, 2.0).unwrap();
+        assert_eq!(g, g2);
+        for i in 0..40 {
+            assert_eq!(g[i * 40 + i], 1.0);
+            for j in 0..40 {
+                assert_eq!(g[i * 40 + j], g[j * 40 + i]);
+                let d = a.distance(i, &a, j).unwrap();
+                assert!((g[i * 40 + j] - (-2.0 * d * d).exp()).abs() < 1e-15);
+            }
+        }
+        assert!(rbf_hamming_gram_symmetric(&a, f64::NAN).is_err());
+        let sub = hamming_counts_symmetric(&a).select(&[3, 1], &[0, 2, 4]).unwrap();
+        assert_eq!(sub.distance(1, 2), a.distance(1, &a, 4).ok());
+    }
+}
