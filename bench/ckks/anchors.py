@@ -17,6 +17,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -30,12 +31,13 @@ import numpy as np
 LOG_N = 14
 N = 1 << LOG_N
 SLOTS = N // 2
-# SEAL convention: the last prime is the special (key-switching) prime P.
-# Q = 60 + 6*40 = 300 bits, depth 6 with 40-bit scale.
-CHAIN_BITS = [60, 40, 40, 40, 40, 40, 40, 60]
-Q_BITS = CHAIN_BITS[:-1]
 SCALE_BITS = 40
-DEPTH = len(Q_BITS) - 1
+# Multiplicative depth L: Q = [60, 40 x L]. 6 by default (log Q = 300) so that
+# OpenFHE, which picks two 60-bit special primes, still fits 438 bits.
+DEPTH = int(os.environ.get("CKKS_BENCH_DEPTH", "6"))
+Q_BITS = [60] + [SCALE_BITS] * DEPTH
+# SEAL convention: the last prime of the chain is the special prime P.
+CHAIN_BITS = Q_BITS + [60]
 # SEAL decomposes a key switch per RNS prime of Q: dnum = number of Q primes.
 DNUM = len(Q_BITS)
 HOISTED_ROTATIONS = 16
@@ -348,19 +350,20 @@ class OpenFheBench:
         o, cc = self.o, self.cc
         log_q = math.log2(cc.GetModulus())
         relin = cc.GetEvalMultKeyVector(self.kp.secretKey.GetKeyTag())[0]
-        relin_bytes = len(o.Serialize(relin, o.BINARY))
-        # A hybrid relinearization key is dnum pairs of polynomials over Q*P:
-        # its size reveals how many special primes OpenFHE chose.
-        towers = round(relin_bytes / (2 * self.dnum * N * 8))
-        n_p = towers - len(Q_BITS)
+        # A hybrid key lives over Q*P: the JSON form of the relinearization key
+        # lists every tower modulus, which gives the exact special primes.
+        moduli = sorted({int(m) for m in re.findall(r'"cm":\s*\{\s*"v":\s*"?(\d+)', o.Serialize(relin, o.JSON))})
+        log_qp = sum(math.log2(m) for m in moduli)
+        n_p = len(moduli) - len(Q_BITS)
         return {
             "library": f"OpenFHE {metadata.version('openfhe')} (official Python wheel)",
             "N": N,
             "log_q": round(log_q, 2),
+            "qp_bits": [round(math.log2(m), 2) for m in moduli],
+            "p_primes": n_p,
+            "log_qp": round(log_qp, 2),
             "dnum": self.dnum,
-            "p_primes_inferred": n_p,
-            "log_qp_estimate": f"{log_q:.1f} + {n_p} x ~60 (OpenFHE auxiliary primes) = ~{log_q + 60 * n_p:.0f}",
-            "key_switching": f"HYBRID, numLargeDigits = {self.dnum}; P = {n_p} auxiliary prime(s), chosen by OpenFHE",
+            "key_switching": f"HYBRID, numLargeDigits = {self.dnum}; P = {n_p} special primes, chosen by OpenFHE",
             "scale_bits": SCALE_BITS,
             "security_check": "HEStd_128_classic enforced by GenCryptoContext (it raises if N is too small for log QP)",
             "cc_params": self.param_str,
