@@ -1,0 +1,210 @@
+//! Batch-norm folding: the inference network as plain affine layers and
+//! activations, which is exactly what the encrypted evaluator computes.
+//!
+//! In inference mode batch-norm is `y = s·x + t` per unit, so
+//! `BN(x·W + b) = x·(W·diag(s)) + (s·b + t)`: one affine layer, one fewer
+//! multiplicative level under CKKS.
+
+use crate::error::{NnError, Result};
+use crate::layers::{Activation, Layer};
+use crate::linalg::{self, Matrix};
+use crate::network::{Mlp, argmax_rows};
+
+/// `y = x·W + b` with `W` stored `inputs × outputs` row-major.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Affine {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub weights: Vec<f64>,
+    pub bias: Vec<f64>,
+}
+
+/// One layer of a [`FoldedMlp`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum FoldedLayer {
+    Affine(Affine),
+    Activation(Activation),
+}
+
+/// An inference-only network: affine layers and elementwise activations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FoldedMlp {
+    pub(crate) layers: Vec<FoldedLayer>,
+    pub(crate) n_inputs: usize,
+    pub(crate) n_classes: usize,
+}
+
+impl Mlp {
+    /// Merges every batch-norm layer into the dense layer before it.
+    ///
+    /// The folded network computes the same function as this network in
+    /// inference mode (up to rounding).
+    pub fn fold(&self) -> Result<FoldedMlp> {
+        let mut out: Vec<FoldedLayer> = Vec::new();
+        for l in &self.layers {
+            match l {
+                Layer::Dense(d) => out.push(FoldedLayer::Affine(Affine {
+                    inputs: d.inputs,
+                    outputs: d.outputs,
+                    weights: d.weights.clone(),
+                    bias: d.bias.clone(),
+                })),
+                Layer::BatchNorm(bn) => {
+                    let Some(FoldedLayer::Affine(a)) = out.last_mut() else {
+                        return Err(NnError::InvalidConfig(
+                            "batch-norm can only be folded into a dense layer right before it"
+                                .into(),
+                        ));
+                    };
+                    let (scale, shift) = bn.affine_coefficients();
+                    for k in 0..a.inputs {
+                        for (w, s) in a.weights[k * a.outputs..(k + 1) * a.outputs]
+                            .iter_mut()
+                            .zip(&scale)
+                        {
+                            *w *= s;
+                        }
+                    }
+                    for ((b, s), t) in a.bias.iter_mut().zip(&scale).zip(&shift) {
+                        *b = *b * s + t;
+                    }
+                }
+                Layer::Activation(act) => out.push(FoldedLayer::Activation(act.clone())),
+            }
+        }
+        Ok(FoldedMlp {
+            layers: out,
+            n_inputs: self.n_inputs(),
+            n_classes: self.n_classes(),
+        })
+    }
+}
+
+impl FoldedMlp {
+    pub fn n_inputs(&self) -> usize {
+        self.n_inputs
+    }
+    pub fn n_classes(&self) -> usize {
+        self.n_classes
+    }
+    pub fn layers(&self) -> &[FoldedLayer] {
+        &self.layers
+    }
+
+    /// The activations, in order (for the encrypted evaluator's level plan).
+    pub fn activations(&self) -> impl Iterator<Item = &Activation> {
+        self.layers.iter().filter_map(|l| match l {
+            FoldedLayer::Activation(a) => Some(a),
+            FoldedLayer::Affine(_) => None,
+        })
+    }
+
+    /// Logits (`rows × classes`) of already-scaled features.
+    pub fn logits(&self, x: &Matrix) -> Result<Matrix> {
+        if x.cols() != self.n_inputs {
+            return Err(NnError::FeatureCountMismatch {
+                what: "model",
+                expected: self.n_inputs,
+                found: x.cols(),
+            });
+        }
+        linalg::check_finite(x)?;
+        let mut h = x.clone();
+        for l in &self.layers {
+            match l {
+                FoldedLayer::Affine(a) => {
+                    let mut out = Matrix::zeros(h.rows(), a.outputs);
+                    linalg::affine(&h, &a.weights, &a.bias, &mut out);
+                    h = out;
+                }
+                FoldedLayer::Activation(act) => {
+                    h.as_mut_slice().iter_mut().for_each(|v| *v = act.apply(*v))
+                }
+            }
+        }
+        Ok(h)
+    }
+
+    /// Predicted class per row of already-scaled features.
+    pub fn predict(&self, x: &Matrix) -> Result<Vec<usize>> {
+        Ok(argmax_rows(&self.logits(x)?))
+    }
+
+    /// Largest `|input|` seen by each activation layer on `x`: tells whether
+    /// the polynomial is evaluated inside its interval.
+    pub fn preactivation_max(&self, x: &Matrix) -> Result<Vec<f64>> {
+        linalg::check_finite(x)?;
+        let mut maxima = Vec::new();
+        let mut h = x.clone();
+        for l in &self.layers {
+            match l {
+                FoldedLayer::Affine(a) => {
+                    let mut out = Matrix::zeros(h.rows(), a.outputs);
+                    linalg::affine(&h, &a.weights, &a.bias, &mut out);
+                    h = out;
+                }
+                FoldedLayer::Activation(act) => {
+                    maxima.push(h.as_slice().iter().fold(0.0f64, |m, v| m.max(v.abs())));
+                    h.as_mut_slice().iter_mut().for_each(|v| *v = act.apply(*v));
+                }
+            }
+        }
+        Ok(maxima)
+    }
+}
+
+/// [`FoldedMlp::preactivation_max`] of a (possibly unfolded) network.
+pub fn preactivation_max(net: &Mlp, x: &Matrix) -> Result<Vec<f64>> {
+    net.fold()?.preactivation_max(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::NetworkSpec;
+    use crate::poly::PolyActivation;
+    use crate::train::{Samples, TrainConfig, train};
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn folded_network_matches_the_unfolded_inference_network() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let n = 120;
+        let x = Matrix::new(
+            n,
+            5,
+            (0..n * 5).map(|_| rng.random_range(-1.0..1.0)).collect(),
+        )
+        .unwrap();
+        let y: Vec<usize> = (0..n)
+            .map(|i| usize::from(x.row(i)[0] + x.row(i)[1] > 0.0))
+            .collect();
+        for act in [
+            Activation::Relu,
+            Activation::Poly(PolyActivation::preset("p4").unwrap()),
+        ] {
+            let spec = NetworkSpec {
+                hidden: vec![12, 7],
+                batch_norm: true,
+                activation: act,
+                bn_momentum: 0.1,
+            };
+            let cfg = TrainConfig {
+                max_epochs: 5,
+                patience: 0,
+                ..TrainConfig::default()
+            };
+            // Trained a little so running statistics and γ, β are non-trivial.
+            let net = train(&spec, &cfg, 2, Samples { x: &x, y: &y }, None, &mut |_| {})
+                .unwrap()
+                .network;
+            let folded = net.fold().unwrap();
+            assert_eq!(folded.layers().len(), 5, "BN layers disappear");
+            let (a, b) = (net.logits(&x).unwrap(), folded.logits(&x).unwrap());
+            for (u, v) in a.as_slice().iter().zip(b.as_slice()) {
+                assert!((u - v).abs() <= 1e-9 * (1.0 + u.abs()), "{u} vs {v}");
+            }
+            assert_eq!(net.predict(&x).unwrap(), folded.predict(&x).unwrap());
+        }
+    }
+}
