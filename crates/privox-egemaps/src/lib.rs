@@ -28,8 +28,20 @@
 //! e.g. 0.05 s or an empty file) give [`EgemapsError::TooShort`]; 60 ms and
 //! longer give a full vector, as openSMILE does.
 
+mod assemble;
 mod error;
+mod formants;
+mod functionals;
+mod geometry;
+mod jitter;
 mod names;
+mod pipeline;
+mod roots;
+mod shs;
+mod spectral;
+mod spectrum;
+mod viterbi;
+mod voice;
 
 use std::io::{self, Write};
 
@@ -60,6 +72,7 @@ pub fn extract(samples: &[f32], sample_rate: u32) -> Result<Functionals, Egemaps
 pub struct Extractor {
     sample_rate: u32,
     received: u64,
+    pipeline: pipeline::Pipeline,
 }
 
 impl Extractor {
@@ -71,6 +84,7 @@ impl Extractor {
         Ok(Self {
             sample_rate,
             received: 0,
+            pipeline: pipeline::Pipeline::new(sample_rate),
         })
     }
 
@@ -91,24 +105,29 @@ impl Extractor {
             }
         }
         self.received += chunk.len() as u64;
+        self.pipeline.push(chunk);
         Ok(())
     }
 
     /// Ends the stream and returns the functionals and the LLD frames.
-    pub fn finish(self) -> Result<Output, EgemapsError> {
+    pub fn finish(mut self) -> Result<Output, EgemapsError> {
         let needed = (0.06 * f64::from(self.sample_rate)).round() as u64;
-        if self.received < needed {
+        let pending = self.pipeline.finish();
+        if self.received < needed || self.pipeline.f_frames.is_empty() {
             return Err(EgemapsError::TooShort {
                 samples: self.received,
                 sample_rate: self.sample_rate,
                 needed,
             });
         }
+        let p = &self.pipeline;
         Ok(Output {
             functionals: Functionals {
-                values: [0.0; NUM_FEATURES],
+                values: assemble::functionals(&p.e_frames, &p.f_frames, pending),
             },
-            llds: Llds { frames: Vec::new() },
+            llds: Llds {
+                frames: assemble::lld_rows(&p.e_frames, &p.f_frames),
+            },
         })
     }
 }
@@ -144,7 +163,10 @@ impl Functionals {
 
     /// `(name, value)` pairs in openSMILE order.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
-        FEATURE_NAMES.iter().copied().zip(self.values.iter().copied())
+        FEATURE_NAMES
+            .iter()
+            .copied()
+            .zip(self.values.iter().copied())
     }
 }
 
