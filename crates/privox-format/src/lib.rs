@@ -36,7 +36,7 @@
 
 mod file;
 
-pub use file::{write_atomic, write_secret_atomic, FileError};
+pub use file::{FileError, write_atomic, write_secret_atomic};
 
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -106,7 +106,9 @@ pub struct Header {
 pub enum FormatError {
     #[error("not a {expected} object: found magic {found} (wrong file type, or not a privox file)")]
     BadMagic { expected: Magic, found: Magic },
-    #[error("{magic} format version {found} is not supported (this build reads {supported:?}); upgrade privox or regenerate the file")]
+    #[error(
+        "{magic} format version {found} is not supported (this build reads {supported:?}); upgrade privox or regenerate the file"
+    )]
     UnsupportedVersion {
         magic: Magic,
         found: u16,
@@ -115,7 +117,11 @@ pub enum FormatError {
     #[error("truncated data: needed {needed} more bytes, only {available} present")]
     Truncated { needed: u64, available: u64 },
     #[error("declared length {len} exceeds the limit of {max} for {what}")]
-    LengthTooLarge { what: &'static str, len: u64, max: u64 },
+    LengthTooLarge {
+        what: &'static str,
+        len: u64,
+        max: u64,
+    },
     #[error("checksum mismatch: the data is corrupted")]
     ChecksumMismatch,
     #[error("{0} unexpected trailing bytes after the payload")]
@@ -350,7 +356,12 @@ impl<'a> Reader<'a> {
 
     /// Reads a `u64` that must be a count of items of `item_size` bytes, at
     /// most `max` of them, and all present in the remaining payload.
-    pub fn get_len(&mut self, what: &'static str, item_size: usize, max: usize) -> Result<usize, FormatError> {
+    pub fn get_len(
+        &mut self,
+        what: &'static str,
+        item_size: usize,
+        max: usize,
+    ) -> Result<usize, FormatError> {
         let len = self.get_u64()?;
         if len > max as u64 {
             return Err(FormatError::LengthTooLarge {
@@ -378,7 +389,8 @@ impl<'a> Reader<'a> {
     /// Length-prefixed UTF-8 string, at most `max` bytes.
     pub fn get_str(&mut self, max: usize) -> Result<String, FormatError> {
         let b = self.get_bytes(max)?;
-        String::from_utf8(b.to_vec()).map_err(|_| FormatError::Invalid("string is not UTF-8".into()))
+        String::from_utf8(b.to_vec())
+            .map_err(|_| FormatError::Invalid("string is not UTF-8".into()))
     }
 
     /// Length-prefixed `f64` slice, at most `max` values.
@@ -440,8 +452,14 @@ mod tests {
     #[test]
     fn refuses_wrong_magic_version_fingerprint() {
         let b = sample();
-        assert!(matches!(Reader::open(&b, Magic(*b"PVXOTHER"), &[3]), Err(FormatError::BadMagic { .. })));
-        assert!(matches!(Reader::open(&b, M, &[1, 2]), Err(FormatError::UnsupportedVersion { .. })));
+        assert!(matches!(
+            Reader::open(&b, Magic(*b"PVXOTHER"), &[3]),
+            Err(FormatError::BadMagic { .. })
+        ));
+        assert!(matches!(
+            Reader::open(&b, M, &[1, 2]),
+            Err(FormatError::UnsupportedVersion { .. })
+        ));
         assert!(matches!(
             Reader::open_expecting(&b, M, &[3], Fingerprint::of(b"q")),
             Err(FormatError::FingerprintMismatch { .. })
@@ -454,7 +472,10 @@ mod tests {
         w.put_u64(u64::MAX); // a lying length prefix
         let b = w.finish();
         let mut r = Reader::open(&b, M, &[1]).unwrap();
-        assert!(matches!(r.get_f64s(usize::MAX), Err(FormatError::Truncated { .. })));
+        assert!(matches!(
+            r.get_f64s(usize::MAX),
+            Err(FormatError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -462,7 +483,10 @@ mod tests {
         let b = sample();
         let mut r = Reader::open(&b, M, &[3]).unwrap();
         r.get_u16().unwrap();
-        assert!(matches!(r.get_str(2), Err(FormatError::LengthTooLarge { .. })));
+        assert!(matches!(
+            r.get_str(2),
+            Err(FormatError::LengthTooLarge { .. })
+        ));
     }
 
     proptest! {
