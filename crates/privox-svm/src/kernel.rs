@@ -157,8 +157,20 @@ pub fn rbf(x: &[f64], y: &[f64], gamma: f64) -> f64 {
     (-gamma * d).exp()
 }
 
+/// Dot product with four independent accumulators: the add chain, not the
+/// multiplies, bounds a sequential sum; this differs from LIBSVM's
+/// sequential loop only in the last bits (parity is checked to 1e-13).
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// Pairwise normalized Hamming distances `d_H ∈ [0, 1]` over `n` points,
@@ -279,5 +291,12 @@ impl Kernel for PrecomputedKernel {
     }
     fn eval(&self, i: usize, j: usize) -> f64 {
         self.gram[i * self.n + j]
+    }
+}
+
+impl PrecomputedKernel {
+    /// Wraps a Gram matrix built in this crate from validated inputs.
+    pub(crate) fn from_trusted(n: usize, gram: Vec<f64>) -> Self {
+        PrecomputedKernel { n, gram }
     }
 }

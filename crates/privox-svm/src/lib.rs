@@ -38,14 +38,18 @@
 
 mod cache;
 pub mod error;
+pub mod grid;
 pub mod kernel;
+pub mod model;
 pub mod platt;
 pub mod solver;
 pub mod svc;
 
 pub use error::SvmError;
+pub use grid::{Grid, GridPoint, GridResult, Metric, cross_validate, grid_search};
 pub use kernel::{
     HammingMatrix, HammingRbfKernel, Kernel, PrecomputedKernel, RbfKernel, rbf, rbf_hamming,
 };
+pub use model::{KernelSpec, MODEL_MAGIC, MODEL_VERSION, Prediction, SupportVectors, SvmModel};
 pub use solver::{BinarySolution, SolverParams, TAU, solve_binary};
 pub use svc::{SvcParams, SvcSolution, train};

@@ -1,0 +1,223 @@
+//! Grid search over (C, γ) with speaker-grouped cross-validation.
+//!
+//! For every γ the kernel over all training points is materialized once as
+//! a Gram matrix (rows in parallel); every C and every fold then trains on
+//! lookups into it, in parallel with rayon. For the RBF-Hamming kernel the
+//! Gram comes from one shared [`HammingMatrix`], so the Hamming distances are
+//! computed once for the whole grid. Scores are pooled over folds (one
+//! confusion matrix over all held-out predictions), by UAR or accuracy.
+
+use crate::SvmError;
+use crate::kernel::{Kernel, PrecomputedKernel};
+use crate::svc::{SvcParams, train};
+use privox_data::{ConfusionMatrix, Fold};
+use rayon::prelude::*;
+
+/// The (C, γ) grid as base-2 exponents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    pub log2_c: Vec<f64>,
+    pub log2_gamma: Vec<f64>,
+}
+
+impl Default for Grid {
+    /// LIBSVM's `grid.py` defaults: log2 C = −5, −3, …, 15 and
+    /// log2 γ = 3, 1, …, −15 (110 points).
+    fn default() -> Self {
+        Grid {
+            log2_c: Grid::range(-5.0, 15.0, 2.0),
+            log2_gamma: Grid::range(3.0, -15.0, -2.0),
+        }
+    }
+}
+
+impl Grid {
+    /// `begin, begin+step, …` up to and including `end` (step may be negative).
+    pub fn range(begin: f64, end: f64, step: f64) -> Vec<f64> {
+        let mut v = Vec::new();
+        if step == 0.0 || !step.is_finite() {
+            return vec![begin];
+        }
+        let mut x = begin;
+        while (step > 0.0 && x <= end + 1e-9) || (step < 0.0 && x >= end - 1e-9) {
+            v.push(x);
+            x += step;
+        }
+        v
+    }
+
+    /// Parses `begin:end:step` (e.g. `-5:15:2`) or a comma list (`-1,1,3`).
+    pub fn parse_range(s: &str) -> Result<Vec<f64>, SvmError> {
+        let bad = || SvmError::InvalidParameter {
+            name: "grid range",
+            value: s.to_string(),
+            hint: "write begin:end:step (e.g. -5:15:2) or a comma-separated list of log2 values",
+        };
+        let nums = |parts: Vec<&str>| -> Result<Vec<f64>, SvmError> {
+            parts
+                .iter()
+                .map(|p| p.trim().parse::<f64>().map_err(|_| bad()))
+                .collect()
+        };
+        let v = if s.contains(':') {
+            let p = nums(s.split(':').collect())?;
+            if p.len() != 3 || p[2] == 0.0 {
+                return Err(bad());
+            }
+            Grid::range(p[0], p[1], p[2])
+        } else {
+            nums(s.split(',').collect())?
+        };
+        if v.is_empty() || v.iter().any(|x| !x.is_finite()) {
+            return Err(bad());
+        }
+        Ok(v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.log2_c.len() * self.log2_gamma.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What the grid maximizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Metric {
+    /// Unweighted average recall (mean per-class recall).
+    #[default]
+    Uar,
+    Accuracy,
+}
+
+/// The cross-validated score of one grid point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridPoint {
+    pub c: f64,
+    pub gamma: f64,
+    pub accuracy: f64,
+    pub uar: f64,
+    /// The value of the chosen [`Metric`].
+    pub score: f64,
+}
+
+/// All grid points (γ-major, then C) and the best one.
+#[derive(Clone, Debug)]
+pub struct GridResult {
+    pub points: Vec<GridPoint>,
+    pub best: GridPoint,
+}
+
+/// Materializes a kernel as a dense Gram matrix (rows in parallel).
+pub fn gram<K: Kernel + ?Sized>(k: &K) -> PrecomputedKernel {
+    let n = k.size();
+    let mut g = vec![0.0; n * n];
+    g.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, row)| {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = k.eval(i, j);
+        }
+    });
+    // Invariant: g has exactly n*n finite-or-not values; finiteness of a
+    // kernel built from checked inputs holds (exp of finite numbers).
+    PrecomputedKernel::from_trusted(n, g)
+}
+
+/// Cross-validated pooled confusion matrix of one (C, kernel) setting.
+pub fn cross_validate<K: Kernel + ?Sized>(
+    kernel: &K,
+    y: &[usize],
+    n_classes: usize,
+    folds: &[Fold],
+    params: &SvcParams,
+) -> Result<ConfusionMatrix, SvmError> {
+    let mut cm = ConfusionMatrix::new(n_classes);
+    for f in folds {
+        let ytr: Vec<usize> = f.train.iter().map(|&i| y[i]).collect();
+        let sol = train(kernel, &f.train, &ytr, n_classes, params)?;
+        let yte: Vec<usize> = f.test.iter().map(|&i| y[i]).collect();
+        let pred: Vec<usize> = f
+            .test
+            .iter()
+            .map(|&t| sol.predict_with(|s| kernel.eval(t, s)))
+            .collect();
+        let part = ConfusionMatrix::from_predictions(n_classes, &yte, &pred)
+            .map_err(|e| SvmError::Grid(e.to_string()))?;
+        cm.merge(&part).map_err(|e| SvmError::Grid(e.to_string()))?;
+    }
+    Ok(cm)
+}
+
+/// Searches the grid. `kernel_for_gamma(γ)` gives the kernel over all points
+/// that `y` and the folds index; `progress` is called after each grid point.
+pub fn grid_search<K, F>(
+    kernel_for_gamma: F,
+    y: &[usize],
+    n_classes: usize,
+    folds: &[Fold],
+    grid: &Grid,
+    metric: Metric,
+    base: &SvcParams,
+    progress: &(dyn Fn() + Sync),
+) -> Result<GridResult, SvmError>
+where
+    K: Kernel,
+    F: Fn(f64) -> Result<K, SvmError>,
+{
+    if grid.is_empty() {
+        return Err(SvmError::Grid(
+            "the grid is empty: give at least one C and one gamma".into(),
+        ));
+    }
+    if folds.is_empty() {
+        return Err(SvmError::Grid(
+            "no folds: give at least two speakers for inner cross-validation".into(),
+        ));
+    }
+    let mut points = Vec::with_capacity(grid.len());
+    for &lg in &grid.log2_gamma {
+        let gamma = lg.exp2();
+        let k = kernel_for_gamma(gamma)?;
+        if k.size() != y.len() {
+            return Err(SvmError::LengthMismatch {
+                what: "labels",
+                expected: k.size(),
+                found: y.len(),
+            });
+        }
+        let g = gram(&k);
+        let row: Vec<GridPoint> = grid
+            .log2_c
+            .par_iter()
+            .map(|&lc| {
+                let params = SvcParams {
+                    c: lc.exp2(),
+                    probability: false,
+                    ..base.clone()
+                };
+                let cm = cross_validate(&g, y, n_classes, folds, &params)?;
+                progress();
+                let (accuracy, uar) = (cm.accuracy(), cm.uar());
+                Ok(GridPoint {
+                    c: params.c,
+                    gamma,
+                    accuracy,
+                    uar,
+                    score: if metric == Metric::Uar { uar } else { accuracy },
+                })
+            })
+            .collect::<Result<_, SvmError>>()?;
+        points.extend(row);
+    }
+    // Highest score; ties go to the smaller C, then the smaller γ (simpler model).
+    let best = points
+        .iter()
+        .cloned()
+        .reduce(|a, b| {
+            let better = b.score > a.score
+                || (b.score == a.score && (b.c < a.c || (b.c == a.c && b.gamma < a.gamma)));
+            if better { b } else { a }
+        })
+        .ok_or_else(|| SvmError::Grid("no grid point was evaluated".into()))?;
+    Ok(GridResult { points, best })
+}

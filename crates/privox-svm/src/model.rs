@@ -1,0 +1,573 @@
+//! Self-contained SVM models: training on features or SMH codes, prediction
+//! with input checks, and the versioned model file.
+//!
+//! A model file is a `privox-format` envelope (magic `PVXSVMM1`). Its header
+//! fingerprint binds it to what it accepts as input: for a feature model the
+//! feature layout (count and names), for a hashed model the SMH code space
+//! (public parameters k, Δ, mpc, L and the key id). Prediction refuses other
+//! input with a typed error instead of silently computing nonsense.
+
+use crate::kernel::{Kernel, RbfKernel, check_finite_rows, check_gamma, rbf, rbf_hamming};
+use crate::svc::{SvcParams, SvcSolution, train};
+use crate::{HammingMatrix, SvmError};
+use privox_data::{Matrix, MinMaxScaler};
+use privox_format::{Fingerprint, Magic, Reader, Writer};
+use privox_smh::{CodeSpace, Codes, hamming_counts, hamming_counts_symmetric};
+use std::path::Path;
+
+/// Magic of SVM model files.
+pub const MODEL_MAGIC: Magic = Magic(*b"PVXSVMM1");
+/// Model file version written by this build.
+pub const MODEL_VERSION: u16 = 1;
+/// Bounds on counts read from a file (allocation limits on hostile input).
+const MAX_ITEMS: usize = 1 << 26;
+const MAX_NAME: usize = 4096;
+const MAX_CLASSES: usize = 1 << 12;
+
+/// Which kernel a model uses, with its γ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum KernelSpec {
+    /// `exp(−γ‖x − y‖²)` on min-max scaled features.
+    Rbf { gamma: f64 },
+    /// `exp(−γ·d_H²)` on SMH codes.
+    RbfHamming { gamma: f64 },
+}
+
+impl KernelSpec {
+    pub fn gamma(&self) -> f64 {
+        match *self {
+            KernelSpec::Rbf { gamma } | KernelSpec::RbfHamming { gamma } => gamma,
+        }
+    }
+    pub fn name(&self) -> &'static str {
+        match self {
+            KernelSpec::Rbf { .. } => "RBF",
+            KernelSpec::RbfHamming { .. } => "RBF-Hamming",
+        }
+    }
+}
+
+/// The support vectors a model keeps.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SupportVectors {
+    /// Scaled feature rows, row-major with `cols` features.
+    Features { cols: usize, rows: Vec<f64> },
+    /// Packed SMH codes (their [`CodeSpace`] included).
+    Codes(Codes),
+}
+
+/// One prediction: the class index, LIBSVM's pairwise decision values, and
+/// class probabilities when the model was trained with Platt scaling.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub class: usize,
+    pub decision: Vec<f64>,
+    pub probabilities: Option<Vec<f64>>,
+}
+
+/// A trained C-SVC with everything needed to predict on new input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SvmModel {
+    pub kernel: KernelSpec,
+    /// The `C` it was trained with (for reports).
+    pub c: f64,
+    /// Names of all classes (index = class index).
+    pub class_names: Vec<String>,
+    /// Names of the input features (feature models; may be empty).
+    pub feature_names: Vec<String>,
+    /// Scaler fitted on the training features. Feature models apply it to
+    /// every input; hashed models may carry the client's scaler for reference.
+    pub scaler: Option<MinMaxScaler>,
+    /// The solution, with `sv` renumbered `0..total` into [`SvmModel::support_vectors`].
+    pub solution: SvcSolution,
+    pub support_vectors: SupportVectors,
+}
+
+fn check_labels(y: &[usize], n: usize, class_names: &[String]) -> Result<(), SvmError> {
+    if n == 0 {
+        return Err(SvmError::EmptyTrainingSet);
+    }
+    if y.len() != n {
+        return Err(SvmError::LengthMismatch {
+            what: "labels",
+            expected: n,
+            found: y.len(),
+        });
+    }
+    if class_names.is_empty() || class_names.len() > MAX_CLASSES {
+        return Err(SvmError::InvalidParameter {
+            name: "class names",
+            value: class_names.len().to_string(),
+            hint: "give between 1 and 4096 class names",
+        });
+    }
+    Ok(())
+}
+
+fn single_class_error(sol_err: SvmError, class_names: &[String]) -> SvmError {
+    match sol_err {
+        SvmError::SingleClass { class } => {
+            let name = class
+                .parse::<usize>()
+                .ok()
+                .and_then(|c| class_names.get(c))
+                .cloned()
+                .unwrap_or(class);
+            SvmError::SingleClass { class: name }
+        }
+        e => e,
+    }
+}
+
+/// Renumbers support vectors to `0..total` after extracting them.
+fn compact(mut sol: SvcSolution) -> (SvcSolution, Vec<usize>) {
+    let picked = std::mem::take(&mut sol.sv);
+    sol.sv = (0..picked.len()).collect();
+    (sol, picked)
+}
+
+impl SvmModel {
+    /// Trains an RBF model on raw (unscaled) features: fits the min-max
+    /// scaler on `x`, scales, trains, keeps the scaler.
+    pub fn train_features(
+        x: &Matrix,
+        y: &[usize],
+        class_names: &[String],
+        feature_names: &[String],
+        gamma: f64,
+        params: &SvcParams,
+    ) -> Result<Self, SvmError> {
+        check_labels(y, x.rows(), class_names)?;
+        check_finite_rows(x.as_slice(), x.cols())?;
+        check_gamma(gamma)?;
+        let scaler = MinMaxScaler::fit(x).map_err(|e| SvmError::Data(e.to_string()))?;
+        let scaled = scaler
+            .transform(x)
+            .map_err(|e| SvmError::Data(e.to_string()))?;
+        let kernel = RbfKernel::new(scaled.as_slice().to_vec(), x.cols(), gamma)?;
+        Self::train_scaled_features(&kernel, y, class_names, feature_names, Some(scaler), params)
+    }
+
+    /// Trains on features already scaled (the kernel holds them and γ).
+    pub fn train_scaled_features(
+        kernel: &RbfKernel,
+        y: &[usize],
+        class_names: &[String],
+        feature_names: &[String],
+        scaler: Option<MinMaxScaler>,
+        params: &SvcParams,
+    ) -> Result<Self, SvmError> {
+        check_labels(y, kernel.size(), class_names)?;
+        if !feature_names.is_empty() && feature_names.len() != kernel.cols() {
+            return Err(SvmError::LengthMismatch {
+                what: "feature names",
+                expected: kernel.cols(),
+                found: feature_names.len(),
+            });
+        }
+        let idx: Vec<usize> = (0..kernel.size()).collect();
+        let sol = train(kernel, &idx, y, class_names.len(), params)
+            .map_err(|e| single_class_error(e, class_names))?;
+        let (solution, picked) = compact(sol);
+        let rows = picked
+            .iter()
+            .flat_map(|&i| kernel.row(i).iter().copied())
+            .collect();
+        Ok(SvmModel {
+            kernel: KernelSpec::Rbf {
+                gamma: kernel.gamma(),
+            },
+            c: params.c,
+            class_names: class_names.to_vec(),
+            feature_names: feature_names.to_vec(),
+            scaler,
+            solution,
+            support_vectors: SupportVectors::Features {
+                cols: kernel.cols(),
+                rows,
+            },
+        })
+    }
+
+    /// Trains an RBF-Hamming model on SMH codes. `scaler` (optional) is kept
+    /// for reference only: codes arrive already hashed.
+    pub fn train_codes(
+        codes: &Codes,
+        y: &[usize],
+        class_names: &[String],
+        gamma: f64,
+        params: &SvcParams,
+        scaler: Option<MinMaxScaler>,
+    ) -> Result<Self, SvmError> {
+        check_labels(y, codes.len(), class_names)?;
+        check_gamma(gamma)?;
+        let hm = hamming_counts_symmetric(codes);
+        let d = HammingMatrix::from_counts(codes.len(), hm.symbols() as u32, hm.counts().to_vec())?;
+        let kernel = d.rbf(gamma)?;
+        let idx: Vec<usize> = (0..codes.len()).collect();
+        let sol = train(&kernel, &idx, y, class_names.len(), params)
+            .map_err(|e| single_class_error(e, class_names))?;
+        let (solution, picked) = compact(sol);
+        let sv_codes = codes
+            .select(&picked)
+            .map_err(|e| SvmError::Data(e.to_string()))?;
+        Ok(SvmModel {
+            kernel: KernelSpec::RbfHamming { gamma },
+            c: params.c,
+            class_names: class_names.to_vec(),
+            feature_names: Vec::new(),
+            scaler,
+            solution,
+            support_vectors: SupportVectors::Codes(sv_codes),
+        })
+    }
+
+    /// Number of input features a feature model expects.
+    pub fn feature_count(&self) -> Option<usize> {
+        match &self.support_vectors {
+            SupportVectors::Features { cols, .. } => Some(*cols),
+            SupportVectors::Codes(_) => None,
+        }
+    }
+
+    /// The SMH code space a hashed model accepts.
+    pub fn code_space(&self) -> Option<CodeSpace> {
+        match &self.support_vectors {
+            SupportVectors::Codes(c) => Some(c.space()),
+            SupportVectors::Features { .. } => None,
+        }
+    }
+
+    /// What the envelope fingerprint binds the model to.
+    pub fn fingerprint(&self) -> Fingerprint {
+        match &self.support_vectors {
+            SupportVectors::Codes(c) => c.space().fingerprint(),
+            SupportVectors::Features { cols, .. } => {
+                let mut b = b"privox-svm rbf features".to_vec();
+                b.extend_from_slice(&(*cols as u64).to_le_bytes());
+                for n in &self.feature_names {
+                    b.extend_from_slice(&(n.len() as u64).to_le_bytes());
+                    b.extend_from_slice(n.as_bytes());
+                }
+                Fingerprint::of(&b)
+            }
+        }
+    }
+
+    fn finish_prediction(&self, krow: &[f64]) -> Prediction {
+        let decision = self.solution.decision_values(krow);
+        Prediction {
+            class: self.solution.vote(&decision),
+            probabilities: self.solution.probabilities(&decision),
+            decision,
+        }
+    }
+
+    /// Predicts raw (unscaled) feature rows; the model's scaler is applied.
+    pub fn predict_features(&self, x: &Matrix) -> Result<Vec<Prediction>, SvmError> {
+        let (cols, rows) = match &self.support_vectors {
+            SupportVectors::Features { cols, rows } => (*cols, rows),
+            SupportVectors::Codes(_) => {
+                return Err(SvmError::KernelMismatch {
+                    model: "RBF-Hamming",
+                    input: "features",
+                });
+            }
+        };
+        if x.cols() != cols {
+            return Err(SvmError::FeatureCount {
+                expected: cols,
+                found: x.cols(),
+            });
+        }
+        if x.rows() == 0 {
+            return Ok(Vec::new());
+        }
+        check_finite_rows(x.as_slice(), cols)?;
+        let scaled = match &self.scaler {
+            Some(s) => s.transform(x).map_err(|e| SvmError::Data(e.to_string()))?,
+            None => x.clone(),
+        };
+        let gamma = self.kernel.gamma();
+        use rayon::prelude::*;
+        Ok((0..scaled.rows())
+            .into_par_iter()
+            .map(|t| {
+                let xt = scaled.row(t);
+                let krow: Vec<f64> = rows
+                    .chunks_exact(cols)
+                    .map(|sv| rbf(xt, sv, gamma))
+                    .collect();
+                self.finish_prediction(&krow)
+            })
+            .collect())
+    }
+
+    /// Predicts SMH codes; they must come from the model's code space.
+    pub fn predict_codes(&self, codes: &Codes) -> Result<Vec<Prediction>, SvmError> {
+        let sv = match &self.support_vectors {
+            SupportVectors::Codes(c) => c,
+            SupportVectors::Features { .. } => {
+                return Err(SvmError::KernelMismatch {
+                    model: "RBF",
+                    input: "SMH codes",
+                });
+            }
+        };
+        if codes.space() != sv.space() {
+            return Err(SvmError::SmhMismatch {
+                model: format!("{} (key {})", sv.params(), sv.space().key_id),
+                input: format!("{} (key {})", codes.params(), codes.space().key_id),
+            });
+        }
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hm = hamming_counts(codes, sv).map_err(|e| SvmError::Data(e.to_string()))?;
+        let (m, gamma) = (hm.symbols() as f64, self.kernel.gamma());
+        let n_sv = sv.len();
+        Ok(hm
+            .counts()
+            .chunks_exact(n_sv.max(1))
+            .take(codes.len())
+            .map(|row| {
+                let krow: Vec<f64> = row
+                    .iter()
+                    .map(|&c| rbf_hamming(c as f64 / m, gamma))
+                    .collect();
+                self.finish_prediction(&krow)
+            })
+            .collect())
+    }
+
+    /// Serializes into a model envelope.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new(MODEL_MAGIC, MODEL_VERSION, self.fingerprint());
+        let s = &self.solution;
+        match self.kernel {
+            KernelSpec::Rbf { gamma } => {
+                w.put_u8(0);
+                w.put_f64(gamma);
+            }
+            KernelSpec::RbfHamming { gamma } => {
+                w.put_u8(1);
+                w.put_f64(gamma);
+            }
+        }
+        w.put_f64(self.c);
+        put_strs(&mut w, &self.class_names);
+        put_strs(&mut w, &self.feature_names);
+        w.put_u64s(&s.labels.iter().map(|&v| v as u64).collect::<Vec<_>>());
+        w.put_u64s(&s.n_sv.iter().map(|&v| v as u64).collect::<Vec<_>>());
+        w.put_f64s(&s.sv_coef);
+        w.put_f64s(&s.rho);
+        w.put_f64s(&s.prob_a);
+        w.put_f64s(&s.prob_b);
+        match &self.scaler {
+            Some(sc) => {
+                w.put_u8(1);
+                sc.write_to(&mut w);
+            }
+            None => w.put_u8(0),
+        }
+        match &self.support_vectors {
+            SupportVectors::Features { cols, rows } => {
+                w.put_u8(0);
+                w.put_u64(*cols as u64);
+                w.put_f64s(rows);
+            }
+            SupportVectors::Codes(c) => {
+                w.put_u8(1);
+                c.write_to(&mut w);
+            }
+        }
+        w.finish()
+    }
+
+    /// Parses and validates a model envelope. Truncation, corruption, a
+    /// foreign file type and internal inconsistencies are typed errors.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SvmError> {
+        let mut r = Reader::open(bytes, MODEL_MAGIC, &[MODEL_VERSION])?;
+        let header_fp = r.header().fingerprint;
+        let kind = r.get_u8()?;
+        let gamma = r.get_f64()?;
+        let kernel = match kind {
+            0 => KernelSpec::Rbf { gamma },
+            1 => KernelSpec::RbfHamming { gamma },
+            k => return Err(SvmError::CorruptModel(format!("unknown kernel type {k}"))),
+        };
+        let c = r.get_f64()?;
+        let class_names = get_strs(&mut r, MAX_CLASSES)?;
+        let feature_names = get_strs(&mut r, MAX_ITEMS)?;
+        let labels: Vec<usize> = r
+            .get_u64s(MAX_CLASSES)?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect();
+        let n_sv: Vec<usize> = r
+            .get_u64s(MAX_CLASSES)?
+            .into_iter()
+            .map(|v| v as usize)
+            .collect();
+        let sv_coef = r.get_f64s(MAX_ITEMS)?;
+        let rho = r.get_f64s(MAX_ITEMS)?;
+        let prob_a = r.get_f64s(MAX_ITEMS)?;
+        let prob_b = r.get_f64s(MAX_ITEMS)?;
+        let scaler = match r.get_u8()? {
+            0 => None,
+            1 => Some(MinMaxScaler::read_from(&mut r)?),
+            f => return Err(SvmError::CorruptModel(format!("bad scaler flag {f}"))),
+        };
+        let support_vectors = match r.get_u8()? {
+            0 => {
+                let cols = r.get_u64()? as usize;
+                let rows = r.get_f64s(MAX_ITEMS)?;
+                SupportVectors::Features { cols, rows }
+            }
+            1 => SupportVectors::Codes(Codes::read_from(&mut r)?),
+            f => {
+                return Err(SvmError::CorruptModel(format!(
+                    "bad support-vector kind {f}"
+                )));
+            }
+        };
+        r.finish()?;
+        let total: usize = n_sv.iter().sum();
+        let model = SvmModel {
+            kernel,
+            c,
+            class_names,
+            feature_names,
+            scaler,
+            solution: SvcSolution {
+                n_classes: 0,
+                labels,
+                sv: (0..total).collect(),
+                n_sv,
+                sv_coef,
+                rho,
+                prob_a,
+                prob_b,
+                iterations: Vec::new(),
+            },
+            support_vectors,
+        };
+        let mut model = model;
+        model.solution.n_classes = model.class_names.len();
+        model.validate()?;
+        if model.fingerprint() != header_fp {
+            return Err(SvmError::CorruptModel(
+                "header fingerprint does not match the model's input layout".into(),
+            ));
+        }
+        Ok(model)
+    }
+
+    fn validate(&self) -> Result<(), SvmError> {
+        let bad = |m: String| Err(SvmError::CorruptModel(m));
+        let s = &self.solution;
+        let nr = s.labels.len();
+        let g = self.kernel.gamma();
+        if !(g.is_finite() && g > 0.0) || !(self.c.is_finite() && self.c > 0.0) {
+            return bad(format!(
+                "gamma {g} or C {} is not a positive number",
+                self.c
+            ));
+        }
+        if nr < 2 || s.n_sv.len() != nr {
+            return bad(format!(
+                "{nr} trained classes with {} support-vector counts",
+                s.n_sv.len()
+            ));
+        }
+        if s.labels.windows(2).any(|w| w[0] >= w[1])
+            || s.labels.iter().any(|&l| l >= self.class_names.len())
+        {
+            return bad("class labels are not ascending indices of the class names".into());
+        }
+        let total = s.sv.len();
+        let pairs = nr * (nr - 1) / 2;
+        if s.sv_coef.len() != (nr - 1) * total || s.rho.len() != pairs {
+            return bad("coefficient or bias arrays have the wrong size".into());
+        }
+        if !(s.prob_a.is_empty() && s.prob_b.is_empty())
+            && (s.prob_a.len() != pairs || s.prob_b.len() != pairs)
+        {
+            return bad("probability parameters have the wrong size".into());
+        }
+        if s.sv_coef
+            .iter()
+            .chain(&s.rho)
+            .chain(&s.prob_a)
+            .chain(&s.prob_b)
+            .any(|v| !v.is_finite())
+        {
+            return bad("non-finite coefficient".into());
+        }
+        match &self.support_vectors {
+            SupportVectors::Features { cols, rows } => {
+                if *cols == 0 || rows.len() != cols * total || rows.iter().any(|v| !v.is_finite()) {
+                    return bad(format!(
+                        "{} support-vector values for {total} vectors of {cols} features",
+                        rows.len()
+                    ));
+                }
+                if let Some(sc) = &self.scaler {
+                    if sc.dim() != *cols {
+                        return bad(format!(
+                            "scaler has {} features, support vectors {cols}",
+                            sc.dim()
+                        ));
+                    }
+                }
+                if !self.feature_names.is_empty() && self.feature_names.len() != *cols {
+                    return bad("feature names do not match the feature count".into());
+                }
+                if !matches!(self.kernel, KernelSpec::Rbf { .. }) {
+                    return bad("feature support vectors with a Hamming kernel".into());
+                }
+            }
+            SupportVectors::Codes(c) => {
+                if c.len() != total {
+                    return bad(format!(
+                        "{} support-vector codes for {total} vectors",
+                        c.len()
+                    ));
+                }
+                if !matches!(self.kernel, KernelSpec::RbfHamming { .. }) {
+                    return bad("code support vectors with a feature kernel".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the model atomically.
+    pub fn write(&self, path: &Path) -> Result<(), SvmError> {
+        privox_format::write_atomic(path, &self.to_bytes())
+            .map_err(|e| SvmError::Data(e.to_string()))
+    }
+
+    /// Reads and validates a model file.
+    pub fn read(path: &Path) -> Result<Self, SvmError> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            SvmError::Data(format!("cannot read model file {}: {e}", path.display()))
+        })?;
+        Self::from_bytes(&bytes)
+    }
+}
+
+fn put_strs(w: &mut Writer, v: &[String]) {
+    w.put_u64(v.len() as u64);
+    for s in v {
+        w.put_str(s);
+    }
+}
+
+fn get_strs(r: &mut Reader<'_>, max: usize) -> Result<Vec<String>, SvmError> {
+    // Each string takes at least its 8-byte length prefix.
+    let n = r.get_len("string list", 8, max)?;
+    (0..n)
+        .map(|_| r.get_str(MAX_NAME).map_err(SvmError::from))
+        .collect()
+}
