@@ -45,10 +45,9 @@ impl CodeSpace {
     pub fn read_from(r: &mut Reader<'_>) -> Result<Self, FormatError> {
         let params = SmhParams::read_from(r)?;
         let id = r.get_bytes(16)?;
-        let key_id = Fingerprint(
-            id.try_into()
-                .map_err(|_| FormatError::Invalid(format!("key id has {} bytes, expected 16", id.len())))?,
-        );
+        let key_id = Fingerprint(id.try_into().map_err(|_| {
+            FormatError::Invalid(format!("key id has {} bytes, expected 16", id.len()))
+        })?);
         Ok(CodeSpace { params, key_id })
     }
 }
@@ -88,7 +87,9 @@ impl Codes {
         }
         let k = space.params.k();
         if let Some(s) = symbols.iter().find(|&&s| s >= k) {
-            return Err(SmhError::Invalid(format!("symbol {s} is not below k = {k}")));
+            return Err(SmhError::Invalid(format!(
+                "symbol {s} is not below k = {k}"
+            )));
         }
         let mut codes = Codes::zeros(space, symbols.len() / m);
         let stride = codes.stride();
@@ -136,7 +137,10 @@ impl Codes {
     /// The packed words of code `i` (plane-major).
     pub fn row(&self, i: usize) -> Result<&[u64], SmhError> {
         if i >= self.n {
-            return Err(SmhError::IndexOutOfRange { index: i, len: self.n });
+            return Err(SmhError::IndexOutOfRange {
+                index: i,
+                len: self.n,
+            });
         }
         let s = self.stride();
         Ok(&self.bits[i * s..(i + 1) * s])
@@ -153,7 +157,9 @@ impl Codes {
     /// Unpacks code `i` into its M symbols.
     pub fn unpack(&self, i: usize) -> Result<Vec<u32>, SmhError> {
         let row = self.row(i)?;
-        Ok((0..self.symbols()).map(|j| get_symbol(row, self.words, self.planes, j)).collect())
+        Ok((0..self.symbols())
+            .map(|j| get_symbol(row, self.words, self.planes, j))
+            .collect())
     }
 
     /// Fails unless `other` lives in the same code space (parameters and key).
@@ -175,7 +181,12 @@ impl Codes {
     /// Number of symbols that differ between code `i` here and code `j` of `other`.
     pub fn differing(&self, i: usize, other: &Codes, j: usize) -> Result<u32, SmhError> {
         self.check_compatible(other)?;
-        Ok(crate::distance::count_pair(self.row(i)?, other.row(j)?, self.words, self.planes))
+        Ok(crate::distance::count_pair(
+            self.row(i)?,
+            other.row(j)?,
+            self.words,
+            self.planes,
+        ))
     }
 
     /// Normalized Hamming distance d_H between code `i` here and code `j` of `other`.
@@ -239,7 +250,9 @@ impl Codes {
             )));
         }
         codes.n = n as usize;
-        codes.validate().map_err(|e| FormatError::Invalid(e.to_string()))?;
+        codes
+            .validate()
+            .map_err(|e| FormatError::Invalid(e.to_string()))?;
         Ok(codes)
     }
 
@@ -252,13 +265,17 @@ impl Codes {
         for (i, row) in self.bits.chunks(self.stride().max(1)).enumerate() {
             for p in 0..self.planes {
                 if row[p * self.words + self.words - 1] & pad_mask != 0 {
-                    return Err(SmhError::Invalid(format!("code {i} has bits set beyond symbol {m}")));
+                    return Err(SmhError::Invalid(format!(
+                        "code {i} has bits set beyond symbol {m}"
+                    )));
                 }
             }
             if !k.is_power_of_two() {
                 for j in 0..m {
                     if get_symbol(row, self.words, self.planes, j) >= k {
-                        return Err(SmhError::Invalid(format!("code {i} symbol {j} is not below k = {k}")));
+                        return Err(SmhError::Invalid(format!(
+                            "code {i} symbol {j} is not below k = {k}"
+                        )));
                     }
                 }
             }
@@ -283,7 +300,9 @@ pub(crate) fn set_symbol(row: &mut [u64], words: usize, j: usize, s: u32) {
 #[inline]
 fn get_symbol(row: &[u64], words: usize, planes: usize, j: usize) -> u32 {
     let (w, b) = (j / 64, j % 64);
-    (0..planes).fold(0, |acc, p| acc | (((row[p * words + w] >> b) & 1) as u32) << p)
+    (0..planes).fold(0, |acc, p| {
+        acc | (((row[p * words + w] >> b) & 1) as u32) << p
+    })
 }
 
 /// Codes with per-item metadata, as stored in a code file.
@@ -300,8 +319,17 @@ pub struct CodeTable {
 
 impl CodeTable {
     /// Checks that every metadata column is empty or has one entry per code.
-    pub fn new(codes: Codes, files: Vec<String>, speakers: Vec<String>, labels: Vec<String>) -> Result<Self, SmhError> {
-        for (name, col) in [("files", &files), ("speakers", &speakers), ("labels", &labels)] {
+    pub fn new(
+        codes: Codes,
+        files: Vec<String>,
+        speakers: Vec<String>,
+        labels: Vec<String>,
+    ) -> Result<Self, SmhError> {
+        for (name, col) in [
+            ("files", &files),
+            ("speakers", &speakers),
+            ("labels", &labels),
+        ] {
             if !col.is_empty() && col.len() != codes.len() {
                 return Err(SmhError::Invalid(format!(
                     "{name} has {} entries for {} codes",
@@ -310,12 +338,21 @@ impl CodeTable {
                 )));
             }
         }
-        Ok(CodeTable { codes, files, speakers, labels })
+        Ok(CodeTable {
+            codes,
+            files,
+            speakers,
+            labels,
+        })
     }
 
     /// Serializes into a code file envelope (header fingerprint: the public parameters).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new(CODES_MAGIC, CODES_VERSION, self.codes.params().fingerprint());
+        let mut w = Writer::new(
+            CODES_MAGIC,
+            CODES_VERSION,
+            self.codes.params().fingerprint(),
+        );
         self.codes.write_to(&mut w);
         for col in [&self.files, &self.speakers, &self.labels] {
             w.put_u64(col.len() as u64);
@@ -329,7 +366,8 @@ impl CodeTable {
     /// Parses a code file; truncation, corruption and inconsistent sizes are typed errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SmhError> {
         let fmt = SmhError::format;
-        let mut r = Reader::open(bytes, CODES_MAGIC, &[CODES_VERSION]).map_err(fmt("SMH code file"))?;
+        let mut r =
+            Reader::open(bytes, CODES_MAGIC, &[CODES_VERSION]).map_err(fmt("SMH code file"))?;
         let codes = Codes::read_from(&mut r).map_err(fmt("SMH code file"))?;
         if r.header().fingerprint != codes.params().fingerprint() {
             return Err(SmhError::Format {
@@ -343,7 +381,9 @@ impl CodeTable {
         let mut cols: [Vec<String>; 3] = Default::default();
         for col in &mut cols {
             // Each string takes at least its 8-byte length prefix.
-            let n = r.get_len("metadata column", 8, MAX_ITEMS).map_err(fmt("SMH code file"))?;
+            let n = r
+                .get_len("metadata column", 8, MAX_ITEMS)
+                .map_err(fmt("SMH code file"))?;
             for _ in 0..n {
                 col.push(r.get_str(1 << 16).map_err(fmt("SMH code file"))?);
             }
@@ -398,15 +438,27 @@ mod tests {
         let m = sp.params.symbols();
         let syms: Vec<u32> = (0..3 * m).map(|i| (i % 3) as u32).collect();
         let codes = Codes::from_symbols(sp, &syms).unwrap();
-        let table = CodeTable::new(codes, vec!["a".into(), "b".into(), "c".into()], vec![], vec![]).unwrap();
+        let table = CodeTable::new(
+            codes,
+            vec!["a".into(), "b".into(), "c".into()],
+            vec![],
+            vec![],
+        )
+        .unwrap();
         let bytes = table.to_bytes();
         assert_eq!(CodeTable::from_bytes(&bytes).unwrap(), table);
         for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
-            assert!(matches!(CodeTable::from_bytes(&bytes[..cut]), Err(SmhError::Format { .. })));
+            assert!(matches!(
+                CodeTable::from_bytes(&bytes[..cut]),
+                Err(SmhError::Format { .. })
+            ));
         }
         let mut bad = bytes.clone();
         bad[60] ^= 1;
-        assert!(matches!(CodeTable::from_bytes(&bad), Err(SmhError::Format { .. })));
+        assert!(matches!(
+            CodeTable::from_bytes(&bad),
+            Err(SmhError::Format { .. })
+        ));
         assert!(CodeTable::new(table.codes.clone(), vec!["x".into()], vec![], vec![]).is_err());
     }
 
@@ -416,7 +468,10 @@ mod tests {
         let mut other = space(3);
         other.key_id = Fingerprint::of(b"other key");
         let b = Codes::from_symbols(other, &[0; 75]).unwrap();
-        assert!(matches!(a.distance(0, &b, 0), Err(SmhError::IncompatibleCodes { .. })));
+        assert!(matches!(
+            a.distance(0, &b, 0),
+            Err(SmhError::IncompatibleCodes { .. })
+        ));
         assert!(Codes::concat(&[&a, &b]).is_err());
         assert_eq!(Codes::concat(&[&a, &a]).unwrap().len(), 2);
     }

@@ -63,7 +63,11 @@ impl HammingMatrix {
     }
     /// The sub-matrix of the given rows and columns (e.g. a CV fold's train×train block).
     pub fn select(&self, rows: &[usize], cols: &[usize]) -> Result<HammingMatrix, SmhError> {
-        for (&i, len) in rows.iter().map(|i| (i, self.rows)).chain(cols.iter().map(|j| (j, self.cols))) {
+        for (&i, len) in rows
+            .iter()
+            .map(|i| (i, self.rows))
+            .chain(cols.iter().map(|j| (j, self.cols)))
+        {
             if i >= len {
                 return Err(SmhError::IndexOutOfRange { index: i, len });
             }
@@ -85,7 +89,9 @@ impl HammingMatrix {
 /// `exp(-γ (c/M)²)` for c = 0..=M.
 pub fn rbf_table(symbols: usize, gamma: f64) -> Result<Vec<f64>, SmhError> {
     if !(gamma.is_finite() && gamma >= 0.0) {
-        return Err(SmhError::Invalid(format!("gamma = {gamma}: the RBF-Hamming γ must be finite and >= 0")));
+        return Err(SmhError::Invalid(format!(
+            "gamma = {gamma}: the RBF-Hamming γ must be finite and >= 0"
+        )));
     }
     let inv = 1.0 / symbols as f64;
     Ok((0..=symbols)
@@ -106,7 +112,11 @@ pub fn hamming_counts(a: &Codes, b: &Codes) -> Result<HammingMatrix, SmhError> {
         let stride = a.stride();
         counts.par_chunks_mut(m).enumerate().for_each(|(i, out)| {
             let row = &a.raw()[i * stride..(i + 1) * stride];
-            for (blk, out_blk) in b.raw().chunks(COL_BLOCK * stride).zip(out.chunks_mut(COL_BLOCK)) {
+            for (blk, out_blk) in b
+                .raw()
+                .chunks(COL_BLOCK * stride)
+                .zip(out.chunks_mut(COL_BLOCK))
+            {
                 kernel.run(row, blk, out_blk);
             }
         });
@@ -137,18 +147,24 @@ pub fn hamming_counts_symmetric(a: &Codes) -> HammingMatrix {
     rows.into_par_iter().enumerate().for_each(|(i, out)| {
         let row = &a.raw()[i * stride..(i + 1) * stride];
         let others = &a.raw()[..(i + 1) * stride];
-        for (blk, out_blk) in others.chunks(COL_BLOCK * stride).zip(out.chunks_mut(COL_BLOCK)) {
+        for (blk, out_blk) in others
+            .chunks(COL_BLOCK * stride)
+            .zip(out.chunks_mut(COL_BLOCK))
+        {
             kernel.run(row, blk, out_blk);
         }
     });
     let mut counts = vec![0u32; n * n];
-    counts.par_chunks_mut(n.max(1)).enumerate().for_each(|(i, out)| {
-        let base = i * (i + 1) / 2;
-        out[..=i].copy_from_slice(&tri[base..base + i + 1]);
-        for (j, o) in out.iter_mut().enumerate().skip(i + 1) {
-            *o = tri[j * (j + 1) / 2 + i];
-        }
-    });
+    counts
+        .par_chunks_mut(n.max(1))
+        .enumerate()
+        .for_each(|(i, out)| {
+            let base = i * (i + 1) / 2;
+            out[..=i].copy_from_slice(&tri[base..base + i + 1]);
+            for (j, o) in out.iter_mut().enumerate().skip(i + 1) {
+                *o = tri[j * (j + 1) / 2 + i];
+            }
+        });
     HammingMatrix {
         rows: n,
         cols: n,
@@ -187,6 +203,37 @@ pub fn rbf_hamming_gram(a: &Codes, b: &Codes, gamma: f64) -> Result<Vec<f64>, Sm
 pub fn rbf_hamming_gram_symmetric(a: &Codes, gamma: f64) -> Result<Vec<f64>, SmhError> {
     rbf_table(a.symbols(), gamma)?;
     hamming_counts_symmetric(a).rbf(gamma)
+}
+
+/// Number of pairs with fewer than `limit` differing symbols: unordered
+/// pairs i < j of `a` when `b` is `None`, else all pairs (i in a, j in b).
+/// Streams row by row, so memory stays O(len) whatever the size.
+pub(crate) fn count_pairs_below(a: &Codes, b: Option<&Codes>, limit: u32) -> Result<u64, SmhError> {
+    if let Some(b) = b {
+        a.check_compatible(b)?;
+    }
+    let kernel = RowKernel::new(a.words_per_plane(), a.planes());
+    let stride = a.stride();
+    let count = (0..a.len())
+        .into_par_iter()
+        .map_init(Vec::new, |buf: &mut Vec<u32>, i| {
+            let row = &a.raw()[i * stride..(i + 1) * stride];
+            let others = match b {
+                Some(b) => b.raw(),
+                None => &a.raw()[..i * stride],
+            };
+            buf.clear();
+            buf.resize(others.len() / stride.max(1), 0);
+            for (blk, out) in others
+                .chunks(COL_BLOCK * stride)
+                .zip(buf.chunks_mut(COL_BLOCK))
+            {
+                kernel.run(row, blk, out);
+            }
+            buf.iter().filter(|&&c| c < limit).count() as u64
+        })
+        .sum();
+    Ok(count)
 }
 
 /// Differing symbols of one pair of packed rows (portable).
@@ -282,7 +329,11 @@ fn rows_fixed<const P: usize>(row: &[u64], block: &[u64], words: usize, out: &mu
 fn rows_dyn(row: &[u64], block: &[u64], words: usize, planes: usize, out: &mut [u32]) {
     for (o, other) in out.iter_mut().zip(block.chunks_exact(planes * words)) {
         *o = (0..words)
-            .map(|j| (0..planes).fold(0u64, |d, p| d | (row[p * words + j] ^ other[p * words + j])).count_ones())
+            .map(|j| {
+                (0..planes)
+                    .fold(0u64, |d, p| d | (row[p * words + j] ^ other[p * words + j]))
+                    .count_ones()
+            })
             .sum();
     }
 }
@@ -365,7 +416,9 @@ mod tests {
             }
         }
         assert!(rbf_hamming_gram_symmetric(&a, f64::NAN).is_err());
-        let sub = hamming_counts_symmetric(&a).select(&[3, 1], &[0, 2, 4]).unwrap();
+        let sub = hamming_counts_symmetric(&a)
+            .select(&[3, 1], &[0, 2, 4])
+            .unwrap();
         assert_eq!(sub.distance(1, 2), a.distance(1, &a, 4).ok());
     }
 }

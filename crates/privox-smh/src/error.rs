@@ -8,27 +8,41 @@ use std::path::PathBuf;
 pub enum SmhError {
     #[error("k = {0} is not allowed: SMH needs k >= 2 symbols (k = 2 is binary hashing) and at most {max}", max = crate::params::MAX_K)]
     BadK(u32),
-    #[error("quantization step delta = {0} is not allowed: it must be finite and > 0 (the paper uses 2 to 3.5 on [-1,1]-scaled features)")]
+    #[error(
+        "quantization step delta = {0} is not allowed: it must be finite and > 0 (the paper uses 2 to 3.5 on [-1,1]-scaled features)"
+    )]
     BadDelta(f64),
-    #[error("mpc = 0 is not allowed: use at least 1 measurement per coefficient (the paper uses 32)")]
+    #[error(
+        "mpc = 0 is not allowed: use at least 1 measurement per coefficient (the paper uses 32)"
+    )]
     ZeroMpc,
     #[error("feature dimension 0 is not allowed: hash vectors with at least one feature")]
     ZeroDim,
     #[error("M = mpc * dim = {mpc} * {dim} exceeds the limit of {max} symbols per code; lower mpc")]
     TooManySymbols { mpc: usize, dim: usize, max: usize },
-    #[error("feature vectors have {found} values but the key expects {expected}; hash features of the same layout as the key was made for")]
+    #[error(
+        "feature vectors have {found} values but the key expects {expected}; hash features of the same layout as the key was made for"
+    )]
     WrongDim { expected: usize, found: usize },
     #[error("feature matrix length {len} is not a multiple of the feature count {dim}")]
     RaggedInput { len: usize, dim: usize },
-    #[error("feature {col} of row {row} is {value}: NaN or infinite features cannot be hashed; clean or impute the features first")]
+    #[error(
+        "feature {col} of row {row} is {value}: NaN or infinite features cannot be hashed; clean or impute the features first"
+    )]
     NonFinite { row: usize, col: usize, value: f64 },
-    #[error("code sets were made with different parameters or keys (fingerprint {a} vs {b}); hash everything with the same key file")]
+    #[error(
+        "code sets were made with different parameters or keys (fingerprint {a} vs {b}); hash everything with the same key file"
+    )]
     IncompatibleCodes { a: String, b: String },
-    #[error("the key file holds parameters {found} but {expected} were required; use the key that matches the model or codes")]
+    #[error(
+        "the key file holds parameters {found} but {expected} were required; use the key that matches the model or codes"
+    )]
     KeyMismatch { expected: String, found: String },
     #[error("row index {index} is out of range for {len} items")]
     IndexOutOfRange { index: usize, len: usize },
-    #[error("no privacy threshold is defined by default for k = {0}; pass one explicitly (defaults exist for k = 2, 3, 5, 10)")]
+    #[error(
+        "no privacy threshold is defined by default for k = {0}; pass one explicitly (defaults exist for k = 2, 3, 5, 10)"
+    )]
     NoDefaultThreshold(u32),
     #[error("invalid threshold {0}: a normalized Hamming threshold must lie in (0, 1]")]
     BadThreshold(f64),

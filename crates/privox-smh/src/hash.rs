@@ -48,10 +48,16 @@ impl SmhKey {
         let p = *self.params();
         let l = p.dim();
         if cols != l {
-            return Err(SmhError::WrongDim { expected: l, found: cols });
+            return Err(SmhError::WrongDim {
+                expected: l,
+                found: cols,
+            });
         }
         if x.len() % l != 0 {
-            return Err(SmhError::RaggedInput { len: x.len(), dim: l });
+            return Err(SmhError::RaggedInput {
+                len: x.len(),
+                dim: l,
+            });
         }
         if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
             return Err(SmhError::NonFinite {
@@ -142,10 +148,13 @@ enum Level {
 fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
             return Level::Avx512;
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
             return Level::Avx2;
         }
     }
@@ -210,7 +219,13 @@ fn hash_block<const C: usize, const FMA: bool>(prep: &Prepared, xs: &[f64], out:
 
 /// R × C dot products `x_r · A_m` for m in m0..m0+C.
 #[inline(always)]
-fn tile<const C: usize, const FMA: bool>(x: &[&[f64]; R], at: &[f64], mp: usize, m0: usize, l: usize) -> [[f64; C]; R] {
+fn tile<const C: usize, const FMA: bool>(
+    x: &[&[f64]; R],
+    at: &[f64],
+    mp: usize,
+    m0: usize,
+    l: usize,
+) -> [[f64; C]; R] {
     let mut acc = [[0.0f64; C]; R];
     for li in 0..l {
         let a = &at[li * mp + m0..li * mp + m0 + C];
@@ -273,10 +288,18 @@ mod tests {
 
     #[test]
     fn kernel_matches_definition() {
-        for (k, mpc, l, n) in [(2, 3, 5, 1), (3, 4, 11, 37), (5, 1, 64, 9), (10, 2, 88, 6), (7, 5, 3, 70)] {
+        for (k, mpc, l, n) in [
+            (2, 3, 5, 1),
+            (3, 4, 11, 37),
+            (5, 1, 64, 9),
+            (10, 2, 88, 6),
+            (7, 5, 3, 70),
+        ] {
             let p = SmhParams::new(k, 0.7, mpc, l).unwrap();
             let key = SmhKey::generate_with_seed(p, 11);
-            let x: Vec<f64> = (0..n * l).map(|i| ((i * 37 % 101) as f64 / 50.0 - 1.0) * 3.0).collect();
+            let x: Vec<f64> = (0..n * l)
+                .map(|i| ((i * 37 % 101) as f64 / 50.0 - 1.0) * 3.0)
+                .collect();
             let codes = key.hash_rows(&x).unwrap();
             let expected = reference(&key, &x);
             let mut mismatches = 0;
@@ -306,11 +329,29 @@ mod tests {
     fn bad_input_is_a_typed_error() {
         let p = SmhParams::new(3, 1.0, 2, 4).unwrap();
         let key = SmhKey::generate_with_seed(p, 1);
-        assert!(matches!(key.hash_rows(&[0.0, f64::NAN, 0.0, 0.0]), Err(SmhError::NonFinite { row: 0, col: 1, .. })));
-        assert!(matches!(key.hash_rows(&[0.0; 4 + 3]), Err(SmhError::RaggedInput { .. })));
-        assert!(matches!(key.hash(&[0.0; 10], 5), Err(SmhError::WrongDim { expected: 4, found: 5 })));
-        assert!(matches!(key.hash_one(&[0.0; 3]), Err(SmhError::WrongDim { .. })));
-        assert!(matches!(key.hash_rows(&[f64::INFINITY, 0.0, 0.0, 0.0]), Err(SmhError::NonFinite { .. })));
+        assert!(matches!(
+            key.hash_rows(&[0.0, f64::NAN, 0.0, 0.0]),
+            Err(SmhError::NonFinite { row: 0, col: 1, .. })
+        ));
+        assert!(matches!(
+            key.hash_rows(&[0.0; 4 + 3]),
+            Err(SmhError::RaggedInput { .. })
+        ));
+        assert!(matches!(
+            key.hash(&[0.0; 10], 5),
+            Err(SmhError::WrongDim {
+                expected: 4,
+                found: 5
+            })
+        ));
+        assert!(matches!(
+            key.hash_one(&[0.0; 3]),
+            Err(SmhError::WrongDim { .. })
+        ));
+        assert!(matches!(
+            key.hash_rows(&[f64::INFINITY, 0.0, 0.0, 0.0]),
+            Err(SmhError::NonFinite { .. })
+        ));
         assert_eq!(key.hash_rows(&[]).unwrap().len(), 0);
     }
 }

@@ -158,7 +158,9 @@ impl SmhKey {
         }
         let key = Self::from_parts(params, a, w);
         if key.id.0[..] != id_bytes[..] {
-            return Err(invalid("stored key id does not match the key material".into()));
+            return Err(invalid(
+                "stored key id does not match the key material".into(),
+            ));
         }
         Ok(key)
     }
@@ -220,7 +222,10 @@ mod tests {
         let c = SmhKey::generate_with_seed(params(), 2);
         assert_eq!(a.key_id(), b.key_id());
         assert_ne!(a.key_id(), c.key_id());
-        assert_ne!(SmhKey::generate(params()).key_id(), SmhKey::generate(params()).key_id());
+        assert_ne!(
+            SmhKey::generate(params()).key_id(),
+            SmhKey::generate(params()).key_id()
+        );
         let range = 3.0 * 2.0;
         assert!(a.dither().iter().all(|v| (0.0..range).contains(v)));
     }
@@ -234,26 +239,41 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let back = SmhKey::read(&path).unwrap();
         assert_eq!(back.key_id(), key.key_id());
         assert_eq!(back.projection(), key.projection());
         assert_eq!(back.dither(), key.dither());
         let other = SmhParams::new(3, 2.5, 4, 6).unwrap();
-        assert!(matches!(SmhKey::read_expecting(&path, &other), Err(SmhError::KeyMismatch { .. })));
+        assert!(matches!(
+            SmhKey::read_expecting(&path, &other),
+            Err(SmhError::KeyMismatch { .. })
+        ));
     }
 
     #[test]
     fn truncated_or_corrupted_key_files_are_typed_errors() {
         let bytes = SmhKey::generate_with_seed(params(), 7).to_bytes();
         for cut in [0, 5, 40, bytes.len() / 2, bytes.len() - 1] {
-            assert!(matches!(SmhKey::from_bytes(&bytes[..cut]), Err(SmhError::Format { .. })), "cut {cut}");
+            assert!(
+                matches!(
+                    SmhKey::from_bytes(&bytes[..cut]),
+                    Err(SmhError::Format { .. })
+                ),
+                "cut {cut}"
+            );
         }
         let mut bad = bytes.to_vec();
         let mid = bad.len() / 2;
         bad[mid] ^= 0x10;
-        assert!(matches!(SmhKey::from_bytes(&bad), Err(SmhError::Format { .. })));
+        assert!(matches!(
+            SmhKey::from_bytes(&bad),
+            Err(SmhError::Format { .. })
+        ));
     }
 
     #[test]

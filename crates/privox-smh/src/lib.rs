@@ -37,11 +37,11 @@ mod params;
 pub mod theory;
 pub mod tune;
 
-pub use codes::{CodeSpace, CodeTable, Codes, CODES_MAGIC, CODES_VERSION};
+pub use codes::{CODES_MAGIC, CODES_VERSION, CodeSpace, CodeTable, Codes};
 pub use distance::{
-    hamming_counts, hamming_counts_symmetric, hamming_matrix, hamming_matrix_symmetric, rbf_hamming_gram,
-    rbf_hamming_gram_symmetric, rbf_table, HammingMatrix,
+    HammingMatrix, hamming_counts, hamming_counts_symmetric, hamming_matrix,
+    hamming_matrix_symmetric, rbf_hamming_gram, rbf_hamming_gram_symmetric, rbf_table,
 };
 pub use error::SmhError;
-pub use key::{SmhKey, KEY_MAGIC, KEY_VERSION};
-pub use params::{SmhParams, MAX_K, MAX_SYMBOLS};
+pub use key::{KEY_MAGIC, KEY_VERSION, SmhKey};
+pub use params::{MAX_K, MAX_SYMBOLS, SmhParams};

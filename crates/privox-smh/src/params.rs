@@ -49,7 +49,13 @@ impl SmhParams {
         }
         match mpc.checked_mul(dim) {
             Some(m) if m <= MAX_SYMBOLS => {}
-            _ => return Err(SmhError::TooManySymbols { mpc, dim, max: MAX_SYMBOLS }),
+            _ => {
+                return Err(SmhError::TooManySymbols {
+                    mpc,
+                    dim,
+                    max: MAX_SYMBOLS,
+                });
+            }
         }
         Ok(SmhParams { k, delta, mpc, dim })
     }
@@ -117,15 +123,25 @@ impl SmhParams {
         let delta = r.get_f64()?;
         let mpc = r.get_u64()?;
         let dim = r.get_u64()?;
-        let mpc = usize::try_from(mpc).map_err(|_| FormatError::Invalid(format!("mpc {mpc} too large")))?;
-        let dim = usize::try_from(dim).map_err(|_| FormatError::Invalid(format!("dim {dim} too large")))?;
+        let mpc = usize::try_from(mpc)
+            .map_err(|_| FormatError::Invalid(format!("mpc {mpc} too large")))?;
+        let dim = usize::try_from(dim)
+            .map_err(|_| FormatError::Invalid(format!("dim {dim} too large")))?;
         SmhParams::new(k, delta, mpc, dim).map_err(|e| FormatError::Invalid(e.to_string()))
     }
 }
 
 impl fmt::Display for SmhParams {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "k={} delta={} mpc={} dim={} (M={})", self.k, self.delta, self.mpc, self.dim, self.symbols())
+        write!(
+            f,
+            "k={} delta={} mpc={} dim={} (M={})",
+            self.k,
+            self.delta,
+            self.mpc,
+            self.dim,
+            self.symbols()
+        )
     }
 }
 
@@ -135,15 +151,42 @@ mod tests {
 
     #[test]
     fn refuses_bad_parameters_with_typed_errors() {
-        assert!(matches!(SmhParams::new(1, 2.0, 32, 88), Err(SmhError::BadK(1))));
-        assert!(matches!(SmhParams::new(0, 2.0, 32, 88), Err(SmhError::BadK(0))));
-        assert!(matches!(SmhParams::new(3, 0.0, 32, 88), Err(SmhError::BadDelta(_))));
-        assert!(matches!(SmhParams::new(3, -1.0, 32, 88), Err(SmhError::BadDelta(_))));
-        assert!(matches!(SmhParams::new(3, f64::NAN, 32, 88), Err(SmhError::BadDelta(_))));
-        assert!(matches!(SmhParams::new(3, f64::INFINITY, 32, 88), Err(SmhError::BadDelta(_))));
-        assert!(matches!(SmhParams::new(3, 2.0, 0, 88), Err(SmhError::ZeroMpc)));
-        assert!(matches!(SmhParams::new(3, 2.0, 32, 0), Err(SmhError::ZeroDim)));
-        assert!(matches!(SmhParams::new(3, 2.0, usize::MAX, 88), Err(SmhError::TooManySymbols { .. })));
+        assert!(matches!(
+            SmhParams::new(1, 2.0, 32, 88),
+            Err(SmhError::BadK(1))
+        ));
+        assert!(matches!(
+            SmhParams::new(0, 2.0, 32, 88),
+            Err(SmhError::BadK(0))
+        ));
+        assert!(matches!(
+            SmhParams::new(3, 0.0, 32, 88),
+            Err(SmhError::BadDelta(_))
+        ));
+        assert!(matches!(
+            SmhParams::new(3, -1.0, 32, 88),
+            Err(SmhError::BadDelta(_))
+        ));
+        assert!(matches!(
+            SmhParams::new(3, f64::NAN, 32, 88),
+            Err(SmhError::BadDelta(_))
+        ));
+        assert!(matches!(
+            SmhParams::new(3, f64::INFINITY, 32, 88),
+            Err(SmhError::BadDelta(_))
+        ));
+        assert!(matches!(
+            SmhParams::new(3, 2.0, 0, 88),
+            Err(SmhError::ZeroMpc)
+        ));
+        assert!(matches!(
+            SmhParams::new(3, 2.0, 32, 0),
+            Err(SmhError::ZeroDim)
+        ));
+        assert!(matches!(
+            SmhParams::new(3, 2.0, usize::MAX, 88),
+            Err(SmhError::TooManySymbols { .. })
+        ));
     }
 
     #[test]
@@ -154,6 +197,9 @@ mod tests {
         let a = SmhParams::new(3, 2.0, 32, 88).unwrap();
         let b = SmhParams::new(3, 2.5, 32, 88).unwrap();
         assert_ne!(a.fingerprint(), b.fingerprint());
-        assert_eq!(a.fingerprint(), SmhParams::new(3, 2.0, 32, 88).unwrap().fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            SmhParams::new(3, 2.0, 32, 88).unwrap().fingerprint()
+        );
     }
 }
