@@ -74,7 +74,16 @@ def cmd_collect(args):
             full_id = os.path.relpath(os.path.dirname(os.path.dirname(est)), args.criterion_dir)
         with open(est) as f:
             e = json.load(f)
+        p10 = None
+        try:
+            with open(os.path.join(os.path.dirname(est), "sample.json")) as f:
+                smp = json.load(f)
+            per_iter = sorted(t / n for t, n in zip(smp["times"], smp["iters"]) if n > 0)
+            p10 = percentile(per_iter, 10)
+        except (OSError, KeyError, json.JSONDecodeError, ValueError):
+            pass
         rows[full_id] = {
+            "p10_ns": p10,
             "median_ns": e["median"]["point_estimate"],
             "median_ci_ns": [e["median"]["confidence_interval"]["lower_bound"],
                              e["median"]["confidence_interval"]["upper_bound"]],
@@ -83,6 +92,16 @@ def cmd_collect(args):
     with open(args.out, "w") as f:
         json.dump(rows, f, indent=1, sort_keys=True)
     print(f"collected {len(rows)} criterion estimates into {args.out}", file=sys.stderr)
+
+
+def percentile(sorted_values, q):
+    """Linear-interpolated percentile of an already sorted list."""
+    if not sorted_values:
+        raise ValueError("empty")
+    k = (len(sorted_values) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
 def classify_privox(full_id):
@@ -127,19 +146,20 @@ def merge_anchor_timings(rounds):
     for ops in merged.values():
         for m in ops.values():
             m["median_ns"] = statistics.median(m["samples"])
+            m["p10_ns"] = percentile(sorted(m["samples"]), 10)
     return merged
 
 
-def anchor_ns(merged, lib, op, num_q):
+def anchor_ns(merged, lib, op, num_q, field="median_ns"):
     """Median time of `op` in `lib`, deriving per-limb NTT from SEAL's
     whole-ciphertext transform (2 polynomials x num_q limbs)."""
     ops = merged.get(lib, {})
     if op == "ntt_limb" and "ntt_forward_ct" in ops:
-        return ops["ntt_forward_ct"]["median_ns"] / (2 * num_q)
+        return ops["ntt_forward_ct"][field] / (2 * num_q)
     if op == "ntt_inverse_limb" and "ntt_inverse_ct" in ops:
-        return ops["ntt_inverse_ct"]["median_ns"] / (2 * num_q)
+        return ops["ntt_inverse_ct"][field] / (2 * num_q)
     if op in ops:
-        return ops[op]["median_ns"]
+        return ops[op][field]
     return None
 
 
@@ -265,6 +285,28 @@ def cmd_report(args):
         w("**privox was not measured in this run** (no criterion estimates: the privox-ckks bench had no "
           "benchmarks yet, or SKIP_PRIVOX was set).")
         w("")
+
+    w("## Lower-decile view (ms)")
+    w("")
+    w("The machine is shared, so the same comparison on the 10th percentile (anchors: of single calls; "
+      "privox: of criterion's per-sample means) shows what each library does when least disturbed. "
+      "This is a diagnostic; pass/fail above uses medians.")
+    w("")
+    w("| operation | privox p10 | SEAL p10 | OpenFHE dnum 7 p10 | " + " | ".join(
+        f"OpenFHE {lib.replace('openfhe_dnum', 'dnum ')} p10" for lib in extra_libs) + " | ratio p10 | strict p10 |")
+    w("|---|---:|---:|---:|" + "---:|" * len(extra_libs) + "---:|---:|")
+    for key, label, _target in OPS:
+        p = privox.get(key, {}).get("p10_ns")
+        same = [anchor_ns(merged, lib, key, num_q, "p10_ns") for lib in ANCHOR_LIBS]
+        extra = [anchor_ns(merged, lib, key, num_q, "p10_ns") for lib in extra_libs]
+        if p is None and all(v is None for v in same + extra):
+            continue
+        sv = [v for v in same if v is not None]
+        av = sv + [v for v in extra if v is not None]
+        ratio = f"{p / min(sv):.2f}x" if p is not None and sv else "—"
+        strict = f"{p / min(av):.2f}x" if p is not None and av else "—"
+        w(f"| {label} | {fmt_ms(p)} | " + " | ".join(fmt_ms(v) for v in same + extra) + f" | {ratio} | {strict} |")
+    w("")
 
     w("## Stability: anchor medians per round (ms)")
     w("")
