@@ -1,0 +1,234 @@
+//! Plaintexts, ciphertexts, encryption (public and secret key) and decryption.
+//!
+//! Everything is kept in evaluation (NTT) form: additions, products and
+//! rotations are then pointwise or permutations.
+
+use crate::error::{CkksError, Result};
+use crate::keys::{expand_uniform, PublicKey, SecretKey};
+use crate::params::CkksParams;
+use crate::sampling::{gaussian_poly, ternary_poly};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use zeroize::Zeroize;
+
+/// An encoded message: one polynomial over q_0..q_level in evaluation form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plaintext {
+    pub(crate) poly: Vec<u64>,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+}
+
+impl Plaintext {
+    pub fn level(&self) -> usize {
+        self.level
+    }
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+}
+
+/// A CKKS ciphertext `(c0, c1)` with `c0 + c1·s ≈ Δ·m`, in evaluation form.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ciphertext {
+    pub(crate) c0: Vec<u64>,
+    pub(crate) c1: Vec<u64>,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+    /// For fresh secret-key encryptions: the seed `c1` was expanded from.
+    pub(crate) seed: Option<[u8; 32]>,
+}
+
+impl Ciphertext {
+    /// Number of primes left minus one (0 = no rescale possible).
+    pub fn level(&self) -> usize {
+        self.level
+    }
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+    /// Whether this ciphertext can be serialized in seeded (half-size) form.
+    pub fn is_seeded(&self) -> bool {
+        self.seed.is_some()
+    }
+}
+
+/// The unrelinearized product of two ciphertexts: `(d0, d1, d2)` under `(1, s, s²)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ciphertext3 {
+    pub(crate) d0: Vec<u64>,
+    pub(crate) d1: Vec<u64>,
+    pub(crate) d2: Vec<u64>,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+}
+
+impl Ciphertext3 {
+    pub fn level(&self) -> usize {
+        self.level
+    }
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+}
+
+/// Encrypts plaintexts with a public key or a secret key.
+pub struct Encryptor {
+    params: CkksParams,
+    rng: ChaCha20Rng,
+}
+
+impl Encryptor {
+    /// An encryptor drawing its randomness from the operating system.
+    pub fn new(params: &CkksParams) -> Self {
+        Encryptor {
+            params: params.clone(),
+            rng: ChaCha20Rng::from_os_rng(),
+        }
+    }
+
+    /// A deterministic encryptor: ONLY for tests and reproducible experiments.
+    pub fn from_seed(params: &CkksParams, seed: u64) -> Self {
+        Encryptor {
+            params: params.clone(),
+            rng: ChaCha20Rng::seed_from_u64(seed),
+        }
+    }
+
+    fn check(&self, pt: &Plaintext) -> Result<()> {
+        if pt.level > self.params.max_level() {
+            return Err(CkksError::LevelTooHigh {
+                level: pt.level,
+                max: self.params.max_level(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Public-key encryption: `(u·b + e0, u·a + e1)` over Q·P, divided by P, plus the message.
+    pub fn encrypt(&mut self, pt: &Plaintext, pk: &PublicKey) -> Result<Ciphertext> {
+        self.params.check_same(&pk.params)?;
+        self.check(pt)?;
+        let ctx = self.params.ctx.clone();
+        let n = ctx.n;
+        let level = pt.level;
+        let basis = ctx.qp_basis(level);
+        let pick = |full: &[u64]| -> Vec<u64> {
+            basis.iter().flat_map(|&mi| full[mi * n..(mi + 1) * n].iter().copied()).collect()
+        };
+        let (pb, pa) = (pick(&pk.b), pick(&pk.a));
+        let mut u_coef = ternary_poly(&mut self.rng, n);
+        let mut u = ctx.from_signed(&u_coef, &basis);
+        u_coef.zeroize();
+        ctx.ntt(&mut u, &basis);
+        let mut c0 = vec![0u64; u.len()];
+        let mut c1 = vec![0u64; u.len()];
+        ctx.mul(&mut c0, &u, &pb, &basis);
+        ctx.mul(&mut c1, &u, &pa, &basis);
+        u.zeroize();
+        for c in [&mut c0, &mut c1] {
+            let mut e_coef = gaussian_poly(&mut self.rng, n);
+            let mut e = ctx.from_signed(&e_coef, &basis);
+            e_coef.zeroize();
+            ctx.ntt(&mut e, &basis);
+            ctx.add_assign(c, &e, &basis);
+            e.zeroize();
+        }
+        let mut c0 = ctx.mod_down(&c0, level);
+        let c1 = ctx.mod_down(&c1, level);
+        ctx.add_assign(&mut c0, &pt.poly, &ctx.q_basis(level));
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level,
+            scale: pt.scale,
+            slots: pt.slots,
+            seed: None,
+        })
+    }
+
+    /// Secret-key encryption `(-a·s + e + m, a)` with `a` expanded from a
+    /// fresh seed, so the ciphertext can be sent at half size
+    /// ([`Ciphertext::to_bytes_seeded`](crate::Ciphertext::to_bytes_seeded)).
+    pub fn encrypt_symmetric(&mut self, pt: &Plaintext, sk: &SecretKey) -> Result<Ciphertext> {
+        self.params.check_same(&sk.params)?;
+        self.check(pt)?;
+        let ctx = self.params.ctx.clone();
+        let level = pt.level;
+        let basis = ctx.q_basis(level);
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        let c1 = expand_uniform(&ctx, &seed, &basis, 1).pop().unwrap_or_default();
+        let mut e_coef = gaussian_poly(&mut self.rng, ctx.n);
+        let mut c0 = ctx.from_signed(&e_coef, &basis);
+        e_coef.zeroize();
+        ctx.ntt(&mut c0, &basis);
+        let mut as_ = vec![0u64; c1.len()];
+        ctx.mul(&mut as_, &c1, &sk.ntt[..c1.len()], &basis);
+        ctx.sub_assign(&mut c0, &as_, &basis);
+        ctx.add_assign(&mut c0, &pt.poly, &basis);
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level,
+            scale: pt.scale,
+            slots: pt.slots,
+            seed: Some(seed),
+        })
+    }
+}
+
+/// Decrypts with the secret key: `m = c0 + c1·s`.
+pub struct Decryptor {
+    params: CkksParams,
+}
+
+impl Decryptor {
+    pub fn new(params: &CkksParams) -> Self {
+        Decryptor { params: params.clone() }
+    }
+
+    pub fn decrypt(&self, ct: &Ciphertext, sk: &SecretKey) -> Result<Plaintext> {
+        self.params.check_same(&sk.params)?;
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let mut m = ct.c0.clone();
+        ctx.mul_add_assign(&mut m, &ct.c1, &sk.ntt[..ct.c1.len()], &basis);
+        Ok(Plaintext {
+            poly: m,
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
+    }
+
+    /// Decrypts an unrelinearized product (needs s²; for tests and noise measurement).
+    pub fn decrypt3(&self, ct: &Ciphertext3, sk: &SecretKey) -> Result<Plaintext> {
+        self.params.check_same(&sk.params)?;
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let len = ct.d0.len();
+        let s = &sk.ntt[..len];
+        let mut s2 = vec![0u64; len];
+        ctx.mul(&mut s2, s, s, &basis);
+        let mut m = ct.d0.clone();
+        ctx.mul_add_assign(&mut m, &ct.d1, s, &basis);
+        ctx.mul_add_assign(&mut m, &ct.d2, &s2, &basis);
+        s2.zeroize();
+        Ok(Plaintext {
+            poly: m,
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
+    }
+}

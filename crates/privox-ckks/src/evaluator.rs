@@ -1,0 +1,442 @@
+//! Homomorphic operations. All take public material only: ciphertexts,
+//! plaintexts, [`RelinKey`] and [`GaloisKeys`] — never a [`crate::SecretKey`].
+//!
+//! ```compile_fail
+//! # use privox_ckks::*;
+//! # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
+//! # let mut kg = KeyGenerator::from_seed(&params, 1);
+//! # let sk = kg.secret_key();
+//! # let enc = Encoder::new(&params);
+//! # let pt = enc.encode_real(&[1.0], 2, params.default_scale()).unwrap();
+//! # let ct = Encryptor::from_seed(&params, 2).encrypt_symmetric(&pt, &sk).unwrap();
+//! let ev = Evaluator::new(&params);
+//! // A secret key is not a Galois key: this does not compile.
+//! let rotated = ev.rotate(&ct, 1, &sk);
+//! ```
+
+use crate::ciphertext::{Ciphertext, Ciphertext3, Plaintext};
+use crate::encoder::Complex;
+use crate::error::{CkksError, Result};
+use crate::keys::{GaloisKeys, KeySwitchKey, RelinKey};
+use crate::keyswitch::{apply_key, decompose, Decomposed};
+use crate::params::CkksParams;
+
+/// Relative tolerance under which two scales count as equal.
+pub const SCALE_TOLERANCE: f64 = 1e-9;
+
+/// Evaluates operations on ciphertexts of one parameter set.
+#[derive(Clone, Debug)]
+pub struct Evaluator {
+    params: CkksParams,
+}
+
+fn same_scale(a: f64, b: f64) -> bool {
+    ((a - b) / a.max(b)).abs() <= SCALE_TOLERANCE
+}
+
+/// A ciphertext's `c1` decomposed once, ready for many rotations
+/// ([`Evaluator::rotate_hoisted`]).
+pub struct HoistedCiphertext<'a> {
+    ct: &'a Ciphertext,
+    dec: Decomposed,
+}
+
+impl Evaluator {
+    pub fn new(params: &CkksParams) -> Self {
+        Evaluator { params: params.clone() }
+    }
+
+    pub fn params(&self) -> &CkksParams {
+        &self.params
+    }
+
+    fn truncate(poly: &[u64], n: usize, level: usize) -> &[u64] {
+        &poly[..(level + 1) * n]
+    }
+
+    /// Drops primes (exact, no noise) down to `level`.
+    pub fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext> {
+        if level > ct.level {
+            return Err(CkksError::LevelTooHigh { level, max: ct.level });
+        }
+        let n = self.params.n();
+        Ok(Ciphertext {
+            c0: Self::truncate(&ct.c0, n, level).to_vec(),
+            c1: Self::truncate(&ct.c1, n, level).to_vec(),
+            level,
+            scale: ct.scale,
+            slots: ct.slots,
+            seed: None,
+        })
+    }
+
+    fn binary(&self, what: &'static str, a: &Ciphertext, b: &Ciphertext, sub: bool) -> Result<Ciphertext> {
+        if a.slots != b.slots {
+            return Err(CkksError::SlotMismatch { what, a: a.slots, b: b.slots });
+        }
+        if !same_scale(a.scale, b.scale) {
+            return Err(CkksError::ScaleMismatch { what, a: a.scale, b: b.scale });
+        }
+        let ctx = &self.params.ctx;
+        let level = a.level.min(b.level);
+        let basis = ctx.q_basis(level);
+        let n = ctx.n;
+        let mut c0 = Self::truncate(&a.c0, n, level).to_vec();
+        let mut c1 = Self::truncate(&a.c1, n, level).to_vec();
+        let (b0, b1) = (Self::truncate(&b.c0, n, level), Self::truncate(&b.c1, n, level));
+        if sub {
+            ctx.sub_assign(&mut c0, b0, &basis);
+            ctx.sub_assign(&mut c1, b1, &basis);
+        } else {
+            ctx.add_assign(&mut c0, b0, &basis);
+            ctx.add_assign(&mut c1, b1, &basis);
+        }
+        Ok(Ciphertext { c0, c1, level, scale: a.scale, slots: a.slots, seed: None })
+    }
+
+    /// a + b. Operands at different levels are brought to the lower one;
+    /// scales must match (see [`Evaluator::align_scale`]).
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        self.binary("add", a, b, false)
+    }
+
+    /// a - b.
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext> {
+        self.binary("sub", a, b, true)
+    }
+
+    /// -a.
+    pub fn negate(&self, a: &Ciphertext) -> Ciphertext {
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(a.level);
+        let mut out = a.clone();
+        out.seed = None;
+        ctx.neg_assign(&mut out.c0, &basis);
+        ctx.neg_assign(&mut out.c1, &basis);
+        out
+    }
+
+    fn plain_operand<'p>(&self, what: &'static str, ct: &Ciphertext, pt: &'p Plaintext) -> Result<&'p [u64]> {
+        if ct.slots != pt.slots {
+            return Err(CkksError::SlotMismatch { what, a: ct.slots, b: pt.slots });
+        }
+        if pt.level < ct.level {
+            return Err(CkksError::LevelMismatch { what, a: ct.level, b: pt.level });
+        }
+        Ok(Self::truncate(&pt.poly, self.params.n(), ct.level))
+    }
+
+    /// ct + pt (pt at the ciphertext's level or above, same scale).
+    pub fn add_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        let p = self.plain_operand("add_plain", ct, pt)?;
+        if !same_scale(ct.scale, pt.scale) {
+            return Err(CkksError::ScaleMismatch { what: "add_plain", a: ct.scale, b: pt.scale });
+        }
+        let mut out = ct.clone();
+        out.seed = None;
+        self.params.ctx.add_assign(&mut out.c0, p, &self.params.ctx.q_basis(ct.level));
+        Ok(out)
+    }
+
+    /// ct - pt.
+    pub fn sub_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        let p = self.plain_operand("sub_plain", ct, pt)?;
+        if !same_scale(ct.scale, pt.scale) {
+            return Err(CkksError::ScaleMismatch { what: "sub_plain", a: ct.scale, b: pt.scale });
+        }
+        let mut out = ct.clone();
+        out.seed = None;
+        self.params.ctx.sub_assign(&mut out.c0, p, &self.params.ctx.q_basis(ct.level));
+        Ok(out)
+    }
+
+    /// ct · pt, pointwise in evaluation form; the scale becomes the product of scales.
+    pub fn mul_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        let p = self.plain_operand("mul_plain", ct, pt)?;
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let mut c0 = vec![0u64; ct.c0.len()];
+        let mut c1 = vec![0u64; ct.c1.len()];
+        ctx.mul(&mut c0, &ct.c0, p, &basis);
+        ctx.mul(&mut c1, &ct.c1, p, &basis);
+        Ok(Ciphertext { c0, c1, level: ct.level, scale: ct.scale * pt.scale, slots: ct.slots, seed: None })
+    }
+
+    /// acc += ct · pt without rescaling (lazy accumulation for matrix–vector products).
+    pub fn mul_plain_add_assign(&self, acc: &mut Ciphertext, ct: &Ciphertext, pt: &Plaintext) -> Result<()> {
+        let p = self.plain_operand("mul_plain_add_assign", ct, pt)?;
+        if acc.level != ct.level {
+            return Err(CkksError::LevelMismatch { what: "mul_plain_add_assign", a: acc.level, b: ct.level });
+        }
+        if !same_scale(acc.scale, ct.scale * pt.scale) {
+            return Err(CkksError::ScaleMismatch { what: "mul_plain_add_assign", a: acc.scale, b: ct.scale * pt.scale });
+        }
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        acc.seed = None;
+        ctx.mul_add_assign(&mut acc.c0, &ct.c0, p, &basis);
+        ctx.mul_add_assign(&mut acc.c1, &ct.c1, p, &basis);
+        Ok(())
+    }
+
+    /// Constant residues of round(value · scale) for every prime of the level.
+    fn constant_residues(&self, value: f64, level: usize) -> Result<Vec<u64>> {
+        if !value.is_finite() || value.abs() >= 2f64.powi(62) {
+            return Err(CkksError::BadValue(value));
+        }
+        let v = value.round() as i64;
+        Ok(self.params.ctx.moduli[..=level].iter().map(|m| m.from_i64(v)).collect())
+    }
+
+    /// ct + c in every slot (c complex; the imaginary part uses X^{N/2} ↦ i).
+    pub fn add_const(&self, ct: &Ciphertext, c: Complex) -> Result<Ciphertext> {
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let mut out = ct.clone();
+        out.seed = None;
+        let re = self.constant_residues(c.re * ct.scale, ct.level)?;
+        ctx.add_scalar_assign(&mut out.c0, &re, &basis);
+        if c.im != 0.0 {
+            let im = (c.im * ct.scale).round();
+            if !im.is_finite() || im.abs() >= 2f64.powi(62) {
+                return Err(CkksError::BadValue(c.im));
+            }
+            let mut coeffs = vec![0i64; ctx.n];
+            coeffs[ctx.n / 2] = im as i64;
+            let mut p = ctx.from_signed(&coeffs, &basis);
+            ctx.ntt(&mut p, &basis);
+            ctx.add_assign(&mut out.c0, &p, &basis);
+        }
+        Ok(out)
+    }
+
+    /// ct · c for a real constant encoded at `const_scale` (the scale grows by it;
+    /// rescale afterwards). Use the top prime's size for an exact-scale rescale.
+    pub fn mul_const(&self, ct: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let r = self.constant_residues(c * const_scale, ct.level)?;
+        let mut out = ct.clone();
+        out.seed = None;
+        ctx.mul_scalar_assign(&mut out.c0, &r, &basis);
+        ctx.mul_scalar_assign(&mut out.c1, &r, &basis);
+        out.scale = ct.scale * const_scale;
+        Ok(out)
+    }
+
+    /// ct · k for an integer k (exact; the scale is unchanged).
+    pub fn mul_integer(&self, ct: &Ciphertext, k: i64) -> Ciphertext {
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let r: Vec<u64> = ctx.moduli[..=ct.level].iter().map(|m| m.from_i64(k)).collect();
+        let mut out = ct.clone();
+        out.seed = None;
+        ctx.mul_scalar_assign(&mut out.c0, &r, &basis);
+        ctx.mul_scalar_assign(&mut out.c1, &r, &basis);
+        out
+    }
+
+    /// Tensor product of two ciphertexts (no relinearization).
+    pub fn mul_no_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext3> {
+        if a.slots != b.slots {
+            return Err(CkksError::SlotMismatch { what: "mul", a: a.slots, b: b.slots });
+        }
+        let ctx = &self.params.ctx;
+        let n = ctx.n;
+        let level = a.level.min(b.level);
+        let basis = ctx.q_basis(level);
+        let (a0, a1) = (Self::truncate(&a.c0, n, level), Self::truncate(&a.c1, n, level));
+        let (b0, b1) = (Self::truncate(&b.c0, n, level), Self::truncate(&b.c1, n, level));
+        let len = a0.len();
+        let mut d0 = vec![0u64; len];
+        let mut d1 = vec![0u64; len];
+        let mut d2 = vec![0u64; len];
+        ctx.mul(&mut d0, a0, b0, &basis);
+        ctx.mul(&mut d1, a0, b1, &basis);
+        ctx.mul_add_assign(&mut d1, a1, b0, &basis);
+        ctx.mul(&mut d2, a1, b1, &basis);
+        Ok(Ciphertext3 { d0, d1, d2, level, scale: a.scale * b.scale, slots: a.slots })
+    }
+
+    fn check_key(&self, params: &CkksParams) -> Result<()> {
+        self.params.check_same(params)
+    }
+
+    /// Relinearizes `(d0, d1, d2)` back to two components with the relinearization key.
+    pub fn relinearize(&self, ct: &Ciphertext3, rk: &RelinKey) -> Result<Ciphertext> {
+        self.check_key(&rk.params)?;
+        let ctx = &self.params.ctx;
+        let basis = ctx.q_basis(ct.level);
+        let dec = decompose(ctx, &ct.d2, ct.level);
+        let (k0, k1) = apply_key(ctx, &dec, &rk.key, None);
+        let mut c0 = ct.d0.clone();
+        let mut c1 = ct.d1.clone();
+        ctx.add_assign(&mut c0, &k0, &basis);
+        ctx.add_assign(&mut c1, &k1, &basis);
+        Ok(Ciphertext { c0, c1, level: ct.level, scale: ct.scale, slots: ct.slots, seed: None })
+    }
+
+    /// a · b followed by relinearization (rescale separately, or lazily later).
+    pub fn mul(&self, a: &Ciphertext, b: &Ciphertext, rk: &RelinKey) -> Result<Ciphertext> {
+        let t = self.mul_no_relin(a, b)?;
+        self.relinearize(&t, rk)
+    }
+
+    /// a² followed by relinearization.
+    pub fn square(&self, a: &Ciphertext, rk: &RelinKey) -> Result<Ciphertext> {
+        self.mul(a, a, rk)
+    }
+
+    /// Divides by the last prime (rounding) and drops it; the scale is divided by that prime.
+    pub fn rescale(&self, ct: &Ciphertext) -> Result<Ciphertext> {
+        if ct.level == 0 {
+            return Err(CkksError::NoLevelLeft);
+        }
+        let ctx = &self.params.ctx;
+        let q = ctx.moduli[ct.level].value as f64;
+        Ok(Ciphertext {
+            c0: ctx.rescale(&ct.c0, ct.level),
+            c1: ctx.rescale(&ct.c1, ct.level),
+            level: ct.level - 1,
+            scale: ct.scale / q,
+            slots: ct.slots,
+            seed: None,
+        })
+    }
+
+    /// Brings `ct` to `target_scale` at `target_level` (< ct.level) by
+    /// multiplying with an integer constant and rescaling once; the remaining
+    /// scale error is below 2^-(bits of the rescaled prime) relative.
+    pub fn align_scale(&self, ct: &Ciphertext, target_level: usize, target_scale: f64) -> Result<Ciphertext> {
+        if target_level >= ct.level {
+            return Err(CkksError::LevelMismatch { what: "align_scale (needs one spare level)", a: ct.level, b: target_level });
+        }
+        let q = self.params.ctx.moduli[ct.level].value as f64;
+        let k = (target_scale * q / ct.scale).round();
+        if !(1.0..2f64.powi(62)).contains(&k) {
+            return Err(CkksError::BadScale(target_scale));
+        }
+        let mut t = self.mul_integer(ct, k as i64);
+        t.scale = ct.scale * k;
+        let mut r = self.rescale(&t)?;
+        r = self.drop_to_level(&r, target_level)?;
+        r.scale = target_scale; // equal within 1/k relative, far below the noise
+        Ok(r)
+    }
+
+    fn galois_key<'k>(&self, gk: &'k GaloisKeys, g: u64, what: impl Fn() -> String) -> Result<&'k KeySwitchKey> {
+        self.check_key(&gk.params)?;
+        gk.keys.get(&g).ok_or_else(|| CkksError::MissingGaloisKey { what: what() })
+    }
+
+    /// Decomposes `ct.c1` once for several rotations.
+    pub fn hoist<'a>(&self, ct: &'a Ciphertext) -> HoistedCiphertext<'a> {
+        HoistedCiphertext { ct, dec: decompose(&self.params.ctx, &ct.c1, ct.level) }
+    }
+
+    fn apply_galois(&self, h: &HoistedCiphertext<'_>, g: u64, key: &KeySwitchKey) -> Ciphertext {
+        let ctx = &self.params.ctx;
+        let ct = h.ct;
+        let basis = ctx.q_basis(ct.level);
+        let perm = ctx.galois_permutation(g);
+        let (k0, k1) = apply_key(ctx, &h.dec, key, Some(&perm));
+        let mut c0 = vec![0u64; ct.c0.len()];
+        ctx.permute(&mut c0, &ct.c0, &perm);
+        ctx.add_assign(&mut c0, &k0, &basis);
+        Ciphertext { c0, c1: k1, level: ct.level, scale: ct.scale, slots: ct.slots, seed: None }
+    }
+
+    /// Rotates the slots left by `step` (negative: right).
+    pub fn rotate(&self, ct: &Ciphertext, step: i64, gk: &GaloisKeys) -> Result<Ciphertext> {
+        let g = self.params.galois_element(step);
+        if g == 1 {
+            let mut c = ct.clone();
+            c.seed = None;
+            return Ok(c);
+        }
+        let key = self.galois_key(gk, g, || format!("rotation by {step}"))?;
+        Ok(self.apply_galois(&self.hoist(ct), g, key))
+    }
+
+    /// Rotations of one ciphertext by many steps, sharing one decomposition.
+    pub fn rotate_hoisted(&self, ct: &Ciphertext, steps: &[i64], gk: &GaloisKeys) -> Result<Vec<Ciphertext>> {
+        let h = self.hoist(ct);
+        self.rotate_many(&h, steps, gk)
+    }
+
+    /// Rotations of an already hoisted ciphertext.
+    pub fn rotate_many(&self, h: &HoistedCiphertext<'_>, steps: &[i64], gk: &GaloisKeys) -> Result<Vec<Ciphertext>> {
+        steps
+            .iter()
+            .map(|&step| {
+                let g = self.params.galois_element(step);
+                if g == 1 {
+                    let mut c = h.ct.clone();
+                    c.seed = None;
+                    return Ok(c);
+                }
+                let key = self.galois_key(gk, g, || format!("rotation by {step}"))?;
+                Ok(self.apply_galois(h, g, key))
+            })
+            .collect()
+    }
+
+    /// Complex conjugation of every slot.
+    pub fn conjugate(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
+        let g = self.params.conjugation_element();
+        let key = self.galois_key(gk, g, || "conjugation".into())?;
+        Ok(self.apply_galois(&self.hoist(ct), g, key))
+    }
+
+    /// Every slot receives the sum of all `ct.slots()` slots (log2(slots)
+    /// rotations by 1, 2, 4, …; see [`crate::KeyGenerator::power_of_two_steps`]).
+    pub fn inner_sum(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
+        let mut acc = ct.clone();
+        acc.seed = None;
+        let mut s = 1usize;
+        while s < ct.slots {
+            let r = self.rotate(&acc, s as i64, gk)?;
+            acc = self.add(&acc, &r)?;
+            s <<= 1;
+        }
+        Ok(acc)
+    }
+
+    /// Matrix–vector product `M·v` from the generalized diagonals of `M`
+    /// (`diagonals[k]` = (k-th diagonal pre-rotated right by `giant·⌊k/giant⌋`), as
+    /// produced by [`crate::Encoder::encode_bsgs_diagonals`]) with the baby-step
+    /// giant-step method: baby-step rotations are hoisted, products accumulate
+    /// without rescaling, and one rescale-free result is returned (scale =
+    /// ct.scale · diagonal scale).
+    pub fn matvec_bsgs(
+        &self,
+        ct: &Ciphertext,
+        diagonals: &[Option<Plaintext>],
+        baby: usize,
+        gk: &GaloisKeys,
+    ) -> Result<Ciphertext> {
+        let baby = baby.max(1);
+        let giants = diagonals.len().div_ceil(baby);
+        let steps: Vec<i64> = (0..baby as i64).collect();
+        let rotated = self.rotate_hoisted(ct, &steps, gk)?;
+        let mut total: Option<Ciphertext> = None;
+        for gi in 0..giants {
+            let mut inner: Option<Ciphertext> = None;
+            for b in 0..baby {
+                let k = gi * baby + b;
+                let Some(Some(pt)) = diagonals.get(k) else { continue };
+                match inner.as_mut() {
+                    None => inner = Some(self.mul_plain(&rotated[b], pt)?),
+                    Some(acc) => self.mul_plain_add_assign(acc, &rotated[b], pt)?,
+                }
+            }
+            let Some(inner) = inner else { continue };
+            let shifted = self.rotate(&inner, (gi * baby) as i64, gk)?;
+            total = Some(match total {
+                None => shifted,
+                Some(t) => self.add(&t, &shifted)?,
+            });
+        }
+        total.ok_or_else(|| CkksError::InvalidParameters("matvec_bsgs: all diagonals are empty".into()))
+    }
+}

@@ -1,0 +1,619 @@
+//! Residue-number-system polynomial arithmetic over the primes of a parameter
+//! set: NTTs (tfhe-ntt), pointwise operations, fast base conversion, rescaling
+//! and the ModUp/ModDown steps of hybrid key switching.
+//!
+//! A polynomial is a flat `Vec<u64>` of limbs of N coefficients each; limb `i`
+//! lives modulo `moduli[basis[i]]`. Ciphertext polynomials use the basis
+//! `Q_l = [0..=l]`; key-switching polynomials the basis `Q_l ∪ P`.
+
+use crate::arith::Modulus;
+use crate::error::{CkksError, Result};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use tfhe_ntt::prime64::Plan;
+
+/// Below this many coefficients per call, limb-parallelism costs more than it saves.
+const PAR_MIN: usize = 1 << 12;
+
+pub(crate) struct RnsContext {
+    pub n: usize,
+    pub log_n: u32,
+    /// q_0..q_L followed by p_0..p_{k-1}.
+    pub moduli: Vec<Modulus>,
+    plans: Vec<Plan>,
+    pub num_q: usize,
+    pub num_p: usize,
+    /// Primes per key-switching digit.
+    pub alpha: usize,
+    /// NTT output index j holds the evaluation at g^{ntt_exp[j]} (g a primitive 2N-th root).
+    ntt_exp: Vec<u32>,
+    /// Inverse of `ntt_exp`, indexed by (e - 1) / 2.
+    exp_index: Vec<u32>,
+    /// rescale_inv[l][i] = q_l^{-1} mod q_i (value, Shoup), i < l.
+    rescale_inv: Vec<Vec<(u64, u64)>>,
+    /// (P^{-1} mod q_i, Shoup) for each ciphertext prime.
+    p_inv_mod_q: Vec<(u64, u64)>,
+    /// floor(P/2) mod every prime (q's then p's), for rounded division by P.
+    p_half: Vec<u64>,
+    /// ((P/p_j)^{-1} mod p_j, Shoup).
+    phat_inv_mod_p: Vec<(u64, u64)>,
+    /// phat_mod_q[i][j] = (P/p_j) mod q_i.
+    phat_mod_q: Vec<Vec<u64>>,
+    /// P mod q_i, to remove the overflow of the fast base conversion.
+    p_mod_q: Vec<u64>,
+    /// 1 / p_j as f64, to compute that overflow.
+    p_recip: Vec<f64>,
+    /// garner_inv[i][j] = q_j^{-1} mod q_i for j < i.
+    garner_inv: Vec<Vec<u64>>,
+}
+
+/// Runs `f(limb_index, limb)` over the limbs of `data`, in parallel when large.
+pub(crate) fn for_limbs<F>(data: &mut [u64], n: usize, f: F)
+where
+    F: Fn(usize, &mut [u64]) + Sync + Send,
+{
+    if data.len() >= PAR_MIN * 2 && rayon::current_num_threads() > 1 {
+        data.par_chunks_mut(n).enumerate().for_each(|(i, l)| f(i, l));
+    } else {
+        data.chunks_mut(n).enumerate().for_each(|(i, l)| f(i, l));
+    }
+}
+
+impl RnsContext {
+    pub fn new(log_n: u32, q: &[u64], p: &[u64], alpha: usize) -> Result<Self> {
+        let n = 1usize << log_n;
+        let all: Vec<u64> = q.iter().chain(p).copied().collect();
+        let moduli: Vec<Modulus> = all.iter().map(|&v| Modulus::new(v)).collect();
+        let plans = all
+            .iter()
+            .map(|&v| {
+                Plan::try_new(n, v).ok_or_else(|| {
+                    CkksError::InvalidParameters(format!("tfhe-ntt cannot build an NTT plan for prime {v} and N = {n}"))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (ntt_exp, exp_index) = discover_ntt_order(n, &moduli, &plans)?;
+        let num_q = q.len();
+        let num_p = p.len();
+        let rescale_inv = (0..num_q)
+            .map(|l| {
+                (0..l)
+                    .map(|i| {
+                        let m = &moduli[i];
+                        let w = m.inv(m.reduce(moduli[l].value));
+                        (w, m.shoup(w))
+                    })
+                    .collect()
+            })
+            .collect();
+        let prod_mod = |set: &[u64], m: &Modulus| set.iter().fold(1u64, |acc, &v| m.mul(acc, m.reduce(v)));
+        let p_inv_mod_q = moduli[..num_q]
+            .iter()
+            .map(|m| {
+                let w = m.inv(prod_mod(p, m));
+                (w, m.shoup(w))
+            })
+            .collect();
+        let p_half = moduli
+            .iter()
+            .map(|m| {
+                // P is odd: floor(P/2) = (P - 1) / 2.
+                let pm = prod_mod(p, m);
+                m.mul(m.sub(pm, 1), m.inv(2))
+            })
+            .collect();
+        let phat = |j: usize, m: &Modulus| {
+            p.iter()
+                .enumerate()
+                .filter(|&(k, _)| k != j)
+                .fold(1u64, |acc, (_, &v)| m.mul(acc, m.reduce(v)))
+        };
+        let phat_inv_mod_p = (0..num_p)
+            .map(|j| {
+                let m = &moduli[num_q + j];
+                let w = m.inv(phat(j, m));
+                (w, m.shoup(w))
+            })
+            .collect();
+        let phat_mod_q = moduli[..num_q]
+            .iter()
+            .map(|m| (0..num_p).map(|j| phat(j, m)).collect())
+            .collect();
+        let p_mod_q = moduli[..num_q].iter().map(|m| prod_mod(p, m)).collect();
+        let p_recip = p.iter().map(|&v| 1.0 / v as f64).collect();
+        let garner_inv = (0..num_q)
+            .map(|i| (0..i).map(|j| moduli[i].inv(moduli[i].reduce(q[j]))).collect())
+            .collect();
+        Ok(RnsContext {
+            n,
+            log_n,
+            moduli,
+            plans,
+            num_q,
+            num_p,
+            alpha,
+            ntt_exp,
+            exp_index,
+            rescale_inv,
+            p_inv_mod_q,
+            p_half,
+            phat_inv_mod_p,
+            phat_mod_q,
+            p_mod_q,
+            p_recip,
+            garner_inv,
+        })
+    }
+
+    pub fn q_values(&self) -> Vec<u64> {
+        self.moduli[..self.num_q].iter().map(|m| m.value).collect()
+    }
+    pub fn p_values(&self) -> Vec<u64> {
+        self.moduli[self.num_q..].iter().map(|m| m.value).collect()
+    }
+
+    /// Basis of a ciphertext at `level`: q_0..q_level.
+    pub fn q_basis(&self, level: usize) -> Vec<usize> {
+        (0..=level).collect()
+    }
+    /// Extended basis q_0..q_level, p_0..p_{k-1}.
+    pub fn qp_basis(&self, level: usize) -> Vec<usize> {
+        (0..=level).chain(self.num_q..self.num_q + self.num_p).collect()
+    }
+    /// Full key basis: all q's and p's.
+    pub fn key_basis(&self) -> Vec<usize> {
+        (0..self.num_q + self.num_p).collect()
+    }
+
+    /// Forward NTT of every limb (coefficient -> evaluation form).
+    pub fn ntt(&self, data: &mut [u64], basis: &[usize]) {
+        for_limbs(data, self.n, |i, l| self.plans[basis[i]].fwd(l));
+    }
+
+    /// Inverse NTT of every limb, normalised (evaluation -> coefficient form).
+    pub fn intt(&self, data: &mut [u64], basis: &[usize]) {
+        for_limbs(data, self.n, |i, l| {
+            let plan = &self.plans[basis[i]];
+            plan.inv(l);
+            plan.normalize(l);
+        });
+    }
+
+    pub fn ntt_limb(&self, limb: &mut [u64], modulus: usize) {
+        self.plans[modulus].fwd(limb);
+    }
+    pub fn intt_limb(&self, limb: &mut [u64], modulus: usize) {
+        let plan = &self.plans[modulus];
+        plan.inv(limb);
+        plan.normalize(limb);
+    }
+
+    /// out = a * b pointwise.
+    pub fn mul(&self, out: &mut [u64], a: &[u64], b: &[u64], basis: &[usize]) {
+        let n = self.n;
+        for_limbs(out, n, |i, o| {
+            let m = self.moduli[basis[i]];
+            let (a, b) = (&a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
+            for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                *o = m.mul(x, y);
+            }
+        });
+    }
+
+    /// a *= b pointwise.
+    pub fn mul_assign(&self, a: &mut [u64], b: &[u64], basis: &[usize]) {
+        let n = self.n;
+        for_limbs(a, n, |i, o| {
+            let m = self.moduli[basis[i]];
+            for (o, &y) in o.iter_mut().zip(&b[i * n..(i + 1) * n]) {
+                *o = m.mul(*o, y);
+            }
+        });
+    }
+
+    /// acc += a * b pointwise.
+    pub fn mul_add_assign(&self, acc: &mut [u64], a: &[u64], b: &[u64], basis: &[usize]) {
+        let n = self.n;
+        for_limbs(acc, n, |i, o| {
+            let m = self.moduli[basis[i]];
+            let (a, b) = (&a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
+            for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                *o = m.reduce_u128(x as u128 * y as u128 + *o as u128);
+            }
+        });
+    }
+
+    pub fn add_assign(&self, a: &mut [u64], b: &[u64], basis: &[usize]) {
+        let n = self.n;
+        for_limbs(a, n, |i, o| {
+            let m = self.moduli[basis[i]];
+            for (o, &y) in o.iter_mut().zip(&b[i * n..(i + 1) * n]) {
+                *o = m.add(*o, y);
+            }
+        });
+    }
+
+    pub fn sub_assign(&self, a: &mut [u64], b: &[u64], basis: &[usize]) {
+        let n = self.n;
+        for_limbs(a, n, |i, o| {
+            let m = self.moduli[basis[i]];
+            for (o, &y) in o.iter_mut().zip(&b[i * n..(i + 1) * n]) {
+                *o = m.sub(*o, y);
+            }
+        });
+    }
+
+    pub fn neg_assign(&self, a: &mut [u64], basis: &[usize]) {
+        for_limbs(a, self.n, |i, o| {
+            let m = self.moduli[basis[i]];
+            for o in o.iter_mut() {
+                *o = m.neg(*o);
+            }
+        });
+    }
+
+    /// a *= c for a per-limb constant (already reduced mod each prime).
+    pub fn mul_scalar_assign(&self, a: &mut [u64], c: &[u64], basis: &[usize]) {
+        for_limbs(a, self.n, |i, o| {
+            let m = self.moduli[basis[i]];
+            let (w, ws) = (c[i], m.shoup(c[i]));
+            for o in o.iter_mut() {
+                *o = m.mul_shoup(*o, w, ws);
+            }
+        });
+    }
+
+    /// a += c for a per-limb constant (in evaluation form a constant polynomial is constant).
+    pub fn add_scalar_assign(&self, a: &mut [u64], c: &[u64], basis: &[usize]) {
+        for_limbs(a, self.n, |i, o| {
+            let m = self.moduli[basis[i]];
+            for o in o.iter_mut() {
+                *o = m.add(*o, c[i]);
+            }
+        });
+    }
+
+    /// Signed integer coefficients reduced into every limb of `basis` (coefficient form).
+    pub fn from_signed(&self, coeffs: &[i64], basis: &[usize]) -> Vec<u64> {
+        let mut out = vec![0u64; basis.len() * self.n];
+        for_limbs(&mut out, self.n, |i, o| {
+            let m = self.moduli[basis[i]];
+            for (o, &c) in o.iter_mut().zip(coeffs) {
+                *o = m.from_i64(c);
+            }
+        });
+        out
+    }
+
+    /// Index permutation of the evaluation (NTT) form for X -> X^g.
+    /// `out[j] = in[perm[j]]`.
+    pub fn galois_permutation(&self, g: u64) -> Vec<u32> {
+        let two_n = 2 * self.n as u64;
+        self.ntt_exp
+            .iter()
+            .map(|&e| {
+                let t = (e as u64 * g) % two_n;
+                self.exp_index[((t - 1) / 2) as usize]
+            })
+            .collect()
+    }
+
+    /// Applies an evaluation-form automorphism to every limb.
+    pub fn permute(&self, out: &mut [u64], input: &[u64], perm: &[u32]) {
+        let n = self.n;
+        for_limbs(out, n, |i, o| {
+            let src = &input[i * n..(i + 1) * n];
+            for (o, &p) in o.iter_mut().zip(perm) {
+                // perm holds indices < n by construction (galois_permutation).
+                *o = src[p as usize];
+            }
+        });
+    }
+
+    /// Rescale in evaluation form: divides by q_level with rounding and drops
+    /// that prime. `data` has level+1 limbs; returns `level` limbs.
+    pub fn rescale(&self, data: &[u64], level: usize) -> Vec<u64> {
+        let n = self.n;
+        let mut last = data[level * n..(level + 1) * n].to_vec();
+        self.intt_limb(&mut last, level);
+        let ql = self.moduli[level];
+        let half = (ql.value - 1) / 2;
+        for x in last.iter_mut() {
+            *x = ql.add(*x, half);
+        }
+        let mut out = data[..level * n].to_vec();
+        let inv = &self.rescale_inv[level];
+        for_limbs(&mut out, n, |i, o| {
+            let m = self.moduli[i];
+            let half_i = m.reduce(half);
+            let mut t: Vec<u64> = last.iter().map(|&x| m.sub(m.reduce(x), half_i)).collect();
+            self.plans[i].fwd(&mut t);
+            let (w, ws) = inv[i];
+            for (o, &c) in o.iter_mut().zip(&t) {
+                *o = m.mul_shoup(m.sub(*o, c), w, ws);
+            }
+        });
+        out
+    }
+
+    /// ModDown in evaluation form: from basis Q_level ∪ P to Q_level, dividing by P with rounding.
+    pub fn mod_down(&self, data: &[u64], level: usize) -> Vec<u64> {
+        let n = self.n;
+        let nq = level + 1;
+        let mut ps = data[nq * n..].to_vec();
+        for_limbs(&mut ps, n, |j, l| {
+            let idx = self.num_q + j;
+            self.intt_limb(l, idx);
+            let m = self.moduli[idx];
+            let h = self.p_half[idx];
+            let (w, ws) = self.phat_inv_mod_p[j];
+            for x in l.iter_mut() {
+                *x = m.mul_shoup(m.add(*x, h), w, ws);
+            }
+        });
+        // The fast base conversion yields [x]_P + u·P with u = floor(Σ v_j / p_j);
+        // u is computed in floating point and removed, so that the division by
+        // P is an exact rounding (a biased u would add a low-frequency error
+        // u·s that the canonical embedding amplifies).
+        let overflow: Vec<u64> = if self.num_p > 1 {
+            (0..n)
+                .map(|x| {
+                    let f: f64 = (0..self.num_p).map(|j| ps[j * n + x] as f64 * self.p_recip[j]).sum();
+                    f.floor() as u64
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut out = data[..nq * n].to_vec();
+        for_limbs(&mut out, n, |i, o| {
+            let m = self.moduli[i];
+            let coef = &self.phat_mod_q[i];
+            let h = self.p_half[i];
+            let pm = self.p_mod_q[i];
+            let mut t = vec![0u64; n];
+            for (x, t) in t.iter_mut().enumerate() {
+                let mut acc: u128 = 0;
+                for (j, &c) in coef.iter().enumerate() {
+                    acc += ps[j * n + x] as u128 * c as u128;
+                }
+                if let Some(&u) = overflow.get(x) {
+                    // u < num_p <= 60, so u·P mod q_i fits the accumulator after reduction.
+                    acc += (m.value as u128 - pm as u128) * u as u128;
+                }
+                *t = m.sub(m.reduce_u128(acc), h);
+            }
+            self.plans[i].fwd(&mut t);
+            let (w, ws) = self.p_inv_mod_q[i];
+            for (o, &c) in o.iter_mut().zip(&t) {
+                *o = m.mul_shoup(m.sub(*o, c), w, ws);
+            }
+        });
+        out
+    }
+
+    /// ModUp of one digit: `coef` holds the digit's limbs (moduli `digit`) in
+    /// coefficient form, `eval` the same limbs in evaluation form. Returns the
+    /// digit lifted to `target` (evaluation form), exact on the digit's own primes.
+    pub fn mod_up_digit(&self, coef: &[u64], eval: &[u64], digit: &[usize], target: &[usize]) -> Vec<u64> {
+        let n = self.n;
+        // v_i = [x_i * (D/q_i)^{-1}]_{q_i}
+        let mut v = coef.to_vec();
+        for (i, &di) in digit.iter().enumerate() {
+            let m = self.moduli[di];
+            let dhat = digit
+                .iter()
+                .filter(|&&d| d != di)
+                .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
+            let w = m.inv(dhat);
+            let ws = m.shoup(w);
+            for x in v[i * n..(i + 1) * n].iter_mut() {
+                *x = m.mul_shoup(*x, w, ws);
+            }
+        }
+        let mut out = vec![0u64; target.len() * n];
+        for_limbs(&mut out, n, |t, o| {
+            let ti = target[t];
+            if let Some(pos) = digit.iter().position(|&d| d == ti) {
+                o.copy_from_slice(&eval[pos * n..(pos + 1) * n]);
+                return;
+            }
+            let m = self.moduli[ti];
+            let coefs: Vec<u64> = digit
+                .iter()
+                .map(|&di| {
+                    digit
+                        .iter()
+                        .filter(|&&d| d != di)
+                        .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)))
+                })
+                .collect();
+            for (x, o) in o.iter_mut().enumerate() {
+                let mut acc: u128 = 0;
+                for (i, &c) in coefs.iter().enumerate() {
+                    acc += v[i * n + x] as u128 * c as u128;
+                }
+                *o = m.reduce_u128(acc);
+            }
+            self.plans[ti].fwd(o);
+        });
+        out
+    }
+
+    /// Exact centred values of a coefficient-form polynomial over q_0..q_level,
+    /// as f64 (balanced mixed-radix conversion, no big integers).
+    pub fn to_centered_f64(&self, coef: &[u64], level: usize) -> Vec<f64> {
+        let n = self.n;
+        let mut out = vec![0f64; n];
+        let mut res = vec![0u64; level + 1];
+        for (x, o) in out.iter_mut().enumerate() {
+            for (i, r) in res.iter_mut().enumerate() {
+                *r = coef[i * n + x];
+            }
+            let mut value = 0f64;
+            let mut weight = 1f64;
+            for i in 0..=level {
+                let qi = self.moduli[i].value;
+                let r = res[i];
+                // Centred digit in (-q_i/2, q_i/2].
+                let d: i64 = if r > qi / 2 { r as i64 - qi as i64 } else { r as i64 };
+                value += d as f64 * weight;
+                weight *= qi as f64;
+                for j in i + 1..=level {
+                    let m = self.moduli[j];
+                    let t = m.sub(res[j], m.from_i64(d));
+                    res[j] = m.mul(t, self.garner_inv[j][i]);
+                }
+            }
+            *o = value;
+        }
+        out
+    }
+}
+
+/// Finds which power of a primitive 2N-th root each NTT output index holds,
+/// and checks that every prime's plan uses the same order (so one permutation
+/// table serves all limbs).
+fn discover_ntt_order(n: usize, moduli: &[Modulus], plans: &[Plan]) -> Result<(Vec<u32>, Vec<u32>)> {
+    let two_n = 2 * n;
+    let mut ntt_exp = vec![0u32; n];
+    let mut exp_index = vec![u32::MAX; n];
+    for (k, (m, plan)) in moduli.iter().zip(plans).enumerate() {
+        let mut x = vec![0u64; n];
+        x[1] = 1;
+        plan.fwd(&mut x);
+        let g = x[0];
+        if k == 0 {
+            let mut by_value: HashMap<u64, u32> = HashMap::with_capacity(n);
+            let g2 = m.mul(g, g);
+            let mut pw = g;
+            for e in (1..two_n).step_by(2) {
+                by_value.insert(pw, e as u32);
+                pw = m.mul(pw, g2);
+            }
+            for (j, v) in x.iter().enumerate() {
+                let e = *by_value.get(v).ok_or_else(|| {
+                    CkksError::InvalidParameters("unexpected NTT output order from tfhe-ntt".into())
+                })?;
+                ntt_exp[j] = e;
+                exp_index[(e as usize - 1) / 2] = j as u32;
+            }
+            if exp_index.contains(&u32::MAX) {
+                return Err(CkksError::InvalidParameters("NTT output is not a permutation of the roots".into()));
+            }
+        } else {
+            let mut pow_by_exp = vec![0u64; two_n];
+            let g2 = m.mul(g, g);
+            let mut pw = g;
+            for e in (1..two_n).step_by(2) {
+                pow_by_exp[e] = pw;
+                pw = m.mul(pw, g2);
+            }
+            for (j, v) in x.iter().enumerate() {
+                if pow_by_exp[ntt_exp[j] as usize] != *v {
+                    return Err(CkksError::InvalidParameters(
+                        "tfhe-ntt plans disagree on the NTT output order".into(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok((ntt_exp, exp_index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> RnsContext {
+        let mut used = vec![];
+        for b in [50, 40, 40, 30, 31] {
+            used.push(crate::arith::ntt_prime_below(b, 2 * 64, &used).unwrap());
+        }
+        RnsContext::new(6, &used[..3], &used[3..], 2).unwrap()
+    }
+
+    fn negacyclic(a: &[i64], b: &[i64]) -> Vec<i64> {
+        let n = a.len();
+        let mut out = vec![0i64; n];
+        for i in 0..n {
+            for j in 0..n {
+                let p = a[i] * b[j];
+                if i + j < n { out[i + j] += p } else { out[i + j - n] -= p }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn ntt_multiplication_is_negacyclic_and_automorphism_matches() {
+        let c = ctx();
+        let n = c.n;
+        let a: Vec<i64> = (0..n as i64).map(|i| (i * 7 % 11) - 5).collect();
+        let b: Vec<i64> = (0..n as i64).map(|i| (i * 3 % 5) - 2).collect();
+        let basis = c.q_basis(2);
+        let mut pa = c.from_signed(&a, &basis);
+        let mut pb = c.from_signed(&b, &basis);
+        c.ntt(&mut pa, &basis);
+        c.ntt(&mut pb, &basis);
+        let mut prod = vec![0; pa.len()];
+        c.mul(&mut prod, &pa, &pb, &basis);
+        c.intt(&mut prod, &basis);
+        let expect = c.from_signed(&negacyclic(&a, &b), &basis);
+        assert_eq!(prod, expect);
+        // X -> X^5 in evaluation form equals the coefficient-form map.
+        let g = 5u64;
+        let perm = c.galois_permutation(g);
+        let mut rot = vec![0; pa.len()];
+        c.permute(&mut rot, &pa, &perm);
+        c.intt(&mut rot, &basis);
+        let mut expect = vec![0i64; n];
+        for (i, &v) in a.iter().enumerate() {
+            let e = (i as u64 * g) % (2 * n as u64);
+            if e < n as u64 { expect[e as usize] += v } else { expect[e as usize - n] -= v }
+        }
+        assert_eq!(rot, c.from_signed(&expect, &basis));
+    }
+
+    #[test]
+    fn rescale_and_mod_down_round_correctly() {
+        let c = ctx();
+        let n = c.n;
+        let q2 = c.moduli[2].value as i128;
+        let vals: Vec<i128> = (0..n as i128).map(|i| (i - 30) * q2 * 1000 + (i * 12345) - 400_000).collect();
+        let mut p = vec![0u64; 3 * n];
+        for l in 0..3 {
+            let m = c.moduli[l].value as i128;
+            for x in 0..n {
+                p[l * n + x] = vals[x].rem_euclid(m) as u64;
+            }
+        }
+        let basis = c.q_basis(2);
+        c.ntt(&mut p, &basis);
+        let mut r = c.rescale(&p, 2);
+        c.intt(&mut r, &c.q_basis(1));
+        let got = c.to_centered_f64(&r, 1);
+        for x in 0..n {
+            let expect = (vals[x] as f64 / q2 as f64).round();
+            assert!((got[x] - expect).abs() <= 0.5 + 1e-9, "{x}: {} vs {expect}", got[x]);
+        }
+        // ModDown: values times P plus small noise come back divided by P.
+        let pp = c.moduli[3].value as i128 * c.moduli[4].value as i128;
+        let qp = c.qp_basis(1);
+        let small: Vec<i128> = (0..n as i128).map(|i| i * 1_000_003 - 5_000_000).collect();
+        let mut d = vec![0u64; qp.len() * n];
+        for (l, &mi) in qp.iter().enumerate() {
+            let m = c.moduli[mi].value as i128;
+            for x in 0..n {
+                d[l * n + x] = (small[x] * pp + (x as i128 - 20) * 997).rem_euclid(m) as u64;
+            }
+        }
+        c.ntt(&mut d, &qp);
+        let mut down = c.mod_down(&d, 1);
+        c.intt(&mut down, &c.q_basis(1));
+        let got = c.to_centered_f64(&down, 1);
+        for x in 0..n {
+            assert!((got[x] - small[x] as f64).abs() <= 2.0, "{x}");
+        }
+    }
+}
