@@ -16,15 +16,52 @@ pub(crate) struct Formants {
     pub bw: [f64; 3],
 }
 
+/// Evaluates the truncated inverse DFT either with an inverse FFT (when the
+/// 11 kHz period `nfft·11000/rate` times a small integer is an even integer,
+/// true for 8, 16, 24, 32 and 48 kHz) or with precomputed cos/sin tables.
+enum Synth {
+    Fft {
+        ifft: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
+        input: Vec<Complex<f64>>,
+        output: Vec<f64>,
+        scratch: Vec<Complex<f64>>,
+        stride: usize,
+    },
+    Table {
+        cos_tab: Vec<f64>, // OUT_LEN x USED_BINS
+        sin_tab: Vec<f64>,
+    },
+}
+
 pub(crate) struct FormantAnalyzer {
-    cos_tab: Vec<f64>, // OUT_LEN x USED_BINS
-    sin_tab: Vec<f64>,
+    synth: Synth,
     scale: f64,
     frame: [f64; OUT_LEN],
 }
 
 impl FormantAnalyzer {
     pub fn new(nfft: usize, sample_rate: f64) -> Self {
+        let rate = sample_rate as u64;
+        for stride in 1..=8u64 {
+            let num = nfft as u64 * TARGET_RATE as u64 * stride;
+            if num % rate == 0 {
+                let m = (num / rate) as usize;
+                if m % 2 == 0 && m / 2 > USED_BINS && m <= 8192 {
+                    let ifft = realfft::RealFftPlanner::<f64>::new().plan_fft_inverse(m);
+                    return Self {
+                        synth: Synth::Fft {
+                            input: ifft.make_input_vec(),
+                            output: ifft.make_output_vec(),
+                            scratch: ifft.make_scratch_vec(),
+                            ifft,
+                            stride: stride as usize,
+                        },
+                        scale: nfft as f64 / 2.0,
+                        frame: [0.0; OUT_LEN],
+                    };
+                }
+            }
+        }
         let period = nfft as f64 * TARGET_RATE / sample_rate;
         let bins = USED_BINS.min(nfft / 2);
         let mut cos_tab = vec![0.0; OUT_LEN * USED_BINS];
@@ -37,8 +74,7 @@ impl FormantAnalyzer {
             }
         }
         Self {
-            cos_tab,
-            sin_tab,
+            synth: Synth::Table { cos_tab, sin_tab },
             scale: nfft as f64 / 2.0,
             frame: [0.0; OUT_LEN],
         }
@@ -49,16 +85,58 @@ impl FormantAnalyzer {
     pub fn process(&mut self, spec: &[Complex<f64>]) -> Formants {
         let bins = USED_BINS.min(spec.len() - 1);
         let re0 = spec[0].re;
-        for n in 0..OUT_LEN {
-            let c = &self.cos_tab[n * USED_BINS..n * USED_BINS + bins];
-            let s = &self.sin_tab[n * USED_BINS..n * USED_BINS + bins];
-            let mut acc = re0;
-            for k in 0..bins {
-                let x = spec[k + 1];
-                // openSMILE stores S_k = -Im (sin-transform sign).
-                acc += x.re * c[k] - x.im * s[k];
+        let (cos_tab, sin_tab) = match &mut self.synth {
+            Synth::Fft {
+                ifft,
+                input,
+                output,
+                scratch,
+                stride,
+            } => {
+                // c2r computes X0 + 2 Σ Re(X_k e^{+iθ}): halve the bins.
+                input.iter_mut().for_each(|c| *c = Complex::new(0.0, 0.0));
+                input[0] = Complex::new(re0, 0.0);
+                for k in 1..=bins {
+                    input[k] = spec[k] * 0.5;
+                }
+                // Input and output were made by this plan and the DC/Nyquist
+                // imaginary parts are zero, so the transform cannot fail.
+                let _ = ifft.process_with_scratch(input, output, scratch);
+                for n in 0..OUT_LEN {
+                    self.frame[n] = (output[n * *stride] / self.scale) as f32 as f64;
+                }
+                let lpc = lpc_f32(&self.frame);
+                return formants_from_lpc(&lpc);
             }
-            self.frame[n] = (acc / self.scale) as f32 as f64;
+            Synth::Table { cos_tab, sin_tab } => (&*cos_tab, &*sin_tab),
+        };
+        let mut re = [0.0f64; USED_BINS];
+        let mut im = [0.0f64; USED_BINS];
+        for k in 0..bins {
+            re[k] = spec[k + 1].re;
+            // openSMILE stores S_k = -Im (sin-transform sign).
+            im[k] = -spec[k + 1].im;
+        }
+        for n in 0..OUT_LEN {
+            let c = &cos_tab[n * USED_BINS..(n + 1) * USED_BINS];
+            let s = &sin_tab[n * USED_BINS..(n + 1) * USED_BINS];
+            let mut acc = [0.0f64; 4];
+            for (((cc, ss), r), i) in c
+                .chunks_exact(4)
+                .zip(s.chunks_exact(4))
+                .zip(re.chunks_exact(4))
+                .zip(im.chunks_exact(4))
+            {
+                for q in 0..4 {
+                    acc[q] += r[q] * cc[q] + i[q] * ss[q];
+                }
+            }
+            let tail = USED_BINS - USED_BINS % 4;
+            let mut sum = re0 + acc.iter().sum::<f64>();
+            for k in tail..USED_BINS {
+                sum += re[k] * c[k] + im[k] * s[k];
+            }
+            self.frame[n] = (sum / self.scale) as f32 as f64;
         }
         let lpc = lpc_f32(&self.frame);
         formants_from_lpc(&lpc)
@@ -69,8 +147,11 @@ impl FormantAnalyzer {
 fn lpc_f32(x: &[f64]) -> [f32; ORDER] {
     let mut r = [0f32; ORDER + 1];
     for (lag, rv) in r.iter_mut().enumerate() {
-        let s: f64 = x[lag..].iter().zip(x).map(|(a, b)| a * b).sum();
-        *rv = s as f32;
+        let mut s = 0f32;
+        for (a, b) in x[lag..].iter().zip(x) {
+            s += (*a as f32) * (*b as f32);
+        }
+        *rv = s;
     }
     let mut a = [0f32; ORDER];
     let mut e = r[0];

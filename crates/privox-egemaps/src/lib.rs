@@ -215,3 +215,34 @@ impl Llds {
         Ok(())
     }
 }
+
+/// Development aid (not part of the stable API): unsmoothed per-20 ms-frame
+/// formant frequencies and bandwidths `[F1, F2, F3, B1, B2, B3]`.
+#[doc(hidden)]
+pub fn debug_formant_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 6]> {
+    let mut p = pipeline::Pipeline::new(sample_rate);
+    p.push(samples);
+    p.e_frames
+        .iter()
+        .map(|e| {
+            [
+                e.formant_freq[0],
+                e.formant_freq[1],
+                e.formant_freq[2],
+                e.formant_bw[0],
+                e.formant_bw[1],
+                e.formant_bw[2],
+            ]
+        })
+        .collect()
+}
+
+/// Development aid (not part of the stable API): unsmoothed per-pitch-frame
+/// `[F0 semitone, jitter, shimmer, HNR, H1-H2, H1-A3, A1, A2, A3]`.
+#[doc(hidden)]
+pub fn debug_pitch_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 9]> {
+    let mut p = pipeline::Pipeline::new(sample_rate);
+    p.push(samples);
+    p.finish();
+    p.f_frames.iter().map(|f| f.values).collect()
+}

@@ -154,7 +154,7 @@ impl Pipeline {
         let n = self.geo.len60;
         self.frame[..n].copy_from_slice(&self.buf[start..start + n]);
         self.fft60.process(&self.frame[..n]);
-        let e60 = self.fft60.windowed_mean_square().sqrt();
+        let e60 = self.fft60.windowed_ms.sqrt();
         let cands = self.shs.process(&self.fft60.mag);
         let mut mag = self.pool.pop().unwrap_or_default();
         mag.clear();

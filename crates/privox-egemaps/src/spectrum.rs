@@ -13,6 +13,9 @@ pub(crate) struct FramedFft {
     fft: Arc<dyn RealToComplex<f64>>,
     input: Vec<f64>,
     scratch: Vec<Complex<f64>>,
+    /// Mean square of the last windowed frame (computed before the FFT,
+    /// which uses `input` as scratch space).
+    pub windowed_ms: f64,
     /// Complex spectrum of the last frame (bins 0..=N/2).
     pub spec: Vec<Complex<f64>>,
     /// Magnitudes of the last frame.
@@ -28,6 +31,7 @@ impl FramedFft {
             scratch: fft.make_scratch_vec(),
             spec: fft.make_output_vec(),
             mag: vec![0.0; nfft / 2 + 1],
+            windowed_ms: 0.0,
             window,
             offset,
             fft,
@@ -45,22 +49,18 @@ impl FramedFft {
         {
             *dst = x * w;
         }
+        let n = self.window.len();
+        self.windowed_ms = self.input[self.offset..self.offset + n]
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            / n as f64;
         // The buffers were created by this plan, so their lengths always match.
         let _ = self
             .fft
             .process_with_scratch(&mut self.input, &mut self.spec, &mut self.scratch);
         for (m, c) in self.mag.iter_mut().zip(&self.spec) {
-            *m = c.norm();
+            *m = (c.re * c.re + c.im * c.im).sqrt();
         }
-    }
-
-    /// Sum of squares of the windowed frame divided by its length.
-    pub fn windowed_mean_square(&self) -> f64 {
-        let n = self.window.len();
-        let s: f64 = self.input[self.offset..self.offset + n]
-            .iter()
-            .map(|v| v * v)
-            .sum();
-        s / n as f64
     }
 }

@@ -101,15 +101,27 @@ impl VoiceAnalyzer {
         10.0 * ratio.clamp(1e-9, 1e11).log10()
     }
 
+    /// Nearest bin to `f`, looking at bins from `start` on (0 if beyond the
+    /// last bin). Equivalent to scanning upwards for the first bin above `f`.
     fn freq_to_bin(&self, f: f64, start: usize) -> usize {
-        for b in start.max(1)..self.bins {
-            let fb = b as f64 * self.df;
-            if fb > f {
-                let fl = (b - 1) as f64 * self.df;
-                return if fb - f > f - fl { b - 1 } else { b };
-            }
+        let start = start.max(1);
+        let mut b = if f / self.df >= 0.0 {
+            ((f / self.df).floor() as usize + 1).max(start)
+        } else {
+            start
+        };
+        while b > start && (b - 1) as f64 * self.df > f {
+            b -= 1;
         }
-        0
+        while b < self.bins && b as f64 * self.df <= f {
+            b += 1;
+        }
+        if b >= self.bins {
+            return 0;
+        }
+        let fb = b as f64 * self.df;
+        let fl = (b - 1) as f64 * self.df;
+        if fb - f > f - fl { b - 1 } else { b }
     }
 
     fn harmonics(&mut self, m: &[f64], f0: f64, formants: &[f64; 3]) -> (f64, f64, [f64; 3]) {
