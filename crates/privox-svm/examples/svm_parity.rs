@@ -14,6 +14,9 @@ use privox_svm::{Kernel, PrecomputedKernel, RbfKernel, SvcParams, SvcSolution, r
 use std::path::Path;
 use std::time::Instant;
 
+/// `K(test t, train s)`.
+type KernelRow = Box<dyn Fn(usize, usize) -> f64>;
+
 fn read_f64(path: &Path) -> Vec<f64> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     bytes
@@ -72,7 +75,7 @@ fn main() {
         .map(|&v| v as usize)
         .collect();
     assert_eq!(y.len(), n_train);
-    let (sol, times, krow): (SvcSolution, Vec<f64>, Box<dyn Fn(usize, usize) -> f64>) =
+    let (sol, times, krow): (SvcSolution, Vec<f64>, KernelRow) =
         match meta["kind"].as_str().expect("kind") {
             "rbf" => {
                 let dim = get("dim") as usize;

@@ -91,6 +91,15 @@ pub enum Metric {
     Accuracy,
 }
 
+/// Everything a grid search needs besides data and folds.
+#[derive(Clone, Debug, Default)]
+pub struct GridSearch {
+    pub grid: Grid,
+    pub metric: Metric,
+    /// Settings shared by every fit (C is overwritten per grid point).
+    pub params: SvcParams,
+}
+
 /// The cross-validated score of one grid point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GridPoint {
@@ -155,15 +164,14 @@ pub fn grid_search<K, F>(
     y: &[usize],
     n_classes: usize,
     folds: &[Fold],
-    grid: &Grid,
-    metric: Metric,
-    base: &SvcParams,
+    search: &GridSearch,
     progress: &(dyn Fn() + Sync),
 ) -> Result<GridResult, SvmError>
 where
     K: Kernel,
     F: Fn(f64) -> Result<K, SvmError>,
 {
+    let (grid, metric, base) = (&search.grid, search.metric, &search.params);
     if grid.is_empty() {
         return Err(SvmError::Grid(
             "the grid is empty: give at least one C and one gamma".into(),

@@ -46,7 +46,7 @@ pub mod solver;
 pub mod svc;
 
 pub use error::SvmError;
-pub use grid::{Grid, GridPoint, GridResult, Metric, cross_validate, grid_search};
+pub use grid::{Grid, GridPoint, GridResult, GridSearch, Metric, cross_validate, grid_search};
 pub use kernel::{
     HammingMatrix, HammingRbfKernel, Kernel, PrecomputedKernel, RbfKernel, rbf, rbf_hamming,
 };

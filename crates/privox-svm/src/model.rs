@@ -119,8 +119,10 @@ fn single_class_error(sol_err: SvmError, class_names: &[String]) -> SvmError {
     }
 }
 
-/// Renumbers support vectors to `0..total` after extracting them.
+/// Renumbers support vectors to `0..total` after extracting them. Solver
+/// diagnostics (iterations) are not part of a model and are dropped.
 fn compact(mut sol: SvcSolution) -> (SvcSolution, Vec<usize>) {
+    sol.iterations.clear();
     let picked = std::mem::take(&mut sol.sv);
     sol.sv = (0..picked.len()).collect();
     (sol, picked)
@@ -468,7 +470,7 @@ impl SvmModel {
         let s = &self.solution;
         let nr = s.labels.len();
         let g = self.kernel.gamma();
-        if !(g.is_finite() && g > 0.0) || !(self.c.is_finite() && self.c > 0.0) {
+        if !(g.is_finite() && g > 0.0 && self.c.is_finite() && self.c > 0.0) {
             return bad(format!(
                 "gamma {g} or C {} is not a positive number",
                 self.c

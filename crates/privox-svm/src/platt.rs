@@ -11,6 +11,9 @@
 //! * Multi-class probabilities couple the pairwise ones with Wu, Lin & Weng
 //!   (2004), method 2 (LIBSVM's `multiclass_probability`).
 
+// Index loops mirror LIBSVM's C++ line by line, which keeps the port reviewable.
+#![allow(clippy::needless_range_loop)]
+
 use crate::kernel::Kernel;
 use crate::solver::solve_binary;
 use crate::svc::SvcParams;

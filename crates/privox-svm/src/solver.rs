@@ -16,6 +16,9 @@
 //!
 //! Kernel columns are kept as `f32` in an LRU [`Cache`], as LIBSVM's `Qfloat`.
 
+// Index loops mirror LIBSVM's C++ line by line, which keeps the port reviewable.
+#![allow(clippy::needless_range_loop)]
+
 use crate::cache::Cache;
 use crate::kernel::Kernel;
 
