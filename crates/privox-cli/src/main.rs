@@ -24,12 +24,15 @@ struct Cli {
 enum Command {
     /// Run the whole pipeline on the bundled demo corpus (data/demo).
     Demo(commands::demo::Args),
+    /// Extract the 88 eGeMAPS v02 features of audio files into a CSV.
+    Extract(commands::extract::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
+        Command::Extract(args) => commands::extract::run(args),
     };
     match result {
         Ok(code) => code,

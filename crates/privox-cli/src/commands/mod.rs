@@ -1,3 +1,4 @@
 //! One module per CLI verb. Each exposes `Args` (or a `Command` enum) and `run`.
 
 pub mod demo;
+pub mod extract;
