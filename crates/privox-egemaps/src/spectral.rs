@@ -69,11 +69,16 @@ fn equal_loudness(f: f64) -> f64 {
     1e32 * ((w2 + 56.8e6) * w2 * w2) / (c * c * (w2 + 0.38e9) * (w2 * w2 * w2 * w + 1.7e31))
 }
 
-/// Least-squares-like slope over an inclusive bin range with openSMILE's
-/// "N = last − first" regression count.
+/// openSMILE's spectral slope over a Hz range: bins `first..=last`, the edge
+/// bins weighted by the fraction of the bin inside the range (1 when the edge
+/// falls exactly on a bin), `Sx = Σ w f`, `Sxx = Σ (w f)²`, `Sy = Σ w L`,
+/// `Sxy = Σ w f L` and the regression count N = last − first (not the number
+/// of points). Verified against openSMILE at 8, 16, 22.05, 24 and 44.1 kHz.
 struct SlopeRange {
     first: usize,
     last: usize,
+    w_first: f64,
+    w_last: f64,
 }
 
 /// Per-frame spectral values, in LLD order 1..10 (minus loudness smoothing).
@@ -119,11 +124,16 @@ impl SpectralAnalyzer {
         let count_upto = |f: f64| freqs.iter().filter(|&&x| x <= f).count();
         let hi5k = count_upto(5000.0);
         let slope = |lo: f64, hi: f64| {
-            let first = (lo / df).round() as usize;
-            let last = ((hi / df).round() as usize).min(bins - 1);
+            let plo = lo / df;
+            let phi = (hi / df).min((bins - 1) as f64);
+            let first = plo.floor() as usize;
+            let last = (phi.floor() as usize).max(first);
+            let frac_hi = phi - last as f64;
             SlopeRange {
-                first: first.min(last),
+                first,
                 last,
+                w_first: 1.0 - (plo - first as f64),
+                w_last: if frac_hi > 0.0 { frac_hi } else { 1.0 },
             }
         };
         let mut dct = [[0.0; NUM_BANDS]; 4];
@@ -196,12 +206,19 @@ impl SpectralAnalyzer {
             let n = (r.last - r.first) as f64;
             let (mut sx, mut sy, mut sxy, mut sxx) = (0.0, 0.0, 0.0, 0.0);
             for k in r.first..=r.last {
+                let w = if k == r.first {
+                    r.w_first
+                } else if k == r.last {
+                    r.w_last
+                } else {
+                    1.0
+                };
                 let f = self.freqs[k];
                 let y = self.logp[k];
-                sx += f;
-                sy += y;
-                sxy += f * y;
-                sxx += f * f;
+                sx += w * f;
+                sy += w * y;
+                sxy += w * f * y;
+                sxx += (w * f) * (w * f);
             }
             let den = n * sxx - sx * sx;
             if den == 0.0 {
