@@ -10,6 +10,8 @@ pub(crate) struct Modulus {
     pub value: u64,
     ratio_lo: u64,
     ratio_hi: u64,
+    /// floor(2^64 / p): the Shoup companion of 1, for one-multiply reduction of any u64.
+    one_shoup: u64,
 }
 
 impl Modulus {
@@ -20,6 +22,7 @@ impl Modulus {
             value,
             ratio_lo: ratio as u64,
             ratio_hi: (ratio >> 64) as u64,
+            one_shoup: ((1u128 << 64) / value as u128) as u64,
         }
     }
 
@@ -42,9 +45,10 @@ impl Modulus {
         r
     }
 
+    /// `x mod p` for any `x < 2^64`, branch-free (Shoup multiplication by 1).
     #[inline(always)]
     pub fn reduce(&self, x: u64) -> u64 {
-        if x < self.value { x } else { x % self.value }
+        self.mul_shoup(x, 1, self.one_shoup)
     }
 
     #[inline(always)]

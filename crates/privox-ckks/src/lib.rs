@@ -24,3 +24,32 @@ pub use params::{check_security, CkksParams, ParamSpec, SecurityPolicy, ERROR_ST
 
 #[cfg(test)]
 mod tests;
+
+/// Hooks for the criterion benches (not a stable API).
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::CkksParams;
+    use std::cell::RefCell;
+
+    /// Times one forward/inverse NTT of a single limb.
+    pub struct NttBench {
+        params: CkksParams,
+        buf: RefCell<Vec<u64>>,
+    }
+
+    impl NttBench {
+        pub fn new(params: &CkksParams) -> Self {
+            let n = params.n();
+            let q = params.q_primes()[0];
+            NttBench { params: params.clone(), buf: RefCell::new((0..n as u64).map(|i| i * 7919 % q).collect()) }
+        }
+        pub fn forward_limb(&self, modulus: usize) {
+            let mut b = self.buf.borrow_mut();
+            self.params.ctx.ntt_limb(&mut b, modulus);
+        }
+        pub fn inverse_limb(&self, modulus: usize) {
+            let mut b = self.buf.borrow_mut();
+            self.params.ctx.intt_limb(&mut b, modulus);
+        }
+    }
+}

@@ -17,7 +17,6 @@ const PAR_MIN: usize = 1 << 12;
 
 pub(crate) struct RnsContext {
     pub n: usize,
-    pub log_n: u32,
     /// q_0..q_L followed by p_0..p_{k-1}.
     pub moduli: Vec<Modulus>,
     plans: Vec<Plan>,
@@ -126,7 +125,6 @@ impl RnsContext {
             .collect();
         Ok(RnsContext {
             n,
-            log_n,
             moduli,
             plans,
             num_q,
@@ -179,6 +177,7 @@ impl RnsContext {
         });
     }
 
+    #[allow(dead_code)] // used by the benches through bench_support
     pub fn ntt_limb(&self, limb: &mut [u64], modulus: usize) {
         self.plans[modulus].fwd(limb);
     }
@@ -188,26 +187,12 @@ impl RnsContext {
         plan.normalize(limb);
     }
 
-    /// out = a * b pointwise.
+    /// out = a * b pointwise (SIMD Barrett from tfhe-ntt).
     pub fn mul(&self, out: &mut [u64], a: &[u64], b: &[u64], basis: &[usize]) {
         let n = self.n;
         for_limbs(out, n, |i, o| {
-            let m = self.moduli[basis[i]];
-            let (a, b) = (&a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
-            for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                *o = m.mul(x, y);
-            }
-        });
-    }
-
-    /// a *= b pointwise.
-    pub fn mul_assign(&self, a: &mut [u64], b: &[u64], basis: &[usize]) {
-        let n = self.n;
-        for_limbs(a, n, |i, o| {
-            let m = self.moduli[basis[i]];
-            for (o, &y) in o.iter_mut().zip(&b[i * n..(i + 1) * n]) {
-                *o = m.mul(*o, y);
-            }
+            o.fill(0);
+            self.plans[basis[i]].mul_accumulate(o, &a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
         });
     }
 
@@ -215,12 +200,14 @@ impl RnsContext {
     pub fn mul_add_assign(&self, acc: &mut [u64], a: &[u64], b: &[u64], basis: &[usize]) {
         let n = self.n;
         for_limbs(acc, n, |i, o| {
-            let m = self.moduli[basis[i]];
-            let (a, b) = (&a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
-            for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                *o = m.reduce_u128(x as u128 * y as u128 + *o as u128);
-            }
+            self.plans[basis[i]].mul_accumulate(o, &a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
         });
+    }
+
+    /// acc += a * b on one limb of modulus `modulus`.
+    #[inline]
+    pub fn mul_add_limb(&self, acc: &mut [u64], a: &[u64], b: &[u64], modulus: usize) {
+        self.plans[modulus].mul_accumulate(acc, a, b);
     }
 
     pub fn add_assign(&self, a: &mut [u64], b: &[u64], basis: &[usize]) {
@@ -372,16 +359,21 @@ impl RnsContext {
             let h = self.p_half[i];
             let pm = self.p_mod_q[i];
             let mut t = vec![0u64; n];
-            for (x, t) in t.iter_mut().enumerate() {
-                let mut acc: u128 = 0;
-                for (j, &c) in coef.iter().enumerate() {
-                    acc += ps[j * n + x] as u128 * c as u128;
+            if self.num_p == 1 {
+                // One special prime: the conversion is an exact reduction (phat = 1).
+                for (t, &x) in t.iter_mut().zip(&ps[..n]) {
+                    *t = m.sub(m.reduce(x), h);
                 }
-                if let Some(&u) = overflow.get(x) {
-                    // u < num_p <= 60, so u·P mod q_i fits the accumulator after reduction.
-                    acc += (m.value as u128 - pm as u128) * u as u128;
+            } else {
+                for (x, t) in t.iter_mut().enumerate() {
+                    let mut acc: u128 = 0;
+                    for (j, &c) in coef.iter().enumerate() {
+                        acc += ps[j * n + x] as u128 * c as u128;
+                    }
+                    // u < num_p <= 60, so u·(q_i - P mod q_i) keeps the sum below 2^128.
+                    acc += (m.value as u128 - pm as u128) * overflow[x] as u128;
+                    *t = m.sub(m.reduce_u128(acc), h);
                 }
-                *t = m.sub(m.reduce_u128(acc), h);
             }
             self.plans[i].fwd(&mut t);
             let (w, ws) = self.p_inv_mod_q[i];
@@ -419,6 +411,14 @@ impl RnsContext {
                 return;
             }
             let m = self.moduli[ti];
+            if digit.len() == 1 {
+                // One prime per digit: the lift is an exact reduction.
+                for (o, &x) in o.iter_mut().zip(&v[..n]) {
+                    *o = m.reduce(x);
+                }
+                self.plans[ti].fwd(o);
+                return;
+            }
             let coefs: Vec<u64> = digit
                 .iter()
                 .map(|&di| {
@@ -453,6 +453,10 @@ impl RnsContext {
             let mut value = 0f64;
             let mut weight = 1f64;
             for i in 0..=level {
+                if i > 0 && res[i..].iter().all(|&r| r == 0) {
+                    // The remaining mixed-radix digits are all zero: exact already.
+                    break;
+                }
                 let qi = self.moduli[i].value;
                 let r = res[i];
                 // Centred digit in (-q_i/2, q_i/2].
