@@ -25,10 +25,25 @@ pub enum ResampleError {
         /// rubato's reason.
         detail: String,
     },
+    /// A sample is NaN/infinite or so large that the filter would overflow.
+    #[error(
+        "sample {index} is {value}, outside the resampler's range (finite, |x| <= {MAX_ABS_SAMPLE:e}); the audio is corrupt"
+    )]
+    SampleOutOfRange {
+        /// Index of the first offending sample.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
     /// rubato failed while processing (an internal error; please report it).
     #[error("resampler failed: {0}")]
     Failed(String),
 }
+
+/// Largest accepted |sample|. Float WAVs may hold any finite value, but FFT
+/// sums of values near `f32::MAX` overflow to inf/NaN (and rubato then
+/// panics); real audio is within a few units of full scale.
+pub const MAX_ABS_SAMPLE: f32 = 1e20;
 
 /// Frames per processing chunk.
 const CHUNK: usize = 1024;
@@ -66,6 +81,13 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Resampl
     if samples.is_empty() {
         return Ok(Vec::new());
     }
+    if let Some((index, &value)) = samples
+        .iter()
+        .enumerate()
+        .find(|(_, v)| v.is_nan() || v.abs() > MAX_ABS_SAMPLE)
+    {
+        return Err(ResampleError::SampleOutOfRange { index, value });
+    }
     let g = gcd(from, to);
     if from / g <= MAX_FFT_RATIO_TERM && to / g <= MAX_FFT_RATIO_TERM {
         let r = FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1)
@@ -93,6 +115,19 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Resampl
 /// Feeds all of `samples` (then silence to flush the filter) and returns the
 /// `expected` output samples after the resampler's delay.
 fn run<R: Resampler<f32>>(
+    resampler: R,
+    samples: &[f32],
+    expected: usize,
+    delay: usize,
+) -> Result<Vec<f32>, ResampleError> {
+    // rubato unwraps internally; a bug there must not take down a batch.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_inner(resampler, samples, expected, delay)
+    }))
+    .map_err(|_| ResampleError::Failed("the resampler crashed (please report this input)".into()))?
+}
+
+fn run_inner<R: Resampler<f32>>(
     mut resampler: R,
     samples: &[f32],
     expected: usize,
@@ -186,6 +221,18 @@ mod tests {
         let y = resample(&x, 16_000, 8_000).unwrap();
         let mid = &y[y.len() / 4..3 * y.len() / 4];
         assert!(rms(mid) < 0.01, "aliased energy {}", rms(mid));
+    }
+
+    #[test]
+    fn rejects_huge_or_nan_samples() {
+        for bad in [f32::NAN, f32::INFINITY, 3e38] {
+            let mut x = vec![0.1f32; 4_000];
+            x[7] = bad;
+            assert!(matches!(
+                resample(&x, 16_000, 8_000),
+                Err(ResampleError::SampleOutOfRange { index: 7, .. })
+            ));
+        }
     }
 
     #[test]
