@@ -26,6 +26,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Extract the 88 eGeMAPS v02 features of audio files into a CSV.
     Extract(commands::extract::Args),
+    /// C-SVMs on features (RBF) or SMH codes (RBF-Hamming): grid, train, predict, eval.
+    Svm(commands::svm::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -33,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
         Command::Extract(args) => commands::extract::run(args),
+        Command::Svm(args) => commands::svm::run(args),
     };
     match result {
         Ok(code) => code,

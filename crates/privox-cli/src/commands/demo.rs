@@ -36,6 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let features = extract_stage(&args.corpus, &args.out, args.jobs)?;
     // Later stages (SMH + SVM, cryptonet) take `features` from here.
     let _ = &features;
+    crate::commands::svm::demo_stage(&features, None)?;
     Ok(ExitCode::SUCCESS)
 }
 
