@@ -62,6 +62,8 @@ pub struct PublicKey {
     pub(crate) params: CkksParams,
     pub(crate) b: Vec<u64>,
     pub(crate) a: Vec<u64>,
+    /// The seed `a` was expanded from (for seeded serialization).
+    pub(crate) seed: Option<[u8; 32]>,
 }
 
 impl PublicKey {
@@ -218,6 +220,7 @@ impl KeyGenerator {
             params: self.params.clone(),
             b,
             a,
+            seed: Some(seed),
         })
     }
 

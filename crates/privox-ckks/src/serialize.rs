@@ -1,0 +1,661 @@
+//! Binary formats (privox-format envelopes): every object carries a magic,
+//! a version and the parameter fingerprint. Polynomials are bit-packed at the
+//! width of each prime; every residue is checked to be below its prime, and
+//! every length is checked before allocation. No byte string can panic a reader.
+//!
+//! Seeded forms replace each uniform half (`c1` of a secret-key ciphertext,
+//! `a_j` of key-switching keys, `a` of the public key) by its 32-byte seed.
+//!
+//! The secret key has its own magic; no function writes it into, or reads it
+//! from, an evaluation-key format:
+//!
+//! ```compile_fail
+//! # use privox_ckks::*;
+//! # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
+//! let sk = KeyGenerator::from_seed(&params, 1).secret_key();
+//! // EvaluationKeys::to_bytes takes &EvaluationKeys, never a SecretKey.
+//! let bytes = EvaluationKeys::to_bytes(&sk);
+//! ```
+
+use crate::ciphertext::{Ciphertext, Plaintext};
+use crate::error::{CkksError, Result};
+use crate::keys::{expand_uniform, EvaluationKeys, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey};
+use crate::params::{CkksParams, ParamSpec, SecurityPolicy};
+use crate::rns::RnsContext;
+use privox_format::{FormatError, Magic, Reader, Writer};
+use std::collections::BTreeMap;
+use zeroize::Zeroize;
+
+pub const PARAMS_MAGIC: Magic = Magic(*b"PVXCKPAR");
+pub const PUBLIC_KEY_MAGIC: Magic = Magic(*b"PVXCKPUB");
+pub const RELIN_KEY_MAGIC: Magic = Magic(*b"PVXCKRLK");
+pub const GALOIS_KEYS_MAGIC: Magic = Magic(*b"PVXCKGAL");
+pub const EVAL_KEYS_MAGIC: Magic = Magic(*b"PVXCKEVK");
+pub const CIPHERTEXT_MAGIC: Magic = Magic(*b"PVXCKCTX");
+pub const PLAINTEXT_MAGIC: Magic = Magic(*b"PVXCKPTX");
+pub const SECRET_KEY_MAGIC: Magic = Magic(*b"PVXCKSEC");
+const VERSION: u16 = 1;
+
+fn invalid(msg: impl Into<String>) -> CkksError {
+    CkksError::Format(FormatError::Invalid(msg.into()))
+}
+
+fn write_poly(w: &mut Writer, ctx: &RnsContext, poly: &[u64], basis: &[usize]) {
+    let n = ctx.n;
+    for (l, &mi) in basis.iter().enumerate() {
+        let bits = ctx.moduli[mi].bits() as usize;
+        let mut out = vec![0u8; (n * bits).div_ceil(8)];
+        let mut acc: u128 = 0;
+        let mut fill = 0usize;
+        let mut pos = 0usize;
+        for &c in &poly[l * n..(l + 1) * n] {
+            acc |= (c as u128) << fill;
+            fill += bits;
+            while fill >= 8 {
+                out[pos] = acc as u8;
+                pos += 1;
+                acc >>= 8;
+                fill -= 8;
+            }
+        }
+        if fill > 0 {
+            out[pos] = acc as u8;
+        }
+        w.put_bytes(&out);
+    }
+}
+
+fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Vec<u64>> {
+    let n = ctx.n;
+    let mut poly = Vec::with_capacity(basis.len() * n);
+    for &mi in basis {
+        let m = ctx.moduli[mi];
+        let bits = m.bits() as usize;
+        let expect = (n * bits).div_ceil(8);
+        let bytes = r.get_bytes(expect)?;
+        if bytes.len() != expect {
+            return Err(invalid(format!("polynomial limb has {} bytes, expected {expect}", bytes.len())));
+        }
+        let mask = (1u128 << bits) - 1;
+        let mut acc: u128 = 0;
+        let mut fill = 0usize;
+        let mut it = bytes.iter();
+        for _ in 0..n {
+            while fill < bits {
+                // The length check above guarantees enough bytes for n values.
+                let b = *it.next().ok_or_else(|| invalid("polynomial data ends early"))?;
+                acc |= (b as u128) << fill;
+                fill += 8;
+            }
+            let c = (acc & mask) as u64;
+            acc >>= bits;
+            fill -= bits;
+            if c >= m.value {
+                return Err(invalid("a residue is not reduced modulo its prime (corrupted data)"));
+            }
+            poly.push(c);
+        }
+    }
+    Ok(poly)
+}
+
+fn read_seed(r: &mut Reader<'_>) -> Result<[u8; 32]> {
+    let b = r.get_bytes(32)?;
+    b.try_into().map_err(|_| invalid("a seed must be 32 bytes"))
+}
+
+fn read_level(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
+    let level = r.get_u32()? as usize;
+    if level > params.max_level() {
+        return Err(invalid(format!("level {level} above the top level {}", params.max_level())));
+    }
+    Ok(level)
+}
+
+fn read_scale(r: &mut Reader<'_>) -> Result<f64> {
+    let s = r.get_f64()?;
+    if !(s.is_finite() && s > 0.0) {
+        return Err(invalid("scale must be positive and finite"));
+    }
+    Ok(s)
+}
+
+fn read_slots(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
+    let s = r.get_u64()?;
+    if !s.is_power_of_two() || s > params.max_slots() as u64 {
+        return Err(invalid(format!("slot count {s} is not a power of two up to N/2")));
+    }
+    Ok(s as usize)
+}
+
+fn open<'a>(bytes: &'a [u8], magic: Magic, params: &CkksParams) -> Result<Reader<'a>> {
+    Reader::open_expecting(bytes, magic, &[VERSION], params.fingerprint()).map_err(|e| match e {
+        FormatError::FingerprintMismatch { .. } => CkksError::WrongParameters,
+        e => CkksError::Format(e),
+    })
+}
+
+impl CkksParams {
+    /// Serializes the parameter description (the primes are re-derived and checked on load).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let s = &self.spec;
+        let mut w = Writer::new(PARAMS_MAGIC, VERSION, self.fingerprint());
+        w.put_u32(s.log_n);
+        w.put_u32(s.q_bits.len() as u32);
+        for &b in &s.q_bits {
+            w.put_u32(b);
+        }
+        w.put_u32(s.p_bits);
+        w.put_u32(s.dnum as u32);
+        w.put_f64(s.default_scale);
+        w.put_u8(match s.security {
+            SecurityPolicy::Classical128 => 0,
+            #[cfg(any(test, feature = "insecure-testing-params"))]
+            SecurityPolicy::InsecureTestingOnly => 1,
+        });
+        w.finish()
+    }
+
+    /// Reads and re-validates parameters (security included).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::open(bytes, PARAMS_MAGIC, &[VERSION])?;
+        let log_n = r.get_u32()?;
+        let count = r.get_u32()? as usize;
+        if count == 0 || count > 60 {
+            return Err(invalid(format!("{count} ciphertext primes (1..=60 allowed)")));
+        }
+        let q_bits = (0..count).map(|_| r.get_u32()).collect::<std::result::Result<Vec<_>, _>>()?;
+        let p_bits = r.get_u32()?;
+        let dnum = r.get_u32()? as usize;
+        let default_scale = read_scale(&mut r)?;
+        let security = match r.get_u8()? {
+            0 => SecurityPolicy::Classical128,
+            #[cfg(any(test, feature = "insecure-testing-params"))]
+            1 => SecurityPolicy::InsecureTestingOnly,
+            other => {
+                return Err(invalid(format!(
+                    "security policy {other} is not accepted by this build (insecure parameters need the insecure-testing-params feature)"
+                )))
+            }
+        };
+        r.finish()?;
+        let header = privox_format::peek_header(bytes)?;
+        // Cheap sanity bounds before the (costly) prime search.
+        if !(4..=15).contains(&log_n) || q_bits.iter().chain([&p_bits]).any(|b| !(20..=61).contains(b)) {
+            return Err(invalid("ring dimension or prime sizes out of range"));
+        }
+        let params = CkksParams::new(ParamSpec { log_n, q_bits, p_bits, dnum, default_scale, security })?;
+        if params.fingerprint() != header.fingerprint {
+            return Err(CkksError::WrongParameters);
+        }
+        Ok(params)
+    }
+}
+
+impl PublicKey {
+    /// Full form (both halves).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.write(false).unwrap_or_default()
+    }
+    /// Seeded form: `a` replaced by its 32-byte seed.
+    pub fn to_bytes_seeded(&self) -> Result<Vec<u8>> {
+        self.write(true)
+    }
+    fn write(&self, seeded: bool) -> Result<Vec<u8>> {
+        let ctx = &self.params.ctx;
+        let basis = ctx.key_basis();
+        let mut w = Writer::new(PUBLIC_KEY_MAGIC, VERSION, self.params.fingerprint());
+        w.put_u8(seeded as u8);
+        write_poly(&mut w, ctx, &self.b, &basis);
+        if seeded {
+            w.put_bytes(&self.seed.ok_or(CkksError::NotSeeded)?);
+        } else {
+            write_poly(&mut w, ctx, &self.a, &basis);
+        }
+        Ok(w.finish())
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, PUBLIC_KEY_MAGIC, params)?;
+        let ctx = &params.ctx;
+        let basis = ctx.key_basis();
+        let seeded = read_flag(&mut r)?;
+        let b = read_poly(&mut r, ctx, &basis)?;
+        let (a, seed) = if seeded {
+            let seed = read_seed(&mut r)?;
+            (expand_uniform(ctx, &seed, &basis, 1).pop().unwrap_or_default(), Some(seed))
+        } else {
+            (read_poly(&mut r, ctx, &basis)?, None)
+        };
+        r.finish()?;
+        Ok(PublicKey { params: params.clone(), b, a, seed })
+    }
+}
+
+fn read_flag(r: &mut Reader<'_>) -> Result<bool> {
+    match r.get_u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        f => Err(invalid(format!("form flag {f} (0 = full, 1 = seeded)"))),
+    }
+}
+
+fn write_ksk(w: &mut Writer, ctx: &RnsContext, k: &KeySwitchKey, seeded: bool) -> Result<()> {
+    let basis = ctx.key_basis();
+    w.put_u8(seeded as u8);
+    w.put_u32(k.b.len() as u32);
+    for b in &k.b {
+        write_poly(w, ctx, b, &basis);
+    }
+    if seeded {
+        w.put_bytes(&k.seed.ok_or(CkksError::NotSeeded)?);
+    } else {
+        for a in &k.a {
+            write_poly(w, ctx, a, &basis);
+        }
+    }
+    Ok(())
+}
+
+fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
+    let basis = ctx.key_basis();
+    let seeded = read_flag(r)?;
+    let digits = r.get_u32()? as usize;
+    let expect = ctx.num_q.div_ceil(ctx.alpha);
+    if digits != expect {
+        return Err(invalid(format!("key has {digits} digits, these parameters use {expect}")));
+    }
+    let b = (0..digits).map(|_| read_poly(r, ctx, &basis)).collect::<Result<Vec<_>>>()?;
+    let (a, seed) = if seeded {
+        let seed = read_seed(r)?;
+        (expand_uniform(ctx, &seed, &basis, digits), Some(seed))
+    } else {
+        ((0..digits).map(|_| read_poly(r, ctx, &basis)).collect::<Result<Vec<_>>>()?, None)
+    };
+    Ok(KeySwitchKey { b, a, seed })
+}
+
+fn write_galois(w: &mut Writer, ctx: &RnsContext, g: &GaloisKeys, seeded: bool) -> Result<()> {
+    w.put_u32(g.keys.len() as u32);
+    for (&elt, k) in &g.keys {
+        w.put_u64(elt);
+        write_ksk(w, ctx, k, seeded)?;
+    }
+    Ok(())
+}
+
+fn read_galois(r: &mut Reader<'_>, params: &CkksParams) -> Result<GaloisKeys> {
+    let n = params.n() as u64;
+    let count = r.get_u32()? as u64;
+    if count > n {
+        return Err(invalid(format!("{count} Galois keys (at most N)")));
+    }
+    let mut keys = BTreeMap::new();
+    for _ in 0..count {
+        let elt = r.get_u64()?;
+        if elt % 2 == 0 || elt >= 2 * n || elt == 1 {
+            return Err(invalid(format!("{elt} is not a Galois element of this ring")));
+        }
+        let k = read_ksk(r, &params.ctx)?;
+        if keys.insert(elt, k).is_some() {
+            return Err(invalid(format!("duplicate Galois element {elt}")));
+        }
+    }
+    Ok(GaloisKeys { params: params.clone(), keys })
+}
+
+impl RelinKey {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.write(false).unwrap_or_default()
+    }
+    /// Seeded form: each `a_j` replaced by the key's 32-byte seed.
+    pub fn to_bytes_seeded(&self) -> Result<Vec<u8>> {
+        self.write(true)
+    }
+    fn write(&self, seeded: bool) -> Result<Vec<u8>> {
+        let mut w = Writer::new(RELIN_KEY_MAGIC, VERSION, self.params.fingerprint());
+        write_ksk(&mut w, &self.params.ctx, &self.key, seeded)?;
+        Ok(w.finish())
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, RELIN_KEY_MAGIC, params)?;
+        let key = read_ksk(&mut r, &params.ctx)?;
+        r.finish()?;
+        Ok(RelinKey { params: params.clone(), key })
+    }
+}
+
+impl GaloisKeys {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.write(false).unwrap_or_default()
+    }
+    pub fn to_bytes_seeded(&self) -> Result<Vec<u8>> {
+        self.write(true)
+    }
+    fn write(&self, seeded: bool) -> Result<Vec<u8>> {
+        let mut w = Writer::new(GALOIS_KEYS_MAGIC, VERSION, self.params.fingerprint());
+        write_galois(&mut w, &self.params.ctx, self, seeded)?;
+        Ok(w.finish())
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, GALOIS_KEYS_MAGIC, params)?;
+        let g = read_galois(&mut r, params)?;
+        r.finish()?;
+        Ok(g)
+    }
+}
+
+impl EvaluationKeys {
+    /// Relinearization and Galois keys in one envelope (full form).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.write(false).unwrap_or_default()
+    }
+    /// Seeded form: about half the size; the server re-expands the seeds.
+    pub fn to_bytes_seeded(&self) -> Result<Vec<u8>> {
+        self.write(true)
+    }
+    fn write(&self, seeded: bool) -> Result<Vec<u8>> {
+        let params = &self.relin.params;
+        params.check_same(&self.galois.params)?;
+        let mut w = Writer::new(EVAL_KEYS_MAGIC, VERSION, params.fingerprint());
+        write_ksk(&mut w, &params.ctx, &self.relin.key, seeded)?;
+        write_galois(&mut w, &params.ctx, &self.galois, seeded)?;
+        Ok(w.finish())
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, EVAL_KEYS_MAGIC, params)?;
+        let key = read_ksk(&mut r, &params.ctx)?;
+        let galois = read_galois(&mut r, params)?;
+        r.finish()?;
+        Ok(EvaluationKeys { relin: RelinKey { params: params.clone(), key }, galois })
+    }
+}
+
+impl Ciphertext {
+    /// Full form: both polynomials.
+    pub fn to_bytes(&self, params: &CkksParams) -> Vec<u8> {
+        self.write(params, false).unwrap_or_default()
+    }
+    /// Seeded form (fresh secret-key encryptions only): `c1` replaced by its seed.
+    pub fn to_bytes_seeded(&self, params: &CkksParams) -> Result<Vec<u8>> {
+        self.write(params, true)
+    }
+    fn write(&self, params: &CkksParams, seeded: bool) -> Result<Vec<u8>> {
+        let ctx = &params.ctx;
+        let basis = ctx.q_basis(self.level);
+        let mut w = Writer::new(CIPHERTEXT_MAGIC, VERSION, params.fingerprint());
+        w.put_u8(seeded as u8);
+        w.put_u32(self.level as u32);
+        w.put_f64(self.scale);
+        w.put_u64(self.slots as u64);
+        write_poly(&mut w, ctx, &self.c0, &basis);
+        if seeded {
+            w.put_bytes(&self.seed.ok_or(CkksError::NotSeeded)?);
+        } else {
+            write_poly(&mut w, ctx, &self.c1, &basis);
+        }
+        Ok(w.finish())
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, CIPHERTEXT_MAGIC, params)?;
+        let ctx = &params.ctx;
+        let seeded = read_flag(&mut r)?;
+        let level = read_level(&mut r, params)?;
+        let scale = read_scale(&mut r)?;
+        let slots = read_slots(&mut r, params)?;
+        let basis = ctx.q_basis(level);
+        let c0 = read_poly(&mut r, ctx, &basis)?;
+        let (c1, seed) = if seeded {
+            let seed = read_seed(&mut r)?;
+            (expand_uniform(ctx, &seed, &basis, 1).pop().unwrap_or_default(), Some(seed))
+        } else {
+            (read_poly(&mut r, ctx, &basis)?, None)
+        };
+        r.finish()?;
+        Ok(Ciphertext { c0, c1, level, scale, slots, seed })
+    }
+}
+
+impl Plaintext {
+    pub fn to_bytes(&self, params: &CkksParams) -> Vec<u8> {
+        let ctx = &params.ctx;
+        let mut w = Writer::new(PLAINTEXT_MAGIC, VERSION, params.fingerprint());
+        w.put_u32(self.level as u32);
+        w.put_f64(self.scale);
+        w.put_u64(self.slots as u64);
+        write_poly(&mut w, ctx, &self.poly, &ctx.q_basis(self.level));
+        w.finish()
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, PLAINTEXT_MAGIC, params)?;
+        let level = read_level(&mut r, params)?;
+        let scale = read_scale(&mut r)?;
+        let slots = read_slots(&mut r, params)?;
+        let poly = read_poly(&mut r, &params.ctx, &params.ctx.q_basis(level))?;
+        r.finish()?;
+        Ok(Plaintext { poly, level, scale, slots })
+    }
+}
+
+impl SecretKey {
+    /// The secret key's own format (magic `PVXCKSEC`): one byte per
+    /// coefficient. Write it with `privox_format::write_secret_atomic`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new(SECRET_KEY_MAGIC, VERSION, self.params.fingerprint());
+        let mut raw: Vec<u8> = self.coeffs.iter().map(|&c| c as u8).collect();
+        w.put_bytes(&raw);
+        raw.zeroize();
+        w.finish()
+    }
+    pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
+        let mut r = open(bytes, SECRET_KEY_MAGIC, params)?;
+        let raw = r.get_bytes(params.n())?;
+        if raw.len() != params.n() {
+            return Err(invalid(format!("secret key has {} coefficients, expected {}", raw.len(), params.n())));
+        }
+        let mut bad = 0u8;
+        let coeffs: Vec<i8> = raw
+            .iter()
+            .map(|&b| {
+                let c = b as i8;
+                // Accumulate validity without a secret-dependent branch.
+                bad |= ((c > 1) | (c < -1)) as u8;
+                c
+            })
+            .collect();
+        r.finish()?;
+        if bad != 0 {
+            let mut coeffs = coeffs;
+            coeffs.zeroize();
+            return Err(invalid("secret key coefficients must be -1, 0 or 1"));
+        }
+        Ok(SecretKey::from_coeffs(params, coeffs))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::test_params;
+    use crate::*;
+    use proptest::prelude::*;
+
+    struct Objects {
+        params: CkksParams,
+        blobs: Vec<(&'static str, Vec<u8>)>,
+    }
+
+    fn objects() -> Objects {
+        let params = test_params(6, &[50, 30], 40, 1, 30);
+        let mut kg = KeyGenerator::from_seed(&params, 3);
+        let sk = kg.secret_key();
+        let pk = kg.public_key(&sk).unwrap();
+        let ek = kg.evaluation_keys(&sk, &[1, -1], true).unwrap();
+        let enc = Encoder::new(&params);
+        let pt = enc.encode_real(&[0.5, -0.25], 1, 2f64.powi(30)).unwrap();
+        let mut e = Encryptor::from_seed(&params, 4);
+        let ct = e.encrypt_symmetric(&pt, &sk).unwrap();
+        let blobs = vec![
+            ("params", params.to_bytes()),
+            ("pk", pk.to_bytes()),
+            ("pk_seeded", pk.to_bytes_seeded().unwrap()),
+            ("rlk", ek.relin.to_bytes()),
+            ("rlk_seeded", ek.relin.to_bytes_seeded().unwrap()),
+            ("gk", ek.galois.to_bytes()),
+            ("evk_seeded", ek.to_bytes_seeded().unwrap()),
+            ("evk", ek.to_bytes()),
+            ("ct", ct.to_bytes(&params)),
+            ("ct_seeded", ct.to_bytes_seeded(&params).unwrap()),
+            ("pt", pt.to_bytes(&params)),
+            ("sk", sk.to_bytes()),
+        ];
+        Objects { params, blobs }
+    }
+
+    /// Runs every deserializer on `bytes`; must never panic.
+    fn parse_all(params: &CkksParams, bytes: &[u8]) -> usize {
+        let mut ok = 0;
+        ok += CkksParams::from_bytes(bytes).is_ok() as usize;
+        ok += PublicKey::from_bytes(params, bytes).is_ok() as usize;
+        ok += RelinKey::from_bytes(params, bytes).is_ok() as usize;
+        ok += GaloisKeys::from_bytes(params, bytes).is_ok() as usize;
+        ok += EvaluationKeys::from_bytes(params, bytes).is_ok() as usize;
+        ok += Ciphertext::from_bytes(params, bytes).is_ok() as usize;
+        ok += Plaintext::from_bytes(params, bytes).is_ok() as usize;
+        ok += SecretKey::from_bytes(params, bytes).is_ok() as usize;
+        ok
+    }
+
+    /// Rewrites the trailing checksum so corruption reaches the payload parsers.
+    fn reseal(bytes: &mut [u8]) {
+        if bytes.len() < privox_format::HEADER_LEN + privox_format::CHECKSUM_LEN {
+            return;
+        }
+        let end = bytes.len() - privox_format::CHECKSUM_LEN;
+        let len = (end - privox_format::HEADER_LEN) as u64;
+        bytes[privox_format::HEADER_LEN - 8..privox_format::HEADER_LEN].copy_from_slice(&len.to_le_bytes());
+        let sum = checksum_of(&bytes[..end]);
+        bytes[end..].copy_from_slice(&sum);
+    }
+
+    /// The envelope checksum, recomputed by re-wrapping the payload.
+    fn checksum_of(prefix: &[u8]) -> [u8; 8] {
+        let h = privox_format::peek_header(prefix).expect("prefix has a header");
+        let mut w = Writer::new(h.magic, h.version, h.fingerprint);
+        // Writer appends payload bytes verbatim through put_u8.
+        for &b in &prefix[privox_format::HEADER_LEN..] {
+            w.put_u8(b);
+        }
+        let out = w.finish();
+        let mut sum = [0u8; 8];
+        sum.copy_from_slice(&out[out.len() - 8..]);
+        sum
+    }
+
+    #[test]
+    fn round_trips_and_seeded_halves() {
+        let o = objects();
+        for (name, b) in &o.blobs {
+            assert!(parse_all(&o.params, b) >= 1, "{name} does not parse");
+        }
+        let size = |n: &str| o.blobs.iter().find(|(k, _)| *k == n).unwrap().1.len() as f64;
+        for (full, seeded) in [("ct", "ct_seeded"), ("rlk", "rlk_seeded"), ("evk", "evk_seeded"), ("pk", "pk_seeded")] {
+            let r = size(seeded) / size(full);
+            assert!((0.45..0.56).contains(&r), "{seeded}/{full} = {r}");
+        }
+        // Secret-key bytes are refused by every evaluation-key reader.
+        let sk = &o.blobs.iter().find(|(k, _)| *k == "sk").unwrap().1;
+        assert!(RelinKey::from_bytes(&o.params, sk).is_err());
+        assert!(EvaluationKeys::from_bytes(&o.params, sk).is_err());
+        assert!(GaloisKeys::from_bytes(&o.params, sk).is_err());
+    }
+
+    #[test]
+    fn decoded_objects_work() {
+        let params = test_params(12, &[60, 40], 60, 1, 40);
+        let mut kg = KeyGenerator::from_seed(&params, 3);
+        let sk = kg.secret_key();
+        let ek = kg.evaluation_keys(&sk, &[1], false).unwrap();
+        let enc = Encoder::new(&params);
+        let v: Vec<f64> = (0..8).map(|i| i as f64 / 8.0).collect();
+        let pt = enc.encode_real(&v, 1, 2f64.powi(40)).unwrap();
+        let ct = Encryptor::from_seed(&params, 4).encrypt_symmetric(&pt, &sk).unwrap();
+        let ct2 = Ciphertext::from_bytes(&params, &ct.to_bytes_seeded(&params).unwrap()).unwrap();
+        assert_eq!(ct, ct2);
+        let ek2 = EvaluationKeys::from_bytes(&params, &ek.to_bytes_seeded().unwrap()).unwrap();
+        assert_eq!(ek, ek2);
+        let sk2 = SecretKey::from_bytes(&params, &sk.to_bytes()).unwrap();
+        let ev = Evaluator::new(&params);
+        let r = ev.rotate(&ct2, 1, &ek2.galois).unwrap();
+        let got = enc.decode_real(&Decryptor::new(&params).decrypt(&r, &sk2).unwrap()).unwrap();
+        for i in 0..8 {
+            assert!((got[i] - v[(i + 1) % 8]).abs() < 1e-6);
+        }
+        let p2 = CkksParams::from_bytes(&params.to_bytes()).unwrap();
+        assert_eq!(p2, params);
+        // Objects of one parameter set are refused by another.
+        let other = test_params(12, &[60, 40], 60, 1, 30);
+        assert!(other.fingerprint() == params.fingerprint(), "scale is not part of the fingerprint");
+        let other = test_params(12, &[60, 40, 40], 60, 1, 40);
+        assert!(matches!(Ciphertext::from_bytes(&other, &ct.to_bytes(&params)), Err(CkksError::WrongParameters)));
+    }
+
+    fn fuzz_one(o: &Objects, which: usize, mode: u8, pos: usize, val: u8, cut: usize, random: &[u8]) {
+        let (_, base) = &o.blobs[which % o.blobs.len()];
+        let mut b = base.clone();
+        match mode % 5 {
+            0 => b = random.to_vec(),
+            1 => b.truncate(cut % (b.len() + 1)),
+            2 => {
+                let p = pos % b.len();
+                b[p] ^= 1 << (val % 8);
+            }
+            3 => {
+                // Corrupt the payload, then fix the checksum so the parsers see it.
+                let p = privox_format::HEADER_LEN + pos % (b.len() - privox_format::HEADER_LEN - 8);
+                b[p] = val;
+                reseal(&mut b);
+            }
+            _ => {
+                // Truncate the payload and reseal: lengths must be re-checked.
+                let keep = privox_format::HEADER_LEN + cut % (b.len() - privox_format::HEADER_LEN - 8);
+                b.truncate(keep);
+                b.extend_from_slice(&[0u8; 8]);
+                reseal(&mut b);
+            }
+        }
+        let _ = parse_all(&o.params, &b);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+        #[test]
+        fn deserializers_never_panic(which in 0usize..12, mode in 0u8..5, pos in any::<usize>(), val in any::<u8>(),
+                                     cut in any::<usize>(), random in proptest::collection::vec(any::<u8>(), 0..256)) {
+            FUZZ_OBJECTS.with(|o| fuzz_one(o, which, mode, pos, val, cut, &random));
+        }
+    }
+
+    thread_local! {
+        static FUZZ_OBJECTS: Objects = objects();
+    }
+
+    /// Long fuzz run: `PRIVOX_CKKS_FUZZ_SECS=600 cargo test -p privox-ckks --release -- --ignored fuzz_deserializers_for_a_while --nocapture`
+    #[test]
+    #[ignore]
+    fn fuzz_deserializers_for_a_while() {
+        use rand::{Rng, SeedableRng};
+        let secs: u64 = std::env::var("PRIVOX_CKKS_FUZZ_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        let o = objects();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(secs);
+        let start = std::time::Instant::now();
+        let mut count = 0u64;
+        while start.elapsed().as_secs() < secs {
+            let len = rng.random_range(0..300);
+            let random: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            let (w, p, c) = (rng.random::<u32>() as usize, rng.random::<u64>() as usize, rng.random::<u64>() as usize);
+            fuzz_one(&o, w, rng.random(), p, rng.random(), c, &random);
+            count += 1;
+        }
+        eprintln!("fuzzed {count} inputs in {secs} s without a panic");
+    }
+}
