@@ -39,10 +39,24 @@ use std::process::ExitCode;
 /// stores the SMH public parameters and key id, and refuses codes made with
 /// another key or other parameters.
 #[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     #[command(subcommand)]
     pub command: SvmCommand,
 }
+
+const EXAMPLES: &str = "\
+Examples (binary neutral/angry by default; --classes picks others):
+  privox svm eval    --features feats.csv                 leave-one-speaker-out, inner (C, γ) grid per fold
+  privox svm eval    --features feats.csv -c 4 --gamma 0.0156   fixed (C, γ), no inner search
+  privox svm grid    --features feats.csv --log2-c -5:15:2 --log2-gamma 3:-15:-2
+  privox svm train   --features feats.csv -o model.pvx    grid search, then fit on all rows
+  privox svm predict --model model.pvx --features new.csv -o predictions.csv
+  privox svm eval    --codes codes.pvx                    the same on SMH codes (`privox smh hash`)
+
+Features are min-max scaled to [-1, 1] with training statistics only; the model
+keeps the scaler. Hashed models keep the SMH public parameters and key id and
+refuse codes made with another key or other parameters.";
 
 #[derive(Debug, Subcommand)]
 pub enum SvmCommand {
