@@ -411,10 +411,17 @@ impl RnsContext {
                 return;
             }
             let m = self.moduli[ti];
+            // Lift with centred representatives: a lift biased towards [0, D)
+            // would add (D/2)·(1 + X + … + X^{N-1})·e/P to the key-switching
+            // error, a low-frequency term the canonical embedding amplifies.
+            let d_mod_t = digit.iter().fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
+            let neg_d = m.neg(d_mod_t);
             if digit.len() == 1 {
-                // One prime per digit: the lift is an exact reduction.
+                // One prime per digit: the lift is an exact (centred) reduction.
+                let half = self.moduli[digit[0]].value / 2;
                 for (o, &x) in o.iter_mut().zip(&v[..n]) {
-                    *o = m.reduce(x);
+                    let mask = 0u64.wrapping_sub((x > half) as u64);
+                    *o = m.add(m.reduce(x), neg_d & mask);
                 }
                 self.plans[ti].fwd(o);
                 return;
@@ -428,11 +435,17 @@ impl RnsContext {
                         .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)))
                 })
                 .collect();
+            let halves: Vec<u64> = digit.iter().map(|&d| self.moduli[d].value / 2).collect();
             for (x, o) in o.iter_mut().enumerate() {
                 let mut acc: u128 = 0;
+                let mut negatives = 0u64;
                 for (i, &c) in coefs.iter().enumerate() {
-                    acc += v[i * n + x] as u128 * c as u128;
+                    let vi = v[i * n + x];
+                    acc += vi as u128 * c as u128;
+                    negatives += (vi > halves[i]) as u64;
                 }
+                // Each centred v_i - q_i contributes -q_i·(D/q_i) = -D.
+                acc += negatives as u128 * neg_d as u128;
                 *o = m.reduce_u128(acc);
             }
             self.plans[ti].fwd(o);

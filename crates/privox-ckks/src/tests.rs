@@ -187,3 +187,94 @@ thread_local! {
     static SMALL: std::rc::Rc<Setup> = std::rc::Rc::new(small());
 }
 
+
+/// Worst-case key-switching error bound of the crate docs (coefficient domain,
+/// infinity norm): dnum · N · alpha · 19 · max_j(Q_j) / P + (N + 1) / 2.
+fn key_switch_bound(params: &CkksParams, level: usize) -> f64 {
+    let ctx = &params.ctx;
+    let n = ctx.n as f64;
+    let p: f64 = ctx.p_values().iter().map(|&v| v as f64).product();
+    let q = ctx.q_values();
+    let digits = (level + 1).div_ceil(ctx.alpha);
+    let max_qj = (0..digits)
+        .map(|j| q[j * ctx.alpha..((j + 1) * ctx.alpha).min(level + 1)].iter().map(|&v| v as f64).product::<f64>())
+        .fold(0.0, f64::max);
+    digits as f64 * n * ctx.alpha as f64 * 19.0 * max_qj / p + (n + 1.0) / 2.0
+}
+
+fn coeff_inf_norm_of_difference(s: &Setup, a: &Plaintext, b: &Plaintext) -> f64 {
+    let ctx = &s.params.ctx;
+    let basis = ctx.q_basis(a.level);
+    let mut d = a.poly.clone();
+    ctx.sub_assign(&mut d, &b.poly, &basis);
+    ctx.intt(&mut d, &basis);
+    ctx.to_centered_f64(&d, a.level).iter().fold(0.0, |m, x| m.max(x.abs()))
+}
+
+#[test]
+fn key_switching_error_is_under_the_documented_bound() {
+    for (q, p, dnum) in [(&[60u32, 40, 40, 40][..], 60u32, 4usize), (&[60, 40, 40, 40][..], 60, 2), (&[60, 40, 40, 40][..], 50, 1)] {
+        let s = setup(12, q, p, dnum, 40, &[1]);
+        let a = vals(2048, 1);
+        let ca = s.encrypt(&a, 2);
+        let cb = s.encrypt(&a, 3);
+        let t = s.ev.mul_no_relin(&ca, &cb).unwrap();
+        let dec = Decryptor::new(&s.params);
+        let exact = dec.decrypt3(&t, &s.sk).unwrap();
+        let relin = dec.decrypt(&s.ev.relinearize(&t, &s.keys.relin).unwrap(), &s.sk).unwrap();
+        let err = coeff_inf_norm_of_difference(&s, &exact, &relin);
+        let bound = key_switch_bound(&s.params, t.level());
+        eprintln!("dnum {dnum}: key-switch error {err:.1} (bound {bound:.3e})");
+        assert!(err <= bound, "{err} > {bound}");
+        // Rotation: compare the key-switched result against the exact automorphism of the plaintext.
+        let r = s.ev.rotate(&ca, 1, &s.keys.galois).unwrap();
+        let m = dec.decrypt(&ca, &s.sk).unwrap();
+        let ctx = &s.params.ctx;
+        let perm = ctx.galois_permutation(s.params.galois_element(1));
+        let mut rotated = m.clone();
+        ctx.permute(&mut rotated.poly, &m.poly, &perm);
+        let err = coeff_inf_norm_of_difference(&s, &rotated, &dec.decrypt(&r, &s.sk).unwrap());
+        assert!(err <= key_switch_bound(&s.params, r.level()), "rotation {err}");
+    }
+}
+
+/// Depth-6 chain of ct-ct products with rotations between them; returns the
+/// max absolute slot error relative to the inputs' range (1.0).
+pub(crate) fn depth_chain_error(log_n: u32, depth: usize) -> f64 {
+    let mut q = vec![60u32];
+    q.extend(std::iter::repeat_n(40, depth));
+    let s = setup(log_n, &q, 60, depth + 1, 40, &[1, 3, -2, 5]);
+    let slots = s.params.max_slots();
+    let x = vals(slots, 11);
+    let mut expect = x.clone();
+    let mut ct = s.encrypt(&x, 1);
+    let steps = [1i64, 3, -2, 5];
+    for k in 0..depth {
+        let y = vals(slots, 20 + k as u64);
+        let cy = s.ev.drop_to_level(&s.encrypt(&y, 30 + k as u64), ct.level()).unwrap();
+        ct = s.ev.rescale(&s.ev.mul(&ct, &cy, &s.keys.relin).unwrap()).unwrap();
+        let step = steps[k % steps.len()];
+        ct = s.ev.rotate(&ct, step, &s.keys.galois).unwrap();
+        let prod: Vec<Complex> = expect.iter().zip(&y).map(|(a, b)| *a * *b).collect();
+        expect = (0..slots).map(|i| prod[(i as i64 + step).rem_euclid(slots as i64) as usize]).collect();
+    }
+    max_err(&expect, &s.decrypt(&ct))
+}
+
+#[test]
+fn depth_six_chain_keeps_twenty_bits_at_n4096() {
+    let e = depth_chain_error(12, 6);
+    eprintln!("N=2^12 depth 6: max error 2^{:.1}", e.log2());
+    assert!(e <= 2f64.powi(-20), "{e}");
+}
+
+/// The acceptance figure: N = 2^14, scale 2^40, depth 6 with rotations.
+/// `cargo test -p privox-ckks --release -- --ignored depth_six_chain_n16384 --nocapture`
+#[test]
+#[ignore]
+fn depth_six_chain_n16384() {
+    let e = depth_chain_error(14, 6);
+    eprintln!("N=2^14 depth 6: max error 2^{:.2} ({:.2} bits of precision)", e.log2(), -e.log2());
+    assert!(e <= 2f64.powi(-20), "{e}");
+}
+
