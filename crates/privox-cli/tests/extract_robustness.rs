@@ -353,4 +353,13 @@ fn no_inputs_is_a_usage_error() {
         .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("nothing to extract"));
+    let o = Command::new(env!("CARGO_BIN_EXE_privox"))
+        .args(["extract", "some.wav", "-o", "/nonexistent-dir/x.csv"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("output folder /nonexistent-dir does not exist")
+    );
 }
