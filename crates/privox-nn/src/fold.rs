@@ -188,6 +188,7 @@ mod tests {
                 batch_norm: true,
                 activation: act,
                 bn_momentum: 0.1,
+                bn_gamma_init: 1.0,
             };
             let cfg = TrainConfig {
                 max_epochs: 5,

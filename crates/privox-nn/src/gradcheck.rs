@@ -3,6 +3,7 @@
 //! mode included) and for whole networks with the loss, class weights and
 //! range penalty. Agreement required: 1e-4 relative.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the math of each check
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -106,7 +107,7 @@ fn batch_norm_training_mode_gradients() {
     let (n, w) = (6, 3);
     let x = random(n, w, &mut rng, 2.0);
     let r = random(n, w, &mut rng, 1.0);
-    let mut bn = BatchNorm::new(w, 0.1);
+    let mut bn = BatchNorm::new(w, 0.1, 1.0);
     bn.gamma = vec![0.7, 1.3, -0.4];
     bn.beta = vec![0.1, -0.2, 0.3];
     let (_, xhat, inv_std) = bn.clone().forward_train(&x, false);
@@ -223,6 +224,7 @@ fn spec(activation: Activation, batch_norm: bool) -> NetworkSpec {
         batch_norm,
         activation,
         bn_momentum: 0.1,
+        bn_gamma_init: 1.0,
     }
 }
 

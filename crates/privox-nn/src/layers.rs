@@ -101,11 +101,11 @@ pub struct BatchNorm {
 }
 
 impl BatchNorm {
-    /// Identity-initialised batch-norm (`γ = 1, β = 0`, running N(0, 1)).
-    pub fn new(width: usize, momentum: f64) -> Self {
+    /// Batch-norm with `γ = gamma_init`, `β = 0`, running N(0, 1).
+    pub fn new(width: usize, momentum: f64, gamma_init: f64) -> Self {
         BatchNorm {
             width,
-            gamma: vec![1.0; width],
+            gamma: vec![gamma_init; width],
             beta: vec![0.0; width],
             running_mean: vec![0.0; width],
             running_var: vec![1.0; width],

@@ -44,7 +44,7 @@
 //! let y = [0, 0, 0, 1, 1, 1];
 //! // HE-aware: train with the paper's degree-2 polynomial and batch-norm.
 //! let p2 = Activation::Poly(PolyActivation::preset("p2").unwrap());
-//! let spec = NetworkSpec { hidden: vec![8], batch_norm: true, activation: p2, bn_momentum: 0.1 };
+//! let spec = NetworkSpec { hidden: vec![8], batch_norm: true, activation: p2, bn_momentum: 0.1, bn_gamma_init: 1.0 };
 //! let cfg = TrainConfig { max_epochs: 100, batch_size: 6, patience: 0, ..TrainConfig::default() };
 //! let net = train(&spec, &cfg, 2, Samples { x: &x, y: &y }, None, &mut |_| {}).unwrap().network;
 //! // Folding batch-norm away does not change the decisions.
@@ -60,6 +60,7 @@ mod model;
 mod network;
 mod optim;
 pub mod poly;
+pub mod protocol;
 mod train;
 
 #[cfg(test)]
@@ -70,11 +71,11 @@ pub use fold::{Affine, FoldedLayer, FoldedMlp, preactivation_max};
 pub use layers::{Activation, BatchNorm, Dense, Layer};
 pub use linalg::Matrix;
 pub use model::{MODEL_MAGIC, MODEL_VERSION, NnModel};
-pub use network::{Mlp, NetworkSpec, argmax_rows};
+pub use network::{HE_AWARE_GAMMA_INIT, Mlp, NetworkSpec, argmax_rows};
 pub use optim::Optimizer;
 pub use poly::{
     FitMethod, PolyActivation, PolyFit, Polynomial, fit_chebyshev, fit_least_squares, max_abs_error,
 };
 pub use train::{
-    ClassWeights, EpochStats, Samples, TrainConfig, Trained, describe_training, train, uar,
+    ClassWeights, EpochStats, Samples, StopOn, TrainConfig, Trained, describe_training, train, uar,
 };

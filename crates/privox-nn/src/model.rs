@@ -308,6 +308,7 @@ mod tests {
             batch_norm: true,
             activation: Activation::Poly(PolyActivation::preset("p2").unwrap()),
             bn_momentum: 0.1,
+            bn_gamma_init: 1.0,
         };
         let net = Mlp::new(&spec, 3, 2, 5).unwrap().fold().unwrap();
         let raw = Matrix::new(2, 3, vec![0.0, 1.0, 2.0, 4.0, 5.0, 9.0]).unwrap();

@@ -136,7 +136,7 @@ mod tests {
 
     fn minimise(kind: Optimizer) -> f64 {
         // f(x) = (x - 3)², gradient 2(x - 3)
-        let mut x = vec![0.0];
+        let mut x = [0.0];
         let mut st = OptimizerState::new(kind, 0.0);
         for _ in 0..2000 {
             let g = vec![vec![2.0 * (x[0] - 3.0)]];

@@ -1,0 +1,107 @@
+//! Speed of one leave-one-speaker-out fold on nEMO and of plaintext inference.
+//!
+//! ```sh
+//! cargo run --release -p privox-nn --example speed [-- CSV [SPEAKER]]
+//! ```
+//! CSV defaults to `../shared/data/nemo/egemaps_v02_opensmile.csv` (read at
+//! run time, never committed); SPEAKER to the first speaker.
+
+use std::time::Instant;
+
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_dir};
+use privox_nn::protocol::fit;
+use privox_nn::{Activation, Matrix, NetworkSpec, PolyActivation, TrainConfig};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let csv = match args.first() {
+        Some(p) => p.into(),
+        None => match shared_dir() {
+            Some(d) => d.join("data/nemo/egemaps_v02_opensmile.csv"),
+            None => {
+                eprintln!("skipping: ../shared/data/nemo not found (pass a feature CSV)");
+                return Ok(());
+            }
+        },
+    };
+    let data = FeatureTable::read_csv(&csv)?.to_dataset(&ClassSet::neutral_angry())?;
+    let folds = leave_one_group_out(&data.groups, &data.group_names);
+    let fold = match args.get(1) {
+        Some(s) => folds
+            .iter()
+            .find(|f| &f.name == s)
+            .ok_or("no such speaker")?,
+        None => &folds[0],
+    };
+    println!(
+        "corpus {} rows × {} features; fold '{}': {} train, {} test; rayon threads {}",
+        data.len(),
+        data.x.cols(),
+        fold.name,
+        fold.train.len(),
+        fold.test.len(),
+        rayon::current_num_threads()
+    );
+    let p2 = Activation::Poly(PolyActivation::preset("p2").ok_or("preset")?);
+    for (name, spec) in [
+        ("ReLU, no BN", NetworkSpec::paper(false, Activation::Relu)),
+        ("ReLU + BN", NetworkSpec::paper(true, Activation::Relu)),
+        ("HE-aware p2 + BN", NetworkSpec::he_aware(p2)),
+    ] {
+        for (opt_name, cfg) in [
+            ("paper sgd", TrainConfig::default()),
+            (
+                "adam",
+                TrainConfig {
+                    optimizer: privox_nn::Optimizer::adam(1e-3),
+                    ..TrainConfig::default()
+                },
+            ),
+        ] {
+            let t = Instant::now();
+            let fitted = fit(&data, &fold.train, &spec, &cfg, 4)?;
+            let secs = t.elapsed().as_secs_f64();
+            let x = fitted.scaler.transform(&data.x.select_rows(&fold.test))?;
+            let pred = fitted.trained.network.predict(&x)?;
+            let truth: Vec<usize> = fold.test.iter().map(|&i| data.y[i]).collect();
+            println!(
+                "{name:18} {opt_name:9}: trained in {secs:6.2} s, {} epochs (best {}), test UAR {:.2} %",
+                fitted.trained.history.len(),
+                fitted.trained.best_epoch,
+                100.0 * privox_nn::uar(&truth, &pred, 2)
+            );
+        }
+    }
+
+    // Inference throughput of the folded network (single thread, batches of 1024).
+    let spec = NetworkSpec::paper(true, Activation::Relu);
+    let fitted = fit(&data, &fold.train, &spec, &TrainConfig::default(), 4)?;
+    let folded = fitted.trained.network.fold()?;
+    let scaled = fitted.scaler.transform(&data.x)?;
+    let n = 200_000;
+    let mut reps = Vec::with_capacity(n * data.x.cols());
+    for i in 0..n {
+        reps.extend_from_slice(scaled.row(i % scaled.rows()));
+    }
+    let big = Matrix::new(n, data.x.cols(), reps)?;
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut count = 0usize;
+        for start in (0..n).step_by(1024) {
+            let idx: Vec<usize> = (start..(start + 1024).min(n)).collect();
+            count += folded
+                .predict(&big.select_rows(&idx))?
+                .iter()
+                .filter(|&&c| c == 1)
+                .count();
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+        std::hint::black_box(count);
+    }
+    println!(
+        "folded inference: {n} samples in {best:.3} s = {:.0} samples/s (single thread)",
+        n as f64 / best
+    );
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! The paper's Table 4 in the clear, with the ReLU baseline and the
+//! HE-aware networks, as a Markdown table.
+//!
+//! ```sh
+//! cargo run --release -p privox-nn --example table4 -- [OPTIONS]
+//! ```
+//!
+//! Options (defaults in brackets):
+//! * `--csv PATH` feature table, repeatable [`../shared/data/{emodb,nemo}/egemaps_v02_opensmile.csv`]
+//! * `--seeds N` [5]; `--optimizer adam|sgd` [sgd]; `--lr X` [0.01 sgd, 1e-3 adam]
+//! * `--epochs N` [300]; `--patience N` [20]; `--batch N` [32]; `--val-folds K` [4]
+//! * `--stop-on loss|uar` [loss]; `--weight-decay X` [0]; `--range-penalty X` [0]
+//! * `--clip C` clamp scaled test features to [-C, C], 0 = off [1]
+//! * `--cells all|baseline` [all]; `--export-splits FILE` (validation speakers per fold, for bench/nn)
+//!
+//! The reference CSVs are read at run time and never copied into the repository.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, mean_std, shared_dir};
+use privox_nn::protocol::{CellResult, Job, ProtocolConfig, cross_validate, speaker_holdout};
+use privox_nn::{Activation, NetworkSpec, Optimizer, PolyActivation, StopOn, TrainConfig};
+
+/// The paper's encrypted test accuracy (%), Table 4, and its plaintext baseline.
+fn paper_value(cell: &str) -> &'static str {
+    match cell {
+        "ReLU (no BN)" => "82.62 (plain MLP)",
+        "p2, no BN" => "59.72",
+        "p4, no BN" => "81.58",
+        "p6, no BN" => "81.41",
+        "p2, BN" => "79.17",
+        "p4, BN" => "80.55",
+        "p6, BN" => "80.21",
+        _ => "–",
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mut csvs: Vec<PathBuf> = Vec::new();
+    let mut seeds = 5u64;
+    let mut optimizer = "sgd".to_string();
+    let mut lr: Option<f64> = None;
+    let mut cfg = TrainConfig::default();
+    let mut val_folds = 4usize;
+    let mut cells = "all".to_string();
+    let mut export: Option<PathBuf> = None;
+    let mut clip: Option<f64> = Some(1.0);
+    while let Some(a) = args.next() {
+        let mut val = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--csv" => csvs.push(val()?.into()),
+            "--seeds" => seeds = val()?.parse()?,
+            "--optimizer" => optimizer = val()?,
+            "--lr" => lr = Some(val()?.parse()?),
+            "--epochs" => cfg.max_epochs = val()?.parse()?,
+            "--patience" => cfg.patience = val()?.parse()?,
+            "--batch" => cfg.batch_size = val()?.parse()?,
+            "--val-folds" => val_folds = val()?.parse()?,
+            "--weight-decay" => cfg.weight_decay = val()?.parse()?,
+            "--range-penalty" => cfg.range_penalty = val()?.parse()?,
+            "--stop-on" => {
+                cfg.stop_on = match val()?.as_str() {
+                    "loss" => StopOn::ValLoss,
+                    "uar" => StopOn::ValUar,
+                    o => return Err(format!("--stop-on loss|uar, got {o}").into()),
+                }
+            }
+            "--cells" => cells = val()?,
+            "--clip" => {
+                let c: f64 = val()?.parse()?;
+                clip = (c > 0.0).then_some(c);
+            }
+            "--export-splits" => export = Some(val()?.into()),
+            o => return Err(format!("unknown option {o} (see the example's doc comment)").into()),
+        }
+    }
+    cfg.optimizer = match optimizer.as_str() {
+        "adam" => Optimizer::adam(lr.unwrap_or(1e-3)),
+        "sgd" => Optimizer::Sgd {
+            learning_rate: lr.unwrap_or(0.01),
+            momentum: 0.0,
+        },
+        o => return Err(format!("--optimizer adam|sgd, got {o}").into()),
+    };
+    if csvs.is_empty() {
+        let Some(shared) = shared_dir() else {
+            eprintln!("skipping: ../shared/data not found (pass --csv FILE)");
+            return Ok(());
+        };
+        for c in ["emodb", "nemo"] {
+            csvs.push(
+                shared
+                    .join("data")
+                    .join(c)
+                    .join("egemaps_v02_opensmile.csv"),
+            );
+        }
+    }
+
+    let preset = |n: &str| Activation::Poly(PolyActivation::preset(n).expect("known preset"));
+    let paper_cells = |bn: bool| {
+        let tag = if bn { "BN" } else { "no BN" };
+        let mut e = vec![(
+            if bn {
+                "ReLU + BN".to_string()
+            } else {
+                "ReLU (no BN)".to_string()
+            },
+            None,
+        )];
+        if cells == "all" {
+            for p in ["p2", "p4", "p6"] {
+                e.push((format!("{p}, {tag}"), Some(preset(p))));
+            }
+        }
+        e
+    };
+    let mut jobs = vec![Job {
+        name: "relu".into(),
+        spec: NetworkSpec::paper(false, Activation::Relu),
+        evaluations: paper_cells(false),
+    }];
+    if cells == "all" {
+        jobs.push(Job {
+            name: "relu-bn".into(),
+            spec: NetworkSpec::paper(true, Activation::Relu),
+            evaluations: paper_cells(true),
+        });
+    }
+    for p in ["p2", "p4", "p6"] {
+        if cells == "all" || (cells == "baseline" && p == "p2") {
+            jobs.push(Job::plain(
+                &format!("HE-aware {p} + BN"),
+                NetworkSpec::he_aware(preset(p)),
+            ));
+        }
+    }
+    let proto = ProtocolConfig {
+        train: cfg.clone(),
+        val_folds,
+        seeds: (1..=seeds).collect(),
+        clip_inputs: clip,
+    };
+
+    let mut md = String::new();
+    writeln!(
+        md,
+        "Settings: {optimizer} (lr {}), batch {}, max {} epochs, patience {} on validation {:?}, \
+         validation = 1/{val_folds} of the training speakers, weight decay {}, range penalty {} (polynomial networks only), input clamp {clip:?}, seeds 1..={seeds}.\n",
+        match cfg.optimizer {
+            Optimizer::Adam { learning_rate, .. } | Optimizer::Sgd { learning_rate, .. } =>
+                learning_rate,
+        },
+        cfg.batch_size,
+        cfg.max_epochs,
+        cfg.patience,
+        cfg.stop_on,
+        cfg.weight_decay,
+        cfg.range_penalty
+    )?;
+    let mut split_csv = String::from("corpus,seed,test_speaker,validation_speakers\n");
+    for csv in &csvs {
+        let corpus = csv
+            .parent()
+            .and_then(|p| p.file_name())
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let data = FeatureTable::read_csv(csv)?.to_dataset(&ClassSet::neutral_angry())?;
+        let folds = leave_one_group_out(&data.groups, &data.group_names);
+        if export.is_some() {
+            for &seed in &proto.seeds {
+                for f in &folds {
+                    let (_, val) = speaker_holdout(&data, &f.train, val_folds, seed)?;
+                    let mut names: Vec<&str> = val
+                        .iter()
+                        .map(|&i| data.group_names[data.groups[i]].as_str())
+                        .collect();
+                    names.sort_unstable();
+                    names.dedup();
+                    writeln!(split_csv, "{corpus},{seed},{},{}", f.name, names.join(";"))?;
+                }
+            }
+        }
+        let total = folds.len() * jobs.len() * proto.seeds.len();
+        let done = AtomicUsize::new(0);
+        let t = Instant::now();
+        let results = cross_validate(&data, &folds, &jobs, &proto, &|| {
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            eprint!("\r{corpus}: {d}/{total} trainings");
+        })?;
+        eprintln!(" in {:.1} s", t.elapsed().as_secs_f64());
+        let counts = data.class_counts();
+        writeln!(
+            md,
+            "### {corpus} ({} rows: {} neutral, {} angry; {} speakers; leave-one-speaker-out)\n",
+            data.len(),
+            counts[0],
+            counts[1],
+            data.group_names.len()
+        )?;
+        md.push_str(&table(&results));
+        md.push('\n');
+    }
+    print!("{md}");
+    if let Some(p) = export {
+        std::fs::write(&p, split_csv)?;
+        eprintln!("validation splits written to {}", p.display());
+    }
+    Ok(())
+}
+
+fn table(results: &[CellResult]) -> String {
+    let mut s = String::from(
+        "| network | accuracy % (mean ± std) | UAR % (mean ± std) | paper accuracy % | mean kept epoch | max \\|pre-activation\\| on test |\n|---|---|---|---|---|---|\n",
+    );
+    for c in results {
+        let acc: Vec<f64> = c.runs.iter().map(|r| 100.0 * r.pooled.accuracy()).collect();
+        let uar: Vec<f64> = c.runs.iter().map(|r| 100.0 * r.pooled.uar()).collect();
+        let (am, asd) = mean_std(&acc);
+        let (um, usd) = mean_std(&uar);
+        let epochs: Vec<f64> = c
+            .runs
+            .iter()
+            .flat_map(|r| r.best_epochs.iter().map(|&e| e as f64))
+            .collect();
+        let max_pre = c
+            .runs
+            .iter()
+            .map(|r| r.max_preactivation)
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            s,
+            "| {} | {am:.2} ± {asd:.2} | {um:.2} ± {usd:.2} | {} | {:.1} | {max_pre:.1} |",
+            c.name,
+            paper_value(&c.name),
+            mean_std(&epochs).0
+        );
+    }
+    s
+}
