@@ -79,7 +79,7 @@ impl Codes {
     /// Packs unpacked symbols (row-major `n × M`, each `< k`).
     pub fn from_symbols(space: CodeSpace, symbols: &[u32]) -> Result<Self, SmhError> {
         let m = space.params.symbols();
-        if symbols.len() % m != 0 {
+        if !symbols.len().is_multiple_of(m) {
             return Err(SmhError::Invalid(format!(
                 "{} symbols is not a multiple of the code length M = {m}",
                 symbols.len()

@@ -27,7 +27,7 @@ pub enum SmhError {
     #[error("feature matrix length {len} is not a multiple of the feature count {dim}")]
     RaggedInput { len: usize, dim: usize },
     #[error(
-        "feature {col} of row {row} is {value}: NaN or infinite features cannot be hashed; clean or impute the features first"
+        "feature {col} of row {row} is {value}: NaN, infinite or absurdly large (|x| > 1e100) features cannot be hashed; clean, impute or scale the features first"
     )]
     NonFinite { row: usize, col: usize, value: f64 },
     #[error(

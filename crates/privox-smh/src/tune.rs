@@ -61,7 +61,7 @@ impl LeakageModel {
     pub fn new(x: &[f64], dim: usize, opts: &TuneOptions) -> Result<Self, SmhError> {
         let params = crate::SmhParams::new(opts.k, 1.0, opts.mpc, dim.max(1))?;
         crate::leakage::resolve_threshold(opts.k, Some(opts.threshold))?;
-        if dim == 0 || x.len() % dim != 0 {
+        if dim == 0 || !x.len().is_multiple_of(dim) {
             return Err(SmhError::RaggedInput { len: x.len(), dim });
         }
         if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
