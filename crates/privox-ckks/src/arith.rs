@@ -107,7 +107,7 @@ impl Modulus {
 
     /// Reduces a signed integer into `[0, p)` without branching on its sign.
     #[inline(always)]
-    pub fn from_i64(&self, x: i64) -> u64 {
+    pub fn reduce_i64(&self, x: i64) -> u64 {
         let mag = self.reduce(x.unsigned_abs());
         let neg = 0u64.wrapping_sub((x < 0) as u64);
         (mag & !neg) | (self.neg(mag) & neg)
@@ -144,7 +144,7 @@ pub(crate) fn is_prime(n: u64) -> bool {
         return false;
     }
     for &p in &BASES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
@@ -219,7 +219,7 @@ mod tests {
             prop_assert_eq!(m.mul_shoup(a, b, m.shoup(b)), m.mul(a, b));
             let x = ((hi as u128) << 64) | lo as u128;
             prop_assert_eq!(m.reduce_u128(x), (x % m.value as u128) as u64);
-            prop_assert_eq!(m.from_i64(-(a as i64 >> 2)), m.neg((a as i64 >> 2) as u64 % m.value));
+            prop_assert_eq!(m.reduce_i64(-(a as i64 >> 2)), m.neg((a as i64 >> 2) as u64 % m.value));
         }
     }
 }

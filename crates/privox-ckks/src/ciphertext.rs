@@ -4,7 +4,7 @@
 //! rotations are then pointwise or permutations.
 
 use crate::error::{CkksError, Result};
-use crate::keys::{expand_uniform, PublicKey, SecretKey};
+use crate::keys::{PublicKey, SecretKey, expand_uniform};
 use crate::params::CkksParams;
 use crate::sampling::{gaussian_poly, ternary_poly};
 use rand::{RngCore, SeedableRng};
@@ -123,11 +123,14 @@ impl Encryptor {
         let level = pt.level;
         let basis = ctx.qp_basis(level);
         let pick = |full: &[u64]| -> Vec<u64> {
-            basis.iter().flat_map(|&mi| full[mi * n..(mi + 1) * n].iter().copied()).collect()
+            basis
+                .iter()
+                .flat_map(|&mi| full[mi * n..(mi + 1) * n].iter().copied())
+                .collect()
         };
         let (pb, pa) = (pick(&pk.b), pick(&pk.a));
         let mut u_coef = ternary_poly(&mut self.rng, n);
-        let mut u = ctx.from_signed(&u_coef, &basis);
+        let mut u = ctx.reduce_signed(&u_coef, &basis);
         u_coef.zeroize();
         ctx.ntt(&mut u, &basis);
         let mut c0 = vec![0u64; u.len()];
@@ -137,7 +140,7 @@ impl Encryptor {
         u.zeroize();
         for c in [&mut c0, &mut c1] {
             let mut e_coef = gaussian_poly(&mut self.rng, n);
-            let mut e = ctx.from_signed(&e_coef, &basis);
+            let mut e = ctx.reduce_signed(&e_coef, &basis);
             e_coef.zeroize();
             ctx.ntt(&mut e, &basis);
             ctx.add_assign(c, &e, &basis);
@@ -167,9 +170,11 @@ impl Encryptor {
         let basis = ctx.q_basis(level);
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
-        let c1 = expand_uniform(&ctx, &seed, &basis, 1).pop().unwrap_or_default();
+        let c1 = expand_uniform(&ctx, &seed, &basis, 1)
+            .pop()
+            .unwrap_or_default();
         let mut e_coef = gaussian_poly(&mut self.rng, ctx.n);
-        let mut c0 = ctx.from_signed(&e_coef, &basis);
+        let mut c0 = ctx.reduce_signed(&e_coef, &basis);
         e_coef.zeroize();
         ctx.ntt(&mut c0, &basis);
         let mut as_ = vec![0u64; c1.len()];
@@ -194,7 +199,9 @@ pub struct Decryptor {
 
 impl Decryptor {
     pub fn new(params: &CkksParams) -> Self {
-        Decryptor { params: params.clone() }
+        Decryptor {
+            params: params.clone(),
+        }
     }
 
     pub fn decrypt(&self, ct: &Ciphertext, sk: &SecretKey) -> Result<Plaintext> {

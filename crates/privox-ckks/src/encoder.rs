@@ -44,7 +44,10 @@ impl Sub for Complex {
 impl Mul for Complex {
     type Output = Complex;
     fn mul(self, o: Complex) -> Complex {
-        Complex::new(self.re * o.re - self.im * o.im, self.re * o.im + self.im * o.re)
+        Complex::new(
+            self.re * o.re - self.im * o.im,
+            self.re * o.im + self.im * o.re,
+        )
     }
 }
 impl From<f64> for Complex {
@@ -172,7 +175,13 @@ impl Encoder {
     }
 
     /// Encodes with an explicit slot count (a power of two ≥ values.len()).
-    pub fn encode_with_slots(&self, values: &[Complex], slots: usize, level: usize, scale: f64) -> Result<Plaintext> {
+    pub fn encode_with_slots(
+        &self,
+        values: &[Complex],
+        slots: usize,
+        level: usize,
+        scale: f64,
+    ) -> Result<Plaintext> {
         let ctx = &self.params.ctx;
         let n = ctx.n;
         if !slots.is_power_of_two() || slots > n / 2 {
@@ -193,7 +202,11 @@ impl Encoder {
         let mut u = vec![Complex::default(); slots];
         for (u, v) in u.iter_mut().zip(values) {
             if !(v.re.is_finite() && v.im.is_finite()) {
-                return Err(CkksError::BadValue(if v.re.is_finite() { v.im } else { v.re }));
+                return Err(CkksError::BadValue(if v.re.is_finite() {
+                    v.im
+                } else {
+                    v.re
+                }));
             }
             *u = *v;
         }
@@ -222,10 +235,13 @@ impl Encoder {
         let limit = 2f64.powi(62);
         if coeffs.iter().all(|c| c.abs() < limit) {
             let ints: Vec<i64> = coeffs.iter().map(|&c| c as i64).collect();
-            return Ok(ctx.from_signed(&ints, basis));
+            return Ok(ctx.reduce_signed(&ints, basis));
         }
         // Values beyond 2^62 but below the total modulus: split c = mant * 2^exp.
-        let log_q: f64 = basis.iter().map(|&i| (ctx.moduli[i].value as f64).log2()).sum();
+        let log_q: f64 = basis
+            .iter()
+            .map(|&i| (ctx.moduli[i].value as f64).log2())
+            .sum();
         let n = ctx.n;
         let mut out = vec![0u64; basis.len() * n];
         for (x, &c) in coeffs.iter().enumerate() {
@@ -241,7 +257,7 @@ impl Encoder {
             for (l, &mi) in basis.iter().enumerate() {
                 let m = ctx.moduli[mi];
                 let p2 = m.pow(2, exp as u64);
-                out[l * n + x] = m.mul(m.from_i64(mant), p2);
+                out[l * n + x] = m.mul(m.reduce_i64(mant), p2);
             }
         }
         Ok(out)
@@ -261,7 +277,12 @@ impl Encoder {
         }
         let gap = n / 2 / slots;
         let mut u: Vec<Complex> = (0..slots)
-            .map(|i| Complex::new(values[i * gap] / pt.scale, values[n / 2 + i * gap] / pt.scale))
+            .map(|i| {
+                Complex::new(
+                    values[i * gap] / pt.scale,
+                    values[n / 2 + i * gap] / pt.scale,
+                )
+            })
             .collect();
         self.fft_special(&mut u);
         Ok(u)
@@ -290,7 +311,9 @@ impl Encoder {
             return Err(CkksError::BadSlotCount(slots));
         }
         if matrix.iter().any(|r| r.len() != slots) {
-            return Err(CkksError::InvalidParameters("matvec: the matrix must be square with slots rows".into()));
+            return Err(CkksError::InvalidParameters(
+                "matvec: the matrix must be square with slots rows".into(),
+            ));
         }
         let baby = baby.max(1);
         (0..slots)
@@ -300,9 +323,11 @@ impl Encoder {
                     return Ok(None);
                 }
                 let shift = baby * (k / baby);
-                let rotated: Vec<Complex> =
-                    (0..slots).map(|i| Complex::from(diag[(i + slots - shift % slots) % slots])).collect();
-                self.encode_with_slots(&rotated, slots, level, scale).map(Some)
+                let rotated: Vec<Complex> = (0..slots)
+                    .map(|i| Complex::from(diag[(i + slots - shift % slots) % slots]))
+                    .collect();
+                self.encode_with_slots(&rotated, slots, level, scale)
+                    .map(Some)
             })
             .collect()
     }

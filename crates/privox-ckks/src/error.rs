@@ -19,17 +19,33 @@ pub enum CkksError {
     Insecure { n: usize, log_qp: u32, max: u32 },
     #[error("no NTT-friendly prime of {bits} bits left for N = {n}: use another bit size")]
     NoPrime { bits: u32, n: usize },
-    #[error("{what}: operands are at levels {a} and {b}; bring them to the same level first (Evaluator::drop_to_level)")]
-    LevelMismatch { what: &'static str, a: usize, b: usize },
-    #[error("{what}: operand scales {a:e} and {b:e} differ; align them with Evaluator::align_scale before adding")]
+    #[error(
+        "{what}: operands are at levels {a} and {b}; bring them to the same level first (Evaluator::drop_to_level)"
+    )]
+    LevelMismatch {
+        what: &'static str,
+        a: usize,
+        b: usize,
+    },
+    #[error(
+        "{what}: operand scales {a:e} and {b:e} differ; align them with Evaluator::align_scale before adding"
+    )]
     ScaleMismatch { what: &'static str, a: f64, b: f64 },
     #[error("{what}: operands pack {a} and {b} slots; encode both with the same slot count")]
-    SlotMismatch { what: &'static str, a: usize, b: usize },
-    #[error("cannot rescale a ciphertext at level 0: no modulus left; plan fewer multiplications or use a longer chain")]
+    SlotMismatch {
+        what: &'static str,
+        a: usize,
+        b: usize,
+    },
+    #[error(
+        "cannot rescale a ciphertext at level 0: no modulus left; plan fewer multiplications or use a longer chain"
+    )]
     NoLevelLeft,
     #[error("level {level} is above the top level {max} of these parameters")]
     LevelTooHigh { level: usize, max: usize },
-    #[error("no Galois key for {what}; generate evaluation keys with this rotation step (KeyGenerator::galois_keys)")]
+    #[error(
+        "no Galois key for {what}; generate evaluation keys with this rotation step (KeyGenerator::galois_keys)"
+    )]
     MissingGaloisKey { what: String },
     #[error("{0} values do not fit: at most {1} slots for this ring dimension")]
     TooManySlots(usize, usize),
@@ -39,9 +55,13 @@ pub enum CkksError {
     BadValue(f64),
     #[error("scale {0:e} is invalid: use a positive finite scale, e.g. 2^40")]
     BadScale(f64),
-    #[error("object was made for another parameter set (fingerprint mismatch); use the parameters it was created with")]
+    #[error(
+        "object was made for another parameter set (fingerprint mismatch); use the parameters it was created with"
+    )]
     WrongParameters,
-    #[error("this ciphertext has no seed (it was not freshly secret-key encrypted); serialize it in full form")]
+    #[error(
+        "this ciphertext has no seed (it was not freshly secret-key encrypted); serialize it in full form"
+    )]
     NotSeeded,
     #[error("malformed data: {0}")]
     Format(#[from] FormatError),

@@ -1,30 +1,32 @@
 //! Homomorphic operations. All take public material only: ciphertexts,
 //! plaintexts, [`RelinKey`] and [`GaloisKeys`] — never a [`crate::SecretKey`].
-//!
-//! ```compile_fail
-//! # use privox_ckks::*;
-//! # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
-//! # let mut kg = KeyGenerator::from_seed(&params, 1);
-//! # let sk = kg.secret_key();
-//! # let enc = Encoder::new(&params);
-//! # let pt = enc.encode_real(&[1.0], 2, params.default_scale()).unwrap();
-//! # let ct = Encryptor::from_seed(&params, 2).encrypt_symmetric(&pt, &sk).unwrap();
-//! let ev = Evaluator::new(&params);
-//! // A secret key is not a Galois key: this does not compile.
-//! let rotated = ev.rotate(&ct, 1, &sk);
-//! ```
 
 use crate::ciphertext::{Ciphertext, Ciphertext3, Plaintext};
 use crate::encoder::Complex;
 use crate::error::{CkksError, Result};
 use crate::keys::{GaloisKeys, KeySwitchKey, RelinKey};
-use crate::keyswitch::{apply_key, decompose, Decomposed};
+use crate::keyswitch::{Decomposed, apply_key, decompose};
 use crate::params::CkksParams;
 
 /// Relative tolerance under which two scales count as equal.
 pub const SCALE_TOLERANCE: f64 = 1e-9;
 
 /// Evaluates operations on ciphertexts of one parameter set.
+///
+/// Only public material is accepted:
+///
+/// ```compile_fail
+/// # use privox_ckks::*;
+/// # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
+/// # let mut kg = KeyGenerator::from_seed(&params, 1);
+/// # let sk = kg.secret_key();
+/// # let enc = Encoder::new(&params);
+/// # let pt = enc.encode_real(&[1.0], 2, params.default_scale()).unwrap();
+/// # let ct = Encryptor::from_seed(&params, 2).encrypt_symmetric(&pt, &sk).unwrap();
+/// let ev = Evaluator::new(&params);
+/// // A secret key is not a Galois key: this does not compile.
+/// let rotated = ev.rotate(&ct, 1, &sk);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Evaluator {
     params: CkksParams,
@@ -43,7 +45,9 @@ pub struct HoistedCiphertext<'a> {
 
 impl Evaluator {
     pub fn new(params: &CkksParams) -> Self {
-        Evaluator { params: params.clone() }
+        Evaluator {
+            params: params.clone(),
+        }
     }
 
     pub fn params(&self) -> &CkksParams {
@@ -57,7 +61,10 @@ impl Evaluator {
     /// Drops primes (exact, no noise) down to `level`.
     pub fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext> {
         if level > ct.level {
-            return Err(CkksError::LevelTooHigh { level, max: ct.level });
+            return Err(CkksError::LevelTooHigh {
+                level,
+                max: ct.level,
+            });
         }
         let n = self.params.n();
         Ok(Ciphertext {
@@ -70,12 +77,26 @@ impl Evaluator {
         })
     }
 
-    fn binary(&self, what: &'static str, a: &Ciphertext, b: &Ciphertext, sub: bool) -> Result<Ciphertext> {
+    fn binary(
+        &self,
+        what: &'static str,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        sub: bool,
+    ) -> Result<Ciphertext> {
         if a.slots != b.slots {
-            return Err(CkksError::SlotMismatch { what, a: a.slots, b: b.slots });
+            return Err(CkksError::SlotMismatch {
+                what,
+                a: a.slots,
+                b: b.slots,
+            });
         }
         if !same_scale(a.scale, b.scale) {
-            return Err(CkksError::ScaleMismatch { what, a: a.scale, b: b.scale });
+            return Err(CkksError::ScaleMismatch {
+                what,
+                a: a.scale,
+                b: b.scale,
+            });
         }
         let ctx = &self.params.ctx;
         let level = a.level.min(b.level);
@@ -83,7 +104,10 @@ impl Evaluator {
         let n = ctx.n;
         let mut c0 = Self::truncate(&a.c0, n, level).to_vec();
         let mut c1 = Self::truncate(&a.c1, n, level).to_vec();
-        let (b0, b1) = (Self::truncate(&b.c0, n, level), Self::truncate(&b.c1, n, level));
+        let (b0, b1) = (
+            Self::truncate(&b.c0, n, level),
+            Self::truncate(&b.c1, n, level),
+        );
         if sub {
             ctx.sub_assign(&mut c0, b0, &basis);
             ctx.sub_assign(&mut c1, b1, &basis);
@@ -91,7 +115,14 @@ impl Evaluator {
             ctx.add_assign(&mut c0, b0, &basis);
             ctx.add_assign(&mut c1, b1, &basis);
         }
-        Ok(Ciphertext { c0, c1, level, scale: a.scale, slots: a.slots, seed: None })
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level,
+            scale: a.scale,
+            slots: a.slots,
+            seed: None,
+        })
     }
 
     /// a + b. Operands at different levels are brought to the lower one;
@@ -116,12 +147,25 @@ impl Evaluator {
         out
     }
 
-    fn plain_operand<'p>(&self, what: &'static str, ct: &Ciphertext, pt: &'p Plaintext) -> Result<&'p [u64]> {
+    fn plain_operand<'p>(
+        &self,
+        what: &'static str,
+        ct: &Ciphertext,
+        pt: &'p Plaintext,
+    ) -> Result<&'p [u64]> {
         if ct.slots != pt.slots {
-            return Err(CkksError::SlotMismatch { what, a: ct.slots, b: pt.slots });
+            return Err(CkksError::SlotMismatch {
+                what,
+                a: ct.slots,
+                b: pt.slots,
+            });
         }
         if pt.level < ct.level {
-            return Err(CkksError::LevelMismatch { what, a: ct.level, b: pt.level });
+            return Err(CkksError::LevelMismatch {
+                what,
+                a: ct.level,
+                b: pt.level,
+            });
         }
         Ok(Self::truncate(&pt.poly, self.params.n(), ct.level))
     }
@@ -130,11 +174,17 @@ impl Evaluator {
     pub fn add_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
         let p = self.plain_operand("add_plain", ct, pt)?;
         if !same_scale(ct.scale, pt.scale) {
-            return Err(CkksError::ScaleMismatch { what: "add_plain", a: ct.scale, b: pt.scale });
+            return Err(CkksError::ScaleMismatch {
+                what: "add_plain",
+                a: ct.scale,
+                b: pt.scale,
+            });
         }
         let mut out = ct.clone();
         out.seed = None;
-        self.params.ctx.add_assign(&mut out.c0, p, &self.params.ctx.q_basis(ct.level));
+        self.params
+            .ctx
+            .add_assign(&mut out.c0, p, &self.params.ctx.q_basis(ct.level));
         Ok(out)
     }
 
@@ -142,11 +192,17 @@ impl Evaluator {
     pub fn sub_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
         let p = self.plain_operand("sub_plain", ct, pt)?;
         if !same_scale(ct.scale, pt.scale) {
-            return Err(CkksError::ScaleMismatch { what: "sub_plain", a: ct.scale, b: pt.scale });
+            return Err(CkksError::ScaleMismatch {
+                what: "sub_plain",
+                a: ct.scale,
+                b: pt.scale,
+            });
         }
         let mut out = ct.clone();
         out.seed = None;
-        self.params.ctx.sub_assign(&mut out.c0, p, &self.params.ctx.q_basis(ct.level));
+        self.params
+            .ctx
+            .sub_assign(&mut out.c0, p, &self.params.ctx.q_basis(ct.level));
         Ok(out)
     }
 
@@ -159,17 +215,37 @@ impl Evaluator {
         let mut c1 = vec![0u64; ct.c1.len()];
         ctx.mul(&mut c0, &ct.c0, p, &basis);
         ctx.mul(&mut c1, &ct.c1, p, &basis);
-        Ok(Ciphertext { c0, c1, level: ct.level, scale: ct.scale * pt.scale, slots: ct.slots, seed: None })
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level: ct.level,
+            scale: ct.scale * pt.scale,
+            slots: ct.slots,
+            seed: None,
+        })
     }
 
     /// acc += ct · pt without rescaling (lazy accumulation for matrix–vector products).
-    pub fn mul_plain_add_assign(&self, acc: &mut Ciphertext, ct: &Ciphertext, pt: &Plaintext) -> Result<()> {
+    pub fn mul_plain_add_assign(
+        &self,
+        acc: &mut Ciphertext,
+        ct: &Ciphertext,
+        pt: &Plaintext,
+    ) -> Result<()> {
         let p = self.plain_operand("mul_plain_add_assign", ct, pt)?;
         if acc.level != ct.level {
-            return Err(CkksError::LevelMismatch { what: "mul_plain_add_assign", a: acc.level, b: ct.level });
+            return Err(CkksError::LevelMismatch {
+                what: "mul_plain_add_assign",
+                a: acc.level,
+                b: ct.level,
+            });
         }
         if !same_scale(acc.scale, ct.scale * pt.scale) {
-            return Err(CkksError::ScaleMismatch { what: "mul_plain_add_assign", a: acc.scale, b: ct.scale * pt.scale });
+            return Err(CkksError::ScaleMismatch {
+                what: "mul_plain_add_assign",
+                a: acc.scale,
+                b: ct.scale * pt.scale,
+            });
         }
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
@@ -185,7 +261,10 @@ impl Evaluator {
             return Err(CkksError::BadValue(value));
         }
         let v = value.round() as i64;
-        Ok(self.params.ctx.moduli[..=level].iter().map(|m| m.from_i64(v)).collect())
+        Ok(self.params.ctx.moduli[..=level]
+            .iter()
+            .map(|m| m.reduce_i64(v))
+            .collect())
     }
 
     /// ct + c in every slot (c complex; the imaginary part uses X^{N/2} ↦ i).
@@ -203,7 +282,7 @@ impl Evaluator {
             }
             let mut coeffs = vec![0i64; ctx.n];
             coeffs[ctx.n / 2] = im as i64;
-            let mut p = ctx.from_signed(&coeffs, &basis);
+            let mut p = ctx.reduce_signed(&coeffs, &basis);
             ctx.ntt(&mut p, &basis);
             ctx.add_assign(&mut out.c0, &p, &basis);
         }
@@ -228,7 +307,10 @@ impl Evaluator {
     pub fn mul_integer(&self, ct: &Ciphertext, k: i64) -> Ciphertext {
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
-        let r: Vec<u64> = ctx.moduli[..=ct.level].iter().map(|m| m.from_i64(k)).collect();
+        let r: Vec<u64> = ctx.moduli[..=ct.level]
+            .iter()
+            .map(|m| m.reduce_i64(k))
+            .collect();
         let mut out = ct.clone();
         out.seed = None;
         ctx.mul_scalar_assign(&mut out.c0, &r, &basis);
@@ -239,14 +321,24 @@ impl Evaluator {
     /// Tensor product of two ciphertexts (no relinearization).
     pub fn mul_no_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext3> {
         if a.slots != b.slots {
-            return Err(CkksError::SlotMismatch { what: "mul", a: a.slots, b: b.slots });
+            return Err(CkksError::SlotMismatch {
+                what: "mul",
+                a: a.slots,
+                b: b.slots,
+            });
         }
         let ctx = &self.params.ctx;
         let n = ctx.n;
         let level = a.level.min(b.level);
         let basis = ctx.q_basis(level);
-        let (a0, a1) = (Self::truncate(&a.c0, n, level), Self::truncate(&a.c1, n, level));
-        let (b0, b1) = (Self::truncate(&b.c0, n, level), Self::truncate(&b.c1, n, level));
+        let (a0, a1) = (
+            Self::truncate(&a.c0, n, level),
+            Self::truncate(&a.c1, n, level),
+        );
+        let (b0, b1) = (
+            Self::truncate(&b.c0, n, level),
+            Self::truncate(&b.c1, n, level),
+        );
         let len = a0.len();
         let mut d0 = vec![0u64; len];
         let mut d1 = vec![0u64; len];
@@ -255,7 +347,14 @@ impl Evaluator {
         ctx.mul(&mut d1, a0, b1, &basis);
         ctx.mul_add_assign(&mut d1, a1, b0, &basis);
         ctx.mul(&mut d2, a1, b1, &basis);
-        Ok(Ciphertext3 { d0, d1, d2, level, scale: a.scale * b.scale, slots: a.slots })
+        Ok(Ciphertext3 {
+            d0,
+            d1,
+            d2,
+            level,
+            scale: a.scale * b.scale,
+            slots: a.slots,
+        })
     }
 
     fn check_key(&self, params: &CkksParams) -> Result<()> {
@@ -273,7 +372,14 @@ impl Evaluator {
         let mut c1 = ct.d1.clone();
         ctx.add_assign(&mut c0, &k0, &basis);
         ctx.add_assign(&mut c1, &k1, &basis);
-        Ok(Ciphertext { c0, c1, level: ct.level, scale: ct.scale, slots: ct.slots, seed: None })
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+            seed: None,
+        })
     }
 
     /// a · b followed by relinearization (rescale separately, or lazily later).
@@ -307,9 +413,18 @@ impl Evaluator {
     /// Brings `ct` to `target_scale` at `target_level` (< ct.level) by
     /// multiplying with an integer constant and rescaling once; the remaining
     /// scale error is below 2^-(bits of the rescaled prime) relative.
-    pub fn align_scale(&self, ct: &Ciphertext, target_level: usize, target_scale: f64) -> Result<Ciphertext> {
+    pub fn align_scale(
+        &self,
+        ct: &Ciphertext,
+        target_level: usize,
+        target_scale: f64,
+    ) -> Result<Ciphertext> {
         if target_level >= ct.level {
-            return Err(CkksError::LevelMismatch { what: "align_scale (needs one spare level)", a: ct.level, b: target_level });
+            return Err(CkksError::LevelMismatch {
+                what: "align_scale (needs one spare level)",
+                a: ct.level,
+                b: target_level,
+            });
         }
         let q = self.params.ctx.moduli[ct.level].value as f64;
         let k = (target_scale * q / ct.scale).round();
@@ -324,14 +439,24 @@ impl Evaluator {
         Ok(r)
     }
 
-    fn galois_key<'k>(&self, gk: &'k GaloisKeys, g: u64, what: impl Fn() -> String) -> Result<&'k KeySwitchKey> {
+    fn galois_key<'k>(
+        &self,
+        gk: &'k GaloisKeys,
+        g: u64,
+        what: impl Fn() -> String,
+    ) -> Result<&'k KeySwitchKey> {
         self.check_key(&gk.params)?;
-        gk.keys.get(&g).ok_or_else(|| CkksError::MissingGaloisKey { what: what() })
+        gk.keys
+            .get(&g)
+            .ok_or_else(|| CkksError::MissingGaloisKey { what: what() })
     }
 
     /// Decomposes `ct.c1` once for several rotations.
     pub fn hoist<'a>(&self, ct: &'a Ciphertext) -> HoistedCiphertext<'a> {
-        HoistedCiphertext { ct, dec: decompose(&self.params.ctx, &ct.c1, ct.level) }
+        HoistedCiphertext {
+            ct,
+            dec: decompose(&self.params.ctx, &ct.c1, ct.level),
+        }
     }
 
     fn apply_galois(&self, h: &HoistedCiphertext<'_>, g: u64, key: &KeySwitchKey) -> Ciphertext {
@@ -343,7 +468,14 @@ impl Evaluator {
         let mut c0 = vec![0u64; ct.c0.len()];
         ctx.permute(&mut c0, &ct.c0, &perm);
         ctx.add_assign(&mut c0, &k0, &basis);
-        Ciphertext { c0, c1: k1, level: ct.level, scale: ct.scale, slots: ct.slots, seed: None }
+        Ciphertext {
+            c0,
+            c1: k1,
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+            seed: None,
+        }
     }
 
     /// Rotates the slots left by `step` (negative: right).
@@ -359,13 +491,23 @@ impl Evaluator {
     }
 
     /// Rotations of one ciphertext by many steps, sharing one decomposition.
-    pub fn rotate_hoisted(&self, ct: &Ciphertext, steps: &[i64], gk: &GaloisKeys) -> Result<Vec<Ciphertext>> {
+    pub fn rotate_hoisted(
+        &self,
+        ct: &Ciphertext,
+        steps: &[i64],
+        gk: &GaloisKeys,
+    ) -> Result<Vec<Ciphertext>> {
         let h = self.hoist(ct);
         self.rotate_many(&h, steps, gk)
     }
 
     /// Rotations of an already hoisted ciphertext.
-    pub fn rotate_many(&self, h: &HoistedCiphertext<'_>, steps: &[i64], gk: &GaloisKeys) -> Result<Vec<Ciphertext>> {
+    pub fn rotate_many(
+        &self,
+        h: &HoistedCiphertext<'_>,
+        steps: &[i64],
+        gk: &GaloisKeys,
+    ) -> Result<Vec<Ciphertext>> {
         steps
             .iter()
             .map(|&step| {
@@ -422,12 +564,13 @@ impl Evaluator {
         let mut total: Option<Ciphertext> = None;
         for gi in 0..giants {
             let mut inner: Option<Ciphertext> = None;
-            for b in 0..baby {
-                let k = gi * baby + b;
-                let Some(Some(pt)) = diagonals.get(k) else { continue };
+            for (b, rot) in rotated.iter().enumerate() {
+                let Some(Some(pt)) = diagonals.get(gi * baby + b) else {
+                    continue;
+                };
                 match inner.as_mut() {
-                    None => inner = Some(self.mul_plain(&rotated[b], pt)?),
-                    Some(acc) => self.mul_plain_add_assign(acc, &rotated[b], pt)?,
+                    None => inner = Some(self.mul_plain(rot, pt)?),
+                    Some(acc) => self.mul_plain_add_assign(acc, rot, pt)?,
                 }
             }
             let Some(inner) = inner else { continue };
@@ -437,6 +580,8 @@ impl Evaluator {
                 Some(t) => self.add(&t, &shifted)?,
             });
         }
-        total.ok_or_else(|| CkksError::InvalidParameters("matvec_bsgs: all diagonals are empty".into()))
+        total.ok_or_else(|| {
+            CkksError::InvalidParameters("matvec_bsgs: all diagonals are empty".into())
+        })
     }
 }

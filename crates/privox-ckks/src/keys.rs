@@ -32,7 +32,11 @@ pub struct SecretKey {
 
 impl std::fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SecretKey(<redacted>, params {})", self.params.fingerprint())
+        write!(
+            f,
+            "SecretKey(<redacted>, params {})",
+            self.params.fingerprint()
+        )
     }
 }
 
@@ -41,7 +45,7 @@ impl SecretKey {
         let ctx = &params.ctx;
         let basis = ctx.key_basis();
         let mut wide: Vec<i64> = coeffs.iter().map(|&c| c as i64).collect();
-        let mut ntt = ctx.from_signed(&wide, &basis);
+        let mut ntt = ctx.reduce_signed(&wide, &basis);
         wide.zeroize();
         ctx.ntt(&mut ntt, &basis);
         SecretKey {
@@ -151,7 +155,12 @@ impl CkksParams {
 
 /// Expands a seed into uniform evaluation-form polynomials over `basis`,
 /// `count` of them in sequence.
-pub(crate) fn expand_uniform(ctx: &RnsContext, seed: &[u8; 32], basis: &[usize], count: usize) -> Vec<Vec<u64>> {
+pub(crate) fn expand_uniform(
+    ctx: &RnsContext,
+    seed: &[u8; 32],
+    basis: &[usize],
+    count: usize,
+) -> Vec<Vec<u64>> {
     let mut rng = ChaCha20Rng::from_seed(*seed);
     let n = ctx.n;
     (0..count)
@@ -199,7 +208,7 @@ impl KeyGenerator {
     fn error_ntt(&mut self, basis: &[usize]) -> Vec<u64> {
         let ctx = &self.params.ctx;
         let mut e = gaussian_poly(&mut self.rng, ctx.n);
-        let mut p = ctx.from_signed(&e, basis);
+        let mut p = ctx.reduce_signed(&e, basis);
         e.zeroize();
         ctx.ntt(&mut p, basis);
         p
@@ -211,7 +220,9 @@ impl KeyGenerator {
         let basis = ctx.key_basis();
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
-        let a = expand_uniform(&ctx, &seed, &basis, 1).pop().unwrap_or_default();
+        let a = expand_uniform(&ctx, &seed, &basis, 1)
+            .pop()
+            .unwrap_or_default();
         let mut b = self.error_ntt(&basis);
         let mut as_ = vec![0u64; a.len()];
         ctx.mul(&mut as_, &a, &sk.ntt, &basis);
@@ -241,7 +252,10 @@ impl KeyGenerator {
             ctx.sub_assign(&mut bj, &as_, &basis);
             for i in j * ctx.alpha..((j + 1) * ctx.alpha).min(ctx.num_q) {
                 let m = ctx.moduli[i];
-                let p_mod = ctx.p_values().iter().fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
+                let p_mod = ctx
+                    .p_values()
+                    .iter()
+                    .fold(1u64, |acc, &p| m.mul(acc, m.reduce(p)));
                 let ps = m.shoup(p_mod);
                 for x in 0..n {
                     let g = m.mul_shoup(s_from[i * n + x], p_mod, ps);
@@ -273,9 +287,17 @@ impl KeyGenerator {
 
     /// Galois keys for left rotations by each of `steps` (negative = right)
     /// and, if asked, complex conjugation.
-    pub fn galois_keys(&mut self, sk: &SecretKey, steps: &[i64], conjugate: bool) -> Result<GaloisKeys> {
+    pub fn galois_keys(
+        &mut self,
+        sk: &SecretKey,
+        steps: &[i64],
+        conjugate: bool,
+    ) -> Result<GaloisKeys> {
         self.params.check_same(&sk.params)?;
-        let mut elements: Vec<u64> = steps.iter().map(|&s| self.params.galois_element(s)).collect();
+        let mut elements: Vec<u64> = steps
+            .iter()
+            .map(|&s| self.params.galois_element(s))
+            .collect();
         if conjugate {
             elements.push(self.params.conjugation_element());
         }
@@ -309,7 +331,12 @@ impl KeyGenerator {
     }
 
     /// Relinearization key plus Galois keys for `steps` (and conjugation if asked).
-    pub fn evaluation_keys(&mut self, sk: &SecretKey, steps: &[i64], conjugate: bool) -> Result<EvaluationKeys> {
+    pub fn evaluation_keys(
+        &mut self,
+        sk: &SecretKey,
+        steps: &[i64],
+        conjugate: bool,
+    ) -> Result<EvaluationKeys> {
         Ok(EvaluationKeys {
             relin: self.relin_key(sk)?,
             galois: self.galois_keys(sk, steps, conjugate)?,

@@ -27,7 +27,12 @@ pub(crate) fn decompose(ctx: &RnsContext, poly: &[u64], level: usize) -> Decompo
             let lo = j * ctx.alpha;
             let hi = ((j + 1) * ctx.alpha).min(level + 1);
             let digit: Vec<usize> = (lo..hi).collect();
-            ctx.mod_up_digit(&coef[lo * n..hi * n], &poly[lo * n..hi * n], &digit, &target)
+            ctx.mod_up_digit(
+                &coef[lo * n..hi * n],
+                &poly[lo * n..hi * n],
+                &digit,
+                &target,
+            )
         })
         .collect();
     Decomposed { level, digits }

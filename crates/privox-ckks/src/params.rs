@@ -107,10 +107,7 @@ pub fn check_security(log_n: u32, log_qp: u32) -> Result<()> {
     match HE_STANDARD_128.iter().find(|(l, _)| *l == log_n) {
         Some(&(_, max)) if log_qp <= max => Ok(()),
         Some(&(_, max)) => Err(CkksError::Insecure { n, log_qp, max }),
-        None => Err(CkksError::UnsupportedRingDimension {
-            log_n,
-            hint: "",
-        }),
+        None => Err(CkksError::UnsupportedRingDimension { log_n, hint: "" }),
     }
 }
 
@@ -123,7 +120,11 @@ impl CkksParams {
         if !range.contains(&spec.log_n) {
             return Err(CkksError::UnsupportedRingDimension {
                 log_n: spec.log_n,
-                hint: if insecure { "" } else { "; smaller N only with the insecure-testing-params feature" },
+                hint: if insecure {
+                    ""
+                } else {
+                    "; smaller N only with the insecure-testing-params feature"
+                },
             });
         }
         if spec.q_bits.is_empty() {
@@ -132,7 +133,9 @@ impl CkksParams {
             ));
         }
         if spec.q_bits.len() > 60 {
-            return Err(CkksError::InvalidParameters("at most 60 ciphertext primes are supported".into()));
+            return Err(CkksError::InvalidParameters(
+                "at most 60 ciphertext primes are supported".into(),
+            ));
         }
         for &b in spec.q_bits.iter().chain(std::iter::once(&spec.p_bits)) {
             if !(20..=61).contains(&b) {
@@ -158,7 +161,11 @@ impl CkksParams {
         let n = 1usize << spec.log_n;
         let two_n = 2 * n as u64;
         let mut used: Vec<u64> = Vec::new();
-        for &b in spec.q_bits.iter().chain(std::iter::repeat_n(&spec.p_bits, alpha)) {
+        for &b in spec
+            .q_bits
+            .iter()
+            .chain(std::iter::repeat_n(&spec.p_bits, alpha))
+        {
             let p = ntt_prime_below(b, two_n, &used).ok_or(CkksError::NoPrime { bits: b, n })?;
             used.push(p);
         }
@@ -239,7 +246,13 @@ fn canonical_bytes(spec: &ParamSpec, q: &[u64], p: &[u64]) -> Vec<u8> {
 }
 
 #[cfg(test)]
-pub(crate) fn test_params(log_n: u32, q_bits: &[u32], p_bits: u32, dnum: usize, log_scale: i32) -> CkksParams {
+pub(crate) fn test_params(
+    log_n: u32,
+    q_bits: &[u32],
+    p_bits: u32,
+    dnum: usize,
+    log_scale: i32,
+) -> CkksParams {
     let mut spec = ParamSpec::new(log_n, q_bits.to_vec(), p_bits, dnum, 2f64.powi(log_scale));
     spec.security = SecurityPolicy::InsecureTestingOnly;
     CkksParams::new(spec).expect("test parameters are valid")
@@ -255,7 +268,14 @@ mod tests {
         assert_eq!(p.q_primes().len(), 8);
         assert_eq!(p.p_primes().len(), 1);
         assert!(p.log_qp() <= 438);
-        let p = CkksParams::new(ParamSpec::new(13, vec![40, 30, 30, 30], 30, 2, 2f64.powi(30))).unwrap();
+        let p = CkksParams::new(ParamSpec::new(
+            13,
+            vec![40, 30, 30, 30],
+            30,
+            2,
+            2f64.powi(30),
+        ))
+        .unwrap();
         assert_eq!(p.p_primes().len(), 2);
         assert_eq!(p.dnum(), 2);
         for &q in p.q_primes().iter().chain(&p.p_primes()) {
@@ -268,7 +288,17 @@ mod tests {
     fn insecure_sets_are_refused() {
         // 60+40*8+60 = 440 > 438 at N = 2^14.
         let e = CkksParams::new(ParamSpec::standard(14, 8, 9)).unwrap_err();
-        assert!(matches!(e, CkksError::Insecure { log_qp: 440, max: 438, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                CkksError::Insecure {
+                    log_qp: 440,
+                    max: 438,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         // 110 > 109 at N = 2^12.
         let e = CkksParams::new(ParamSpec::new(12, vec![50], 60, 1, 1e9)).unwrap_err();
         assert!(matches!(e, CkksError::Insecure { .. }));
@@ -298,7 +328,8 @@ mod tests {
         let b = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
         let c = CkksParams::new(ParamSpec::standard(13, 2, 1)).unwrap_err();
         assert!(matches!(c, CkksError::Insecure { .. }));
-        let c = CkksParams::new(ParamSpec::new(13, vec![50, 40, 40], 40, 2, 2f64.powi(40))).unwrap();
+        let c =
+            CkksParams::new(ParamSpec::new(13, vec![50, 40, 40], 40, 2, 2f64.powi(40))).unwrap();
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert_ne!(a.fingerprint(), c.fingerprint());
     }

@@ -52,7 +52,9 @@ where
     F: Fn(usize, &mut [u64]) + Sync + Send,
 {
     if data.len() >= PAR_MIN * 2 && rayon::current_num_threads() > 1 {
-        data.par_chunks_mut(n).enumerate().for_each(|(i, l)| f(i, l));
+        data.par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, l)| f(i, l));
     } else {
         data.chunks_mut(n).enumerate().for_each(|(i, l)| f(i, l));
     }
@@ -67,7 +69,9 @@ impl RnsContext {
             .iter()
             .map(|&v| {
                 Plan::try_new(n, v).ok_or_else(|| {
-                    CkksError::InvalidParameters(format!("tfhe-ntt cannot build an NTT plan for prime {v} and N = {n}"))
+                    CkksError::InvalidParameters(format!(
+                        "tfhe-ntt cannot build an NTT plan for prime {v} and N = {n}"
+                    ))
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -85,7 +89,8 @@ impl RnsContext {
                     .collect()
             })
             .collect();
-        let prod_mod = |set: &[u64], m: &Modulus| set.iter().fold(1u64, |acc, &v| m.mul(acc, m.reduce(v)));
+        let prod_mod =
+            |set: &[u64], m: &Modulus| set.iter().fold(1u64, |acc, &v| m.mul(acc, m.reduce(v)));
         let p_inv_mod_q = moduli[..num_q]
             .iter()
             .map(|m| {
@@ -121,7 +126,11 @@ impl RnsContext {
         let p_mod_q = moduli[..num_q].iter().map(|m| prod_mod(p, m)).collect();
         let p_recip = p.iter().map(|&v| 1.0 / v as f64).collect();
         let garner_inv = (0..num_q)
-            .map(|i| (0..i).map(|j| moduli[i].inv(moduli[i].reduce(q[j]))).collect())
+            .map(|i| {
+                (0..i)
+                    .map(|j| moduli[i].inv(moduli[i].reduce(q[j])))
+                    .collect()
+            })
             .collect();
         Ok(RnsContext {
             n,
@@ -156,7 +165,9 @@ impl RnsContext {
     }
     /// Extended basis q_0..q_level, p_0..p_{k-1}.
     pub fn qp_basis(&self, level: usize) -> Vec<usize> {
-        (0..=level).chain(self.num_q..self.num_q + self.num_p).collect()
+        (0..=level)
+            .chain(self.num_q..self.num_q + self.num_p)
+            .collect()
     }
     /// Full key basis: all q's and p's.
     pub fn key_basis(&self) -> Vec<usize> {
@@ -261,12 +272,12 @@ impl RnsContext {
     }
 
     /// Signed integer coefficients reduced into every limb of `basis` (coefficient form).
-    pub fn from_signed(&self, coeffs: &[i64], basis: &[usize]) -> Vec<u64> {
+    pub fn reduce_signed(&self, coeffs: &[i64], basis: &[usize]) -> Vec<u64> {
         let mut out = vec![0u64; basis.len() * self.n];
         for_limbs(&mut out, self.n, |i, o| {
             let m = self.moduli[basis[i]];
             for (o, &c) in o.iter_mut().zip(coeffs) {
-                *o = m.from_i64(c);
+                *o = m.reduce_i64(c);
             }
         });
         out
@@ -345,7 +356,9 @@ impl RnsContext {
         let overflow: Vec<u64> = if self.num_p > 1 {
             (0..n)
                 .map(|x| {
-                    let f: f64 = (0..self.num_p).map(|j| ps[j * n + x] as f64 * self.p_recip[j]).sum();
+                    let f: f64 = (0..self.num_p)
+                        .map(|j| ps[j * n + x] as f64 * self.p_recip[j])
+                        .sum();
                     f.floor() as u64
                 })
                 .collect()
@@ -387,7 +400,13 @@ impl RnsContext {
     /// ModUp of one digit: `coef` holds the digit's limbs (moduli `digit`) in
     /// coefficient form, `eval` the same limbs in evaluation form. Returns the
     /// digit lifted to `target` (evaluation form), exact on the digit's own primes.
-    pub fn mod_up_digit(&self, coef: &[u64], eval: &[u64], digit: &[usize], target: &[usize]) -> Vec<u64> {
+    pub fn mod_up_digit(
+        &self,
+        coef: &[u64],
+        eval: &[u64],
+        digit: &[usize],
+        target: &[usize],
+    ) -> Vec<u64> {
         let n = self.n;
         // v_i = [x_i * (D/q_i)^{-1}]_{q_i}
         let mut v = coef.to_vec();
@@ -414,7 +433,9 @@ impl RnsContext {
             // Lift with centred representatives: a lift biased towards [0, D)
             // would add (D/2)·(1 + X + … + X^{N-1})·e/P to the key-switching
             // error, a low-frequency term the canonical embedding amplifies.
-            let d_mod_t = digit.iter().fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
+            let d_mod_t = digit
+                .iter()
+                .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
             let neg_d = m.neg(d_mod_t);
             if digit.len() == 1 {
                 // One prime per digit: the lift is an exact (centred) reduction.
@@ -453,6 +474,7 @@ impl RnsContext {
         out
     }
 
+    #[allow(clippy::needless_range_loop)] // res is updated in place by index
     /// Exact centred values of a coefficient-form polynomial over q_0..q_level,
     /// as f64 (balanced mixed-radix conversion, no big integers).
     pub fn to_centered_f64(&self, coef: &[u64], level: usize) -> Vec<f64> {
@@ -473,12 +495,16 @@ impl RnsContext {
                 let qi = self.moduli[i].value;
                 let r = res[i];
                 // Centred digit in (-q_i/2, q_i/2].
-                let d: i64 = if r > qi / 2 { r as i64 - qi as i64 } else { r as i64 };
+                let d: i64 = if r > qi / 2 {
+                    r as i64 - qi as i64
+                } else {
+                    r as i64
+                };
                 value += d as f64 * weight;
                 weight *= qi as f64;
                 for j in i + 1..=level {
                     let m = self.moduli[j];
-                    let t = m.sub(res[j], m.from_i64(d));
+                    let t = m.sub(res[j], m.reduce_i64(d));
                     res[j] = m.mul(t, self.garner_inv[j][i]);
                 }
             }
@@ -491,7 +517,11 @@ impl RnsContext {
 /// Finds which power of a primitive 2N-th root each NTT output index holds,
 /// and checks that every prime's plan uses the same order (so one permutation
 /// table serves all limbs).
-fn discover_ntt_order(n: usize, moduli: &[Modulus], plans: &[Plan]) -> Result<(Vec<u32>, Vec<u32>)> {
+fn discover_ntt_order(
+    n: usize,
+    moduli: &[Modulus],
+    plans: &[Plan],
+) -> Result<(Vec<u32>, Vec<u32>)> {
     let two_n = 2 * n;
     let mut ntt_exp = vec![0u32; n];
     let mut exp_index = vec![u32::MAX; n];
@@ -516,7 +546,9 @@ fn discover_ntt_order(n: usize, moduli: &[Modulus], plans: &[Plan]) -> Result<(V
                 exp_index[(e as usize - 1) / 2] = j as u32;
             }
             if exp_index.contains(&u32::MAX) {
-                return Err(CkksError::InvalidParameters("NTT output is not a permutation of the roots".into()));
+                return Err(CkksError::InvalidParameters(
+                    "NTT output is not a permutation of the roots".into(),
+                ));
             }
         } else {
             let mut pow_by_exp = vec![0u64; two_n];
@@ -556,7 +588,11 @@ mod tests {
         for i in 0..n {
             for j in 0..n {
                 let p = a[i] * b[j];
-                if i + j < n { out[i + j] += p } else { out[i + j - n] -= p }
+                if i + j < n {
+                    out[i + j] += p
+                } else {
+                    out[i + j - n] -= p
+                }
             }
         }
         out
@@ -569,14 +605,14 @@ mod tests {
         let a: Vec<i64> = (0..n as i64).map(|i| (i * 7 % 11) - 5).collect();
         let b: Vec<i64> = (0..n as i64).map(|i| (i * 3 % 5) - 2).collect();
         let basis = c.q_basis(2);
-        let mut pa = c.from_signed(&a, &basis);
-        let mut pb = c.from_signed(&b, &basis);
+        let mut pa = c.reduce_signed(&a, &basis);
+        let mut pb = c.reduce_signed(&b, &basis);
         c.ntt(&mut pa, &basis);
         c.ntt(&mut pb, &basis);
         let mut prod = vec![0; pa.len()];
         c.mul(&mut prod, &pa, &pb, &basis);
         c.intt(&mut prod, &basis);
-        let expect = c.from_signed(&negacyclic(&a, &b), &basis);
+        let expect = c.reduce_signed(&negacyclic(&a, &b), &basis);
         assert_eq!(prod, expect);
         // X -> X^5 in evaluation form equals the coefficient-form map.
         let g = 5u64;
@@ -587,9 +623,13 @@ mod tests {
         let mut expect = vec![0i64; n];
         for (i, &v) in a.iter().enumerate() {
             let e = (i as u64 * g) % (2 * n as u64);
-            if e < n as u64 { expect[e as usize] += v } else { expect[e as usize - n] -= v }
+            if e < n as u64 {
+                expect[e as usize] += v
+            } else {
+                expect[e as usize - n] -= v
+            }
         }
-        assert_eq!(rot, c.from_signed(&expect, &basis));
+        assert_eq!(rot, c.reduce_signed(&expect, &basis));
     }
 
     #[test]
@@ -597,7 +637,9 @@ mod tests {
         let c = ctx();
         let n = c.n;
         let q2 = c.moduli[2].value as i128;
-        let vals: Vec<i128> = (0..n as i128).map(|i| (i - 30) * q2 * 1000 + (i * 12345) - 400_000).collect();
+        let vals: Vec<i128> = (0..n as i128)
+            .map(|i| (i - 30) * q2 * 1000 + (i * 12345) - 400_000)
+            .collect();
         let mut p = vec![0u64; 3 * n];
         for l in 0..3 {
             let m = c.moduli[l].value as i128;
@@ -612,7 +654,11 @@ mod tests {
         let got = c.to_centered_f64(&r, 1);
         for x in 0..n {
             let expect = (vals[x] as f64 / q2 as f64).round();
-            assert!((got[x] - expect).abs() <= 0.5 + 1e-9, "{x}: {} vs {expect}", got[x]);
+            assert!(
+                (got[x] - expect).abs() <= 0.5 + 1e-9,
+                "{x}: {} vs {expect}",
+                got[x]
+            );
         }
         // ModDown: values times P plus small noise come back divided by P.
         let pp = c.moduli[3].value as i128 * c.moduli[4].value as i128;

@@ -38,7 +38,11 @@ fn cdt() -> &'static [u64; TAIL + 1] {
         let mut acc = 0f64;
         for (k, wk) in w.iter().enumerate() {
             acc += wk / total;
-            out[k] = if k == TAIL { u64::MAX } else { (acc * 2f64.powi(64)) as u64 };
+            out[k] = if k == TAIL {
+                u64::MAX
+            } else {
+                (acc * 2f64.powi(64)) as u64
+            };
         }
         out
     })

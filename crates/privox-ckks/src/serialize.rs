@@ -19,7 +19,9 @@
 
 use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::error::{CkksError, Result};
-use crate::keys::{expand_uniform, EvaluationKeys, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey};
+use crate::keys::{
+    EvaluationKeys, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey, expand_uniform,
+};
 use crate::params::{CkksParams, ParamSpec, SecurityPolicy};
 use crate::rns::RnsContext;
 use privox_format::{FormatError, Magic, Reader, Writer};
@@ -74,7 +76,10 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
         let expect = (n * bits).div_ceil(8);
         let bytes = r.get_bytes(expect)?;
         if bytes.len() != expect {
-            return Err(invalid(format!("polynomial limb has {} bytes, expected {expect}", bytes.len())));
+            return Err(invalid(format!(
+                "polynomial limb has {} bytes, expected {expect}",
+                bytes.len()
+            )));
         }
         let mask = (1u128 << bits) - 1;
         let mut acc: u128 = 0;
@@ -83,7 +88,9 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
         for _ in 0..n {
             while fill < bits {
                 // The length check above guarantees enough bytes for n values.
-                let b = *it.next().ok_or_else(|| invalid("polynomial data ends early"))?;
+                let b = *it
+                    .next()
+                    .ok_or_else(|| invalid("polynomial data ends early"))?;
                 acc |= (b as u128) << fill;
                 fill += 8;
             }
@@ -91,7 +98,9 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
             acc >>= bits;
             fill -= bits;
             if c >= m.value {
-                return Err(invalid("a residue is not reduced modulo its prime (corrupted data)"));
+                return Err(invalid(
+                    "a residue is not reduced modulo its prime (corrupted data)",
+                ));
             }
             poly.push(c);
         }
@@ -107,7 +116,10 @@ fn read_seed(r: &mut Reader<'_>) -> Result<[u8; 32]> {
 fn read_level(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
     let level = r.get_u32()? as usize;
     if level > params.max_level() {
-        return Err(invalid(format!("level {level} above the top level {}", params.max_level())));
+        return Err(invalid(format!(
+            "level {level} above the top level {}",
+            params.max_level()
+        )));
     }
     Ok(level)
 }
@@ -123,7 +135,9 @@ fn read_scale(r: &mut Reader<'_>) -> Result<f64> {
 fn read_slots(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
     let s = r.get_u64()?;
     if !s.is_power_of_two() || s > params.max_slots() as u64 {
-        return Err(invalid(format!("slot count {s} is not a power of two up to N/2")));
+        return Err(invalid(format!(
+            "slot count {s} is not a power of two up to N/2"
+        )));
     }
     Ok(s as usize)
 }
@@ -162,9 +176,13 @@ impl CkksParams {
         let log_n = r.get_u32()?;
         let count = r.get_u32()? as usize;
         if count == 0 || count > 60 {
-            return Err(invalid(format!("{count} ciphertext primes (1..=60 allowed)")));
+            return Err(invalid(format!(
+                "{count} ciphertext primes (1..=60 allowed)"
+            )));
         }
-        let q_bits = (0..count).map(|_| r.get_u32()).collect::<std::result::Result<Vec<_>, _>>()?;
+        let q_bits = (0..count)
+            .map(|_| r.get_u32())
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         let p_bits = r.get_u32()?;
         let dnum = r.get_u32()? as usize;
         let default_scale = read_scale(&mut r)?;
@@ -175,16 +193,28 @@ impl CkksParams {
             other => {
                 return Err(invalid(format!(
                     "security policy {other} is not accepted by this build (insecure parameters need the insecure-testing-params feature)"
-                )))
+                )));
             }
         };
         r.finish()?;
         let header = privox_format::peek_header(bytes)?;
         // Cheap sanity bounds before the (costly) prime search.
-        if !(4..=15).contains(&log_n) || q_bits.iter().chain([&p_bits]).any(|b| !(20..=61).contains(b)) {
+        if !(4..=15).contains(&log_n)
+            || q_bits
+                .iter()
+                .chain([&p_bits])
+                .any(|b| !(20..=61).contains(b))
+        {
             return Err(invalid("ring dimension or prime sizes out of range"));
         }
-        let params = CkksParams::new(ParamSpec { log_n, q_bits, p_bits, dnum, default_scale, security })?;
+        let params = CkksParams::new(ParamSpec {
+            log_n,
+            q_bits,
+            p_bits,
+            dnum,
+            default_scale,
+            security,
+        })?;
         if params.fingerprint() != header.fingerprint {
             return Err(CkksError::WrongParameters);
         }
@@ -222,12 +252,22 @@ impl PublicKey {
         let b = read_poly(&mut r, ctx, &basis)?;
         let (a, seed) = if seeded {
             let seed = read_seed(&mut r)?;
-            (expand_uniform(ctx, &seed, &basis, 1).pop().unwrap_or_default(), Some(seed))
+            (
+                expand_uniform(ctx, &seed, &basis, 1)
+                    .pop()
+                    .unwrap_or_default(),
+                Some(seed),
+            )
         } else {
             (read_poly(&mut r, ctx, &basis)?, None)
         };
         r.finish()?;
-        Ok(PublicKey { params: params.clone(), b, a, seed })
+        Ok(PublicKey {
+            params: params.clone(),
+            b,
+            a,
+            seed,
+        })
     }
 }
 
@@ -262,14 +302,23 @@ fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
     let digits = r.get_u32()? as usize;
     let expect = ctx.num_q.div_ceil(ctx.alpha);
     if digits != expect {
-        return Err(invalid(format!("key has {digits} digits, these parameters use {expect}")));
+        return Err(invalid(format!(
+            "key has {digits} digits, these parameters use {expect}"
+        )));
     }
-    let b = (0..digits).map(|_| read_poly(r, ctx, &basis)).collect::<Result<Vec<_>>>()?;
+    let b = (0..digits)
+        .map(|_| read_poly(r, ctx, &basis))
+        .collect::<Result<Vec<_>>>()?;
     let (a, seed) = if seeded {
         let seed = read_seed(r)?;
         (expand_uniform(ctx, &seed, &basis, digits), Some(seed))
     } else {
-        ((0..digits).map(|_| read_poly(r, ctx, &basis)).collect::<Result<Vec<_>>>()?, None)
+        (
+            (0..digits)
+                .map(|_| read_poly(r, ctx, &basis))
+                .collect::<Result<Vec<_>>>()?,
+            None,
+        )
     };
     Ok(KeySwitchKey { b, a, seed })
 }
@@ -293,14 +342,19 @@ fn read_galois(r: &mut Reader<'_>, params: &CkksParams) -> Result<GaloisKeys> {
     for _ in 0..count {
         let elt = r.get_u64()?;
         if elt % 2 == 0 || elt >= 2 * n || elt == 1 {
-            return Err(invalid(format!("{elt} is not a Galois element of this ring")));
+            return Err(invalid(format!(
+                "{elt} is not a Galois element of this ring"
+            )));
         }
         let k = read_ksk(r, &params.ctx)?;
         if keys.insert(elt, k).is_some() {
             return Err(invalid(format!("duplicate Galois element {elt}")));
         }
     }
-    Ok(GaloisKeys { params: params.clone(), keys })
+    Ok(GaloisKeys {
+        params: params.clone(),
+        keys,
+    })
 }
 
 impl RelinKey {
@@ -320,7 +374,10 @@ impl RelinKey {
         let mut r = open(bytes, RELIN_KEY_MAGIC, params)?;
         let key = read_ksk(&mut r, &params.ctx)?;
         r.finish()?;
-        Ok(RelinKey { params: params.clone(), key })
+        Ok(RelinKey {
+            params: params.clone(),
+            key,
+        })
     }
 }
 
@@ -366,7 +423,13 @@ impl EvaluationKeys {
         let key = read_ksk(&mut r, &params.ctx)?;
         let galois = read_galois(&mut r, params)?;
         r.finish()?;
-        Ok(EvaluationKeys { relin: RelinKey { params: params.clone(), key }, galois })
+        Ok(EvaluationKeys {
+            relin: RelinKey {
+                params: params.clone(),
+                key,
+            },
+            galois,
+        })
     }
 }
 
@@ -406,12 +469,24 @@ impl Ciphertext {
         let c0 = read_poly(&mut r, ctx, &basis)?;
         let (c1, seed) = if seeded {
             let seed = read_seed(&mut r)?;
-            (expand_uniform(ctx, &seed, &basis, 1).pop().unwrap_or_default(), Some(seed))
+            (
+                expand_uniform(ctx, &seed, &basis, 1)
+                    .pop()
+                    .unwrap_or_default(),
+                Some(seed),
+            )
         } else {
             (read_poly(&mut r, ctx, &basis)?, None)
         };
         r.finish()?;
-        Ok(Ciphertext { c0, c1, level, scale, slots, seed })
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level,
+            scale,
+            slots,
+            seed,
+        })
     }
 }
 
@@ -432,7 +507,12 @@ impl Plaintext {
         let slots = read_slots(&mut r, params)?;
         let poly = read_poly(&mut r, &params.ctx, &params.ctx.q_basis(level))?;
         r.finish()?;
-        Ok(Plaintext { poly, level, scale, slots })
+        Ok(Plaintext {
+            poly,
+            level,
+            scale,
+            slots,
+        })
     }
 }
 
@@ -450,7 +530,11 @@ impl SecretKey {
         let mut r = open(bytes, SECRET_KEY_MAGIC, params)?;
         let raw = r.get_bytes(params.n())?;
         if raw.len() != params.n() {
-            return Err(invalid(format!("secret key has {} coefficients, expected {}", raw.len(), params.n())));
+            return Err(invalid(format!(
+                "secret key has {} coefficients, expected {}",
+                raw.len(),
+                params.n()
+            )));
         }
         let mut bad = 0u8;
         let coeffs: Vec<i8> = raw
@@ -458,7 +542,7 @@ impl SecretKey {
             .map(|&b| {
                 let c = b as i8;
                 // Accumulate validity without a secret-dependent branch.
-                bad |= ((c > 1) | (c < -1)) as u8;
+                bad |= !(-1..=1).contains(&c) as u8;
                 c
             })
             .collect();
@@ -532,7 +616,8 @@ mod tests {
         }
         let end = bytes.len() - privox_format::CHECKSUM_LEN;
         let len = (end - privox_format::HEADER_LEN) as u64;
-        bytes[privox_format::HEADER_LEN - 8..privox_format::HEADER_LEN].copy_from_slice(&len.to_le_bytes());
+        bytes[privox_format::HEADER_LEN - 8..privox_format::HEADER_LEN]
+            .copy_from_slice(&len.to_le_bytes());
         let sum = checksum_of(&bytes[..end]);
         bytes[end..].copy_from_slice(&sum);
     }
@@ -558,7 +643,12 @@ mod tests {
             assert!(parse_all(&o.params, b) >= 1, "{name} does not parse");
         }
         let size = |n: &str| o.blobs.iter().find(|(k, _)| *k == n).unwrap().1.len() as f64;
-        for (full, seeded) in [("ct", "ct_seeded"), ("rlk", "rlk_seeded"), ("evk", "evk_seeded"), ("pk", "pk_seeded")] {
+        for (full, seeded) in [
+            ("ct", "ct_seeded"),
+            ("rlk", "rlk_seeded"),
+            ("evk", "evk_seeded"),
+            ("pk", "pk_seeded"),
+        ] {
             let r = size(seeded) / size(full);
             assert!((0.45..0.56).contains(&r), "{seeded}/{full} = {r}");
         }
@@ -578,7 +668,9 @@ mod tests {
         let enc = Encoder::new(&params);
         let v: Vec<f64> = (0..8).map(|i| i as f64 / 8.0).collect();
         let pt = enc.encode_real(&v, 1, 2f64.powi(40)).unwrap();
-        let ct = Encryptor::from_seed(&params, 4).encrypt_symmetric(&pt, &sk).unwrap();
+        let ct = Encryptor::from_seed(&params, 4)
+            .encrypt_symmetric(&pt, &sk)
+            .unwrap();
         let ct2 = Ciphertext::from_bytes(&params, &ct.to_bytes_seeded(&params).unwrap()).unwrap();
         assert_eq!(ct, ct2);
         let ek2 = EvaluationKeys::from_bytes(&params, &ek.to_bytes_seeded().unwrap()).unwrap();
@@ -586,7 +678,9 @@ mod tests {
         let sk2 = SecretKey::from_bytes(&params, &sk.to_bytes()).unwrap();
         let ev = Evaluator::new(&params);
         let r = ev.rotate(&ct2, 1, &ek2.galois).unwrap();
-        let got = enc.decode_real(&Decryptor::new(&params).decrypt(&r, &sk2).unwrap()).unwrap();
+        let got = enc
+            .decode_real(&Decryptor::new(&params).decrypt(&r, &sk2).unwrap())
+            .unwrap();
         for i in 0..8 {
             assert!((got[i] - v[(i + 1) % 8]).abs() < 1e-6);
         }
@@ -594,12 +688,26 @@ mod tests {
         assert_eq!(p2, params);
         // Objects of one parameter set are refused by another.
         let other = test_params(12, &[60, 40], 60, 1, 30);
-        assert!(other.fingerprint() == params.fingerprint(), "scale is not part of the fingerprint");
+        assert!(
+            other.fingerprint() == params.fingerprint(),
+            "scale is not part of the fingerprint"
+        );
         let other = test_params(12, &[60, 40, 40], 60, 1, 40);
-        assert!(matches!(Ciphertext::from_bytes(&other, &ct.to_bytes(&params)), Err(CkksError::WrongParameters)));
+        assert!(matches!(
+            Ciphertext::from_bytes(&other, &ct.to_bytes(&params)),
+            Err(CkksError::WrongParameters)
+        ));
     }
 
-    fn fuzz_one(o: &Objects, which: usize, mode: u8, pos: usize, val: u8, cut: usize, random: &[u8]) {
+    fn fuzz_one(
+        o: &Objects,
+        which: usize,
+        mode: u8,
+        pos: usize,
+        val: u8,
+        cut: usize,
+        random: &[u8],
+    ) {
         let (_, base) = &o.blobs[which % o.blobs.len()];
         let mut b = base.clone();
         match mode % 5 {
@@ -617,7 +725,8 @@ mod tests {
             }
             _ => {
                 // Truncate the payload and reseal: lengths must be re-checked.
-                let keep = privox_format::HEADER_LEN + cut % (b.len() - privox_format::HEADER_LEN - 8);
+                let keep =
+                    privox_format::HEADER_LEN + cut % (b.len() - privox_format::HEADER_LEN - 8);
                 b.truncate(keep);
                 b.extend_from_slice(&[0u8; 8]);
                 reseal(&mut b);
@@ -644,7 +753,10 @@ mod tests {
     #[ignore]
     fn fuzz_deserializers_for_a_while() {
         use rand::{Rng, SeedableRng};
-        let secs: u64 = std::env::var("PRIVOX_CKKS_FUZZ_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+        let secs: u64 = std::env::var("PRIVOX_CKKS_FUZZ_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60);
         let o = objects();
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(secs);
         let start = std::time::Instant::now();
@@ -652,7 +764,11 @@ mod tests {
         while start.elapsed().as_secs() < secs {
             let len = rng.random_range(0..300);
             let random: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-            let (w, p, c) = (rng.random::<u32>() as usize, rng.random::<u64>() as usize, rng.random::<u64>() as usize);
+            let (w, p, c) = (
+                rng.random::<u32>() as usize,
+                rng.random::<u64>() as usize,
+                rng.random::<u64>() as usize,
+            );
             fuzz_one(&o, w, rng.random(), p, rng.random(), c, &random);
             count += 1;
         }
