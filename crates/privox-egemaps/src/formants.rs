@@ -143,7 +143,8 @@ impl FormantAnalyzer {
     }
 }
 
-/// Autocorrelation LPC with a float32 Levinson–Durbin, `A(z) = 1 + Σ a_k z^-k`.
+/// Autocorrelation (float32 sums, as openSMILE) and Levinson–Durbin in
+/// double precision (the variant closest to openSMILE on EmoDB), `A(z) = 1 + Σ a_k z^-k`.
 fn lpc_f32(x: &[f64]) -> [f32; ORDER] {
     let mut r = [0f32; ORDER + 1];
     for (lag, rv) in r.iter_mut().enumerate() {
@@ -153,12 +154,13 @@ fn lpc_f32(x: &[f64]) -> [f32; ORDER] {
         }
         *rv = s;
     }
-    let mut a = [0f32; ORDER];
+    let r: [f64; ORDER + 1] = r.map(f64::from);
+    let mut a = [0f64; ORDER];
     let mut e = r[0];
     if e == 0.0 {
-        return a;
+        return [0f32; ORDER];
     }
-    let mut prev = [0f32; ORDER];
+    let mut prev = [0f64; ORDER];
     for m in 1..=ORDER {
         let mut acc = r[m];
         for i in 0..m - 1 {
@@ -175,7 +177,7 @@ fn lpc_f32(x: &[f64]) -> [f32; ORDER] {
             break;
         }
     }
-    a
+    a.map(|v| v as f32)
 }
 
 /// Roots of `z^11 - a1 z^10 - ... - a11`, reflected into the unit circle,

@@ -71,7 +71,6 @@ impl JitterTracker {
         let (mut sum_dp, mut n_dp) = (0.0, 0usize);
         let (mut sum_a, mut sum_da) = (0.0, 0.0);
         let mut start = 0usize;
-        let mut next_after_last = 0usize;
         let range = lag_max - lag_min + 1;
         while n > 2 * lag_max + 1 && start < n - 2 * lag_max - 1 {
             self.cc.clear();
@@ -115,12 +114,11 @@ impl JitterTracker {
                 sum_da += (a0 - a1).abs();
                 self.last_t0 = period;
             }
-            if start < consumed.saturating_sub(1) {
-                next_after_last = start + lag;
-            }
             start += lag;
         }
-        let new_idx = next_after_last.min(consumed);
+        // The next read continues where the period walk stopped (at most at
+        // the end of this frame's new samples).
+        let new_idx = start.min(consumed);
         self.last_idx = read_start + new_idx;
         self.last_mis = consumed - new_idx;
 
