@@ -35,7 +35,9 @@ OPS = [
     ("rotate_hoisted16", "rotate, hoisted x16 (steps 1..16)", 1.0),
     ("mul_ct_pt", "ct-pt multiply", 1.0),
     ("ntt_limb", "NTT, one 2^14-point limb (forward)", 0.5),
+    ("ntt_inverse_limb", "NTT, one 2^14-point limb (inverse)", 0.5),
 ]
+OP_KEYS = {k for k, _, _ in OPS}
 
 # How a privox criterion id maps onto an op key: first matching regex wins.
 # Ids are matched lowercased against "group/function/parameter".
@@ -106,6 +108,10 @@ def percentile(sorted_values, q):
 
 def classify_privox(full_id):
     low = full_id.lower()
+    # The privox bench uses the same names as anchors.py: exact match first.
+    last = low.rsplit("/", 1)[-1]
+    if last in OP_KEYS:
+        return last
     for key, pat in PRIVOX_ID_PATTERNS:
         if re.search(pat, low):
             return key
@@ -204,8 +210,9 @@ def cmd_report(args):
     w("")
     w(f"Single-threaded (`OMP_NUM_THREADS=1`, `RAYON_NUM_THREADS=1`), N = 2^14, Q = {q_desc} bits, "
       "scale 2^40, all three libraries at the same Q chain. Times are medians in **milliseconds**. "
-      "Anchor medians pool all samples of both anchor rounds (run before and after privox); "
-      "privox is criterion's median estimate.")
+      "For every operation the anchors run one phase, then privox's criterion bench for that "
+      "operation alone, then a second phase; anchor medians pool both phases. privox is criterion's "
+      "median estimate.")
     w("")
     w("**Ratio** = privox / faster same-dnum anchor (SEAL, or OpenFHE at dnum 7). "
       "**Strict** = privox / fastest anchor configuration measured at all, including OpenFHE at dnum 4 "
@@ -308,9 +315,10 @@ def cmd_report(args):
         w(f"| {label} | {fmt_ms(p)} | " + " | ".join(fmt_ms(v) for v in same + extra) + f" | {ratio} | {strict} |")
     w("")
 
-    w("## Stability: anchor medians per round (ms)")
+    w("## Stability: anchor medians before and after privox (ms)")
     w("")
-    w("| library | operation | " + " | ".join(f"round {i + 1}" for i in range(len(rounds))) + " |")
+    w("| library | operation | " + " | ".join(
+        ("before privox", "after privox")[i] if len(rounds) == 2 else f"round {i + 1}" for i in range(len(rounds))) + " |")
     w("|---|---|" + "---:|" * len(rounds))
     for lib in sorted(merged):
         for op, m in merged[lib].items():
@@ -348,6 +356,23 @@ def cmd_report(args):
     if not privox_sizes:
         w("privox sizes: not measured in this run (no `out/privox-sizes.json`).")
         w("")
+    else:
+        w(f"privox parameters for sizes: `{privox_sizes.get('params', '?')}`. privox packs each limb's "
+          "coefficients to the bit width of its prime.")
+        w("")
+    w("Seeded / full ratio (acceptance 4 asks for about one half):")
+    w("")
+    for obj in ("ciphertext", "relin_key", "galois_key"):
+        parts = []
+        pf, ps = privox_sizes.get(f"{obj}_full"), privox_sizes.get(f"{obj}_seeded")
+        if pf and ps:
+            parts.append(f"privox {ps / pf:.3f}")
+        sf, ss = sizes["seal"].get(f"{obj}_full"), sizes["seal"].get(f"{obj}_seeded")
+        if sf and ss:
+            parts.append(f"SEAL {ss['bytes_uncompressed'] / sf['bytes_uncompressed']:.3f} uncompressed, "
+                         f"{ss['bytes_default'] / sf['bytes_default']:.3f} zstd")
+        w(f"- {obj.replace('_', ' ')}: " + ("; ".join(parts) if parts else "—"))
+    w("")
 
     w("## Parameters per library")
     w("")
@@ -358,7 +383,7 @@ def cmd_report(args):
     w("")
     w("```")
     w(machine)
-    w(f"anchor loadavg per round: " + ", ".join(
+    w("anchor loadavg per phase (1-min, start->end): " + ", ".join(
         f"{r['loadavg']['before'][0]:.2f}->{r['loadavg']['after'][0]:.2f}" for r in rounds))
     w("python packages: " + ", ".join(f"{k} {v}" for k, v in r0["versions"].items()))
     w(f"threads: {r0['threads']}, affinity: {r0['affinity']}")

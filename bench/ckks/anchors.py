@@ -18,6 +18,8 @@ import math
 import os
 import platform
 import re
+import shlex
+import subprocess
 import statistics
 import sys
 import tempfile
@@ -372,15 +374,40 @@ class OpenFheBench:
 
 # ---------------------------------------------------------------- driver
 
+# privox criterion benchmark id (within group ckks_n<logN>) for each anchor op.
+PRIVOX_BENCH_NAME = {"ntt_forward_ct": "ntt_limb", "ntt_inverse_ct": "intt_limb"}
+
+
+def run_privox(cmd, cwd, op, log):
+    """Run privox's criterion bench for one op (between the two anchor phases)."""
+    name = PRIVOX_BENCH_NAME.get(op, op)
+    filt = f"^ckks_n{LOG_N}/{name}$"
+    t0 = time.time()
+    proc = subprocess.run(cmd + [filt], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log.write(proc.stdout)
+    log.flush()
+    if proc.returncode != 0:
+        raise RuntimeError(f"privox bench for {op} failed (exit {proc.returncode}); see {log.name}")
+    found = re.search(rf"ckks_n{LOG_N}/{re.escape(name)}\s+time:\s+\[([^\]]*)\]", proc.stdout)
+    return (found.group(1) if found else "no estimate printed"), time.time() - t0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", required=True, help="JSON file to write")
+    ap.add_argument("--out-prefix", required=True,
+                    help="writes PREFIX-1.json (anchor samples before privox) and PREFIX-2.json (after)")
     ap.add_argument("--reps", type=int, default=20, help="timed calls per block (default 20)")
-    ap.add_argument("--blocks", type=int, default=5, help="alternating blocks per library (default 5)")
+    ap.add_argument("--blocks", type=int, default=3,
+                    help="alternating blocks per library in each phase, before and after privox (default 3)")
     ap.add_argument("--openfhe-dnum", default=f"{DNUM},4",
-                    help=f"comma-separated OpenFHE numLargeDigits values to time (default {DNUM},3: "
+                    help=f"comma-separated OpenFHE numLargeDigits values to time (default {DNUM},4: "
                          f"{DNUM} matches SEAL; 4 is the smallest dnum OpenFHE accepts as 128-bit here)")
     ap.add_argument("--only", default="", help="comma-separated op names (default all)")
+    ap.add_argument("--privox-cmd", default="",
+                    help="criterion command run for each op between the two anchor phases; the op's "
+                         "id filter is appended (e.g. 'cargo bench -p privox-ckks --bench ops -- --noplot')")
+    ap.add_argument("--privox-cwd", default=".", help="working directory of --privox-cmd")
+    ap.add_argument("--privox-log", default="criterion.log", help="where the criterion output goes")
     args = ap.parse_args()
 
     rng = np.random.default_rng(20261126)
@@ -396,40 +423,39 @@ def main():
     if args.only:
         wanted = args.only.split(",")
         all_ops = [k for k in all_ops if k in wanted]
+    privox_cmd = shlex.split(args.privox_cmd)
+    # Ops that privox's bench does not have (SEAL's decode-free decrypt exists there too).
+    privox_skip = set()
 
-    samples = {lib.name: {} for lib in libs}
-    load = {"before": os.getloadavg()}
+    phases = ("before", "after")
+    samples = {ph: {lib.name: {} for lib in libs} for ph in phases}
+    load = {ph: {} for ph in phases}
+    log = open(args.privox_log, "w")
     for op in all_ops:
         present = [lib for lib in libs if op in lib_ops[lib.name]]
-        for lib in present:  # warm-up, untimed
-            o = lib_ops[lib.name][op]
-            timed_samples(o.fn, 3, o.pre, o.post)
         reps = max(2, args.reps // HOISTED_ROTATIONS) if op == "rotate_hoisted16" else args.reps
-        for b in range(args.blocks):
-            order = present if b % 2 == 0 else list(reversed(present))
-            for lib in order:
+        privox_note = ""
+        for ph in phases:
+            if ph == "after" and privox_cmd and op not in privox_skip:
+                est, secs = run_privox(privox_cmd, args.privox_cwd, op, log)
+                privox_note = f"  privox=[{est}] ({secs:.0f} s)"
+            load[ph].setdefault("start", os.getloadavg())
+            for lib in present:  # warm-up, untimed (caches are cold after another library ran)
                 o = lib_ops[lib.name][op]
-                samples[lib.name].setdefault(op, []).extend(timed_samples(o.fn, reps, o.pre, o.post))
-        line = "  ".join(f"{lib.name}={statistics.median(samples[lib.name][op]) / 1e6:.3f} ms" for lib in present)
-        print(f"{op:18s} {line}", file=sys.stderr)
-    load["after"] = os.getloadavg()
+                timed_samples(o.fn, 2, o.pre, o.post)
+            for b in range(args.blocks):
+                order = present if b % 2 == 0 else list(reversed(present))
+                for lib in order:
+                    o = lib_ops[lib.name][op]
+                    samples[ph][lib.name].setdefault(op, []).extend(timed_samples(o.fn, reps, o.pre, o.post))
+            load[ph]["end"] = os.getloadavg()
+        line = "  ".join(
+            f"{lib.name}={statistics.median(samples['before'][lib.name][op] + samples['after'][lib.name][op]) / 1e6:.3f} ms"
+            for lib in present)
+        print(f"{op:18s} {line}{privox_note}", file=sys.stderr)
+    log.close()
 
-    result = {
-        "timings": {
-            lib.name: {
-                op: {
-                    "median_ns": statistics.median(v),
-                    "p25_ns": float(np.percentile(v, 25)),
-                    "p75_ns": float(np.percentile(v, 75)),
-                    "min_ns": min(v),
-                    "n": len(v),
-                    "samples_ns": v,
-                    "note": lib_ops[lib.name][op].note,
-                }
-                for op, v in samples[lib.name].items()
-            }
-            for lib in libs
-        },
+    common = {
         "sizes": {lib.name: lib.sizes() for lib in libs},
         "params": {lib.name: lib.params() for lib in libs},
         "versions": {
@@ -440,12 +466,34 @@ def main():
         },
         "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "RAYON_NUM_THREADS")},
         "affinity": sorted(os.sched_getaffinity(0)),
-        "loadavg": load,
         "he_std_128_max_log_qp": HE_STD_128_MAX_LOG_QP[N],
+        "privox_interleaved": bool(privox_cmd),
     }
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {args.out}", file=sys.stderr)
+    for i, ph in enumerate(phases, start=1):
+        result = {
+            "phase": ph,
+            "timings": {
+                lib.name: {
+                    op: {
+                        "median_ns": statistics.median(v),
+                        "p25_ns": float(np.percentile(v, 25)),
+                        "p75_ns": float(np.percentile(v, 75)),
+                        "min_ns": min(v),
+                        "n": len(v),
+                        "samples_ns": v,
+                        "note": lib_ops[lib.name][op].note,
+                    }
+                    for op, v in samples[ph][lib.name].items()
+                }
+                for lib in libs
+            },
+            "loadavg": {"before": load[ph].get("start", os.getloadavg()), "after": load[ph].get("end", os.getloadavg())},
+            **common,
+        }
+        path = f"{args.out_prefix}-{i}.json"
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1)
+        print(f"wrote {path}", file=sys.stderr)
 
 
 if __name__ == "__main__":

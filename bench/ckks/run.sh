@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CKKS speed and size comparison: privox-ckks vs Microsoft SEAL (TenSEAL) and
 # OpenFHE, single-threaded, N = 2^14, in ONE invocation with interleaving:
-#   build privox bench -> anchors round 1 -> privox criterion -> anchors round 2
+#   build privox bench; then for each operation:
+#     anchors phase 1 -> privox criterion (that op only) -> anchors phase 2
 # then aggregate.py writes bench/ckks/RESULTS.md.
 #
 # Usage:  bench/ckks/run.sh            (full run, ~5-10 min on 2 cores)
@@ -46,7 +47,7 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; th
   echo "$WANT" > "$STAMP"
 fi
 
-if [[ -n "${QUICK:-}" ]]; then ANCHOR_ARGS=(--reps 5 --blocks 2); else ANCHOR_ARGS=(--reps 20 --blocks 5); fi
+if [[ -n "${QUICK:-}" ]]; then ANCHOR_ARGS=(--reps 5 --blocks 1); else ANCHOR_ARGS=(--reps 20 --blocks 3); fi
 
 # ---- record the machine state
 {
@@ -63,26 +64,45 @@ if [[ -n "${QUICK:-}" ]]; then ANCHOR_ARGS=(--reps 5 --blocks 2); else ANCHOR_AR
 PRIVOX=1
 if [[ -n "${SKIP_PRIVOX:-}" ]]; then PRIVOX=0; fi
 if [[ $PRIVOX == 1 ]]; then
-  echo "== building privox-ckks bench (not timed)"
-  (cd "$ROOT" && cargo bench -p privox-ckks --bench ops --no-run)
+  echo "== building privox-ckks bench (not timed): cargo bench -p privox-ckks --bench ops --no-run"
+  EXE="$(cd "$ROOT" && cargo bench -p privox-ckks --bench ops --no-run --message-format=json \
+    | "$VENV/bin/python" -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "ops" and m.get("executable"):
+        print(m["executable"])')"
+  if [[ -z "$EXE" ]]; then echo "error: could not find the built privox-ckks ops bench" >&2; exit 1; fi
+  # Snapshot the binary: the crate is under active development in a shared
+  # tree, and a rebuild in the middle of the run must not mix two versions.
+  cp "$EXE" "$OUT/privox-ops-bench"
+  echo "privox_bench_binary: $EXE (snapshot out/privox-ops-bench, sha256 $(sha256sum "$OUT/privox-ops-bench" | cut -c1-16))" >> "$OUT/machine.txt"
+
+  echo "== privox serialized sizes (bench/ckks/privox-sizes, not timed)"
+  # Own workspace, so take the root lock file for identical dependency versions.
+  cp "$ROOT/Cargo.lock" "$HERE/privox-sizes/Cargo.lock"
+  (cd "$HERE/privox-sizes" && CARGO_TARGET_DIR="$ROOT/target/bench-ckks-sizes" cargo run --release --quiet) > "$OUT/privox-sizes.json"
 fi
 
-echo "== anchors round 1"
-"${PIN[@]}" "$VENV/bin/python" "$HERE/anchors.py" --out "$OUT/anchors-1.json" "${ANCHOR_ARGS[@]}"
-
-rm -f "$OUT/privox-criterion.json"
+# One process times the anchors; for every operation it runs an anchor phase,
+# then privox's criterion bench for that operation alone, then a second anchor
+# phase, so privox and the anchors share the same minute of machine load.
+rm -f "$OUT/privox-criterion.json" "$OUT"/anchors-*.json
+PRIVOX_ARGS=()
 if [[ $PRIVOX == 1 ]]; then
-  echo "== privox-ckks criterion (RAYON_NUM_THREADS=1)"
-  START="$(date +%s)"
-  CRIT_ARGS=(--noplot)
-  if [[ -n "${QUICK:-}" ]]; then CRIT_ARGS+=(--warm-up-time 1 --measurement-time 2 --sample-size 10); fi
-  (cd "$ROOT" && "${PIN[@]}" cargo bench -p privox-ckks --bench ops -- "${CRIT_ARGS[@]}") | tee "$OUT/criterion.log"
-  TARGET_DIR="$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-  "$VENV/bin/python" "$HERE/aggregate.py" collect-criterion --criterion-dir "$TARGET_DIR/criterion" --since "$START" --out "$OUT/privox-criterion.json"
+  # Exactly what `cargo bench -p privox-ckks --bench ops -- --noplot <filter>` runs,
+  # minus cargo's rebuild check; criterion writes to out/criterion.
+  rm -rf "$OUT/criterion"
+  CRIT="env CRITERION_HOME=$OUT/criterion $OUT/privox-ops-bench --bench --noplot"
+  if [[ -n "${QUICK:-}" ]]; then CRIT+=" --warm-up-time 1 --measurement-time 2"; fi
+  if [[ -n "${BENCH_CPU:-}" ]]; then CRIT="taskset -c $BENCH_CPU $CRIT"; fi
+  PRIVOX_ARGS=(--privox-cmd "$CRIT" --privox-cwd "$ROOT" --privox-log "$OUT/criterion.log")
 fi
-
-echo "== anchors round 2"
-"${PIN[@]}" "$VENV/bin/python" "$HERE/anchors.py" --out "$OUT/anchors-2.json" "${ANCHOR_ARGS[@]}"
+START="$(date +%s)"
+echo "== anchors and privox, interleaved per operation (RAYON_NUM_THREADS=1, OMP_NUM_THREADS=1)"
+"${PIN[@]}" "$VENV/bin/python" "$HERE/anchors.py" --out-prefix "$OUT/anchors" "${ANCHOR_ARGS[@]}" "${PRIVOX_ARGS[@]}"
+if [[ $PRIVOX == 1 ]]; then
+  "$VENV/bin/python" "$HERE/aggregate.py" collect-criterion --criterion-dir "$OUT/criterion" --since "$START" --out "$OUT/privox-criterion.json"
+fi
 
 echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 "$VENV/bin/python" "$HERE/aggregate.py" report --out-dir "$OUT" --results "$HERE/RESULTS.md"
