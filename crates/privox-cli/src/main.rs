@@ -26,6 +26,8 @@ enum Command {
     Demo(commands::demo::Args),
     /// Extract the 88 eGeMAPS v02 features of audio files into a CSV.
     Extract(commands::extract::Args),
+    /// Regenerate the paper's tables and figures (e.g. `privox repro hashing`).
+    Repro(commands::repro::Args),
     /// C-SVMs on features (RBF) or SMH codes (RBF-Hamming): grid, train, predict, eval.
     Svm(commands::svm::Args),
 }
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => commands::demo::run(args),
         Command::Extract(args) => commands::extract::run(args),
+        Command::Repro(args) => commands::repro::run(args),
         Command::Svm(args) => commands::svm::run(args),
     };
     match result {

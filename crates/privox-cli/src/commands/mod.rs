@@ -2,4 +2,5 @@
 
 pub mod demo;
 pub mod extract;
+pub mod repro;
 pub mod svm;
