@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p privox-egemaps --example compare -- \
 //!     --dir ../shared/data/emodb/wav --oracle ../shared/data/emodb/egemaps_v02_opensmile.csv \
-//!     [--out ours.csv] [--threads 1] [--limit N] [--table table.md]
+//!     [--out ours.csv] [--threads 1] [--limit N] [--table table.md] [--stats stats.tsv]
 //! ```
 //! `--time-only` skips the comparison and prints timing (functionals only).
 
@@ -18,59 +18,11 @@ use std::time::Instant;
 use privox_egemaps::{FEATURE_NAMES, NUM_FEATURES};
 use rayon::prelude::*;
 
-/// Minimal RIFF/WAVE reader (PCM 16/24/32, float 32), mono mix-down.
-fn read_wav(path: &Path) -> Result<(Vec<f32>, u32), String> {
-    let b = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
-        return Err(format!("{}: not a RIFF/WAVE file", path.display()));
-    }
-    let mut pos = 12;
-    let (mut ch, mut rate, mut bits, mut fmt_tag) = (0usize, 0u32, 0u16, 0u16);
-    while pos + 8 <= b.len() {
-        let id = &b[pos..pos + 4];
-        let len = u32::from_le_bytes([b[pos + 4], b[pos + 5], b[pos + 6], b[pos + 7]]) as usize;
-        let body = &b[pos + 8..(pos + 8 + len).min(b.len())];
-        if id == b"fmt " {
-            fmt_tag = u16::from_le_bytes([body[0], body[1]]);
-            ch = u16::from_le_bytes([body[2], body[3]]) as usize;
-            rate = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
-            bits = u16::from_le_bytes([body[14], body[15]]);
-            if fmt_tag == 0xFFFE && body.len() >= 26 {
-                fmt_tag = u16::from_le_bytes([body[24], body[25]]);
-            }
-        } else if id == b"data" {
-            let bps = (bits / 8) as usize;
-            let frames = body.len() / (bps * ch.max(1));
-            let mut out = Vec::with_capacity(frames);
-            for f in 0..frames {
-                let mut acc = 0.0f32;
-                for c in 0..ch {
-                    let o = (f * ch + c) * bps;
-                    let s = &body[o..o + bps];
-                    acc += match (fmt_tag, bits) {
-                        (1, 16) => i16::from_le_bytes([s[0], s[1]]) as f32 / 32768.0,
-                        (1, 24) => {
-                            (i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) as f32 / 8_388_608.0
-                        }
-                        (1, 32) => {
-                            i32::from_le_bytes([s[0], s[1], s[2], s[3]]) as f32 / 2_147_483_648.0
-                        }
-                        (3, 32) => f32::from_le_bytes([s[0], s[1], s[2], s[3]]),
-                        _ => {
-                            return Err(format!(
-                                "{}: unsupported format {fmt_tag}/{bits}",
-                                path.display()
-                            ));
-                        }
-                    };
-                }
-                out.push(acc / ch as f32);
-            }
-            return Ok((out, rate));
-        }
-        pos += 8 + len + (len & 1);
-    }
-    Err(format!("{}: no data chunk", path.display()))
+/// Decodes any format privox-audio supports (WAV, FLAC, ...) to mono f32.
+fn read_audio(path: &Path) -> Result<(Vec<f32>, u32), String> {
+    privox_audio::decode_file(path)
+        .map(|a| (a.samples, a.sample_rate))
+        .map_err(|e| e.to_string())
 }
 
 fn pearson(a: &[f64], b: &[f64]) -> f64 {
@@ -126,7 +78,11 @@ fn main() {
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .expect("read --dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
+        .filter(|p| {
+            p.extension()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| ["wav", "flac", "ogg", "mp3"].contains(&x.to_ascii_lowercase().as_str()))
+        })
         .collect();
     files.sort();
     files.truncate(limit);
@@ -135,7 +91,7 @@ fn main() {
     let audio: Vec<(String, Vec<f32>, u32)> = files
         .iter()
         .map(|p| {
-            let (x, sr) = read_wav(p).unwrap_or_else(|e| panic!("{e}"));
+            let (x, sr) = read_audio(p).unwrap_or_else(|e| panic!("{e}"));
             (stem(&p.to_string_lossy()), x, sr)
         })
         .collect();
@@ -259,11 +215,18 @@ fn main() {
         "{label}: matched files={} | r>=0.999: {n999}/88 | r>=0.98: {n98}/88 | median rel err<=0.5%: {nrel}/88 | min r {minr:.6}",
         pairs.len()
     );
+    if let Some(t) = get("--stats") {
+        let mut tsv = String::from("feature\tr\tmedian_rel\n");
+        for &(k, r, rel) in &rows {
+            tsv.push_str(&format!("{}\t{r:.6}\t{rel:.6e}\n", FEATURE_NAMES[k]));
+        }
+        fs::write(t, tsv).expect("write --stats");
+    }
     if let Some(t) = get("--table") {
         fs::write(t, format!("{summary}\n\n{table}")).expect("write --table");
     }
     if !args.iter().any(|a| a == "--quiet") {
-        for (k, r, rel) in rows {
+        for &(k, r, rel) in &rows {
             let flag = if r < 0.999 || rel > 0.005 {
                 "  <--"
             } else {
