@@ -8,48 +8,63 @@ use crate::riff::{SampleEncoding, WavFormat};
 /// `bytes.len()` must be a multiple of `format.frame_bytes()`; a trailing
 /// partial frame is ignored.
 pub fn frames_to_mono(bytes: &[u8], format: &WavFormat, out: &mut Vec<f32>) -> u64 {
-    let channels = usize::from(format.channels);
-    let width = format.encoding.bytes();
+    // One monomorphised loop per encoding: the per-sample `match` stays out of the hot loop.
+    match format.encoding {
+        SampleEncoding::U8 => mix(bytes, format.channels, 1, out, false, |s| {
+            (f64::from(s[0]) - 128.0) / 128.0
+        }),
+        SampleEncoding::Int {
+            container_bytes: 2, ..
+        } => mix(bytes, format.channels, 2, out, false, |s| {
+            f64::from(i16::from_le_bytes([s[0], s[1]])) / 32_768.0
+        }),
+        SampleEncoding::Int {
+            container_bytes: 3, ..
+        } => mix(bytes, format.channels, 3, out, false, |s| {
+            // Sign-extend by placing the 3 bytes in the top of an i32.
+            f64::from(i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) / 8_388_608.0
+        }),
+        SampleEncoding::Int { .. } => mix(bytes, format.channels, 4, out, false, |s| {
+            f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0
+        }),
+        SampleEncoding::F32 => mix(bytes, format.channels, 4, out, true, |s| {
+            f64::from(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        }),
+        SampleEncoding::F64 => mix(bytes, format.channels, 8, out, true, |s| {
+            f64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
+        }),
+    }
+}
+
+/// Averages `channels` decoded values per frame. Integer formats cannot
+/// produce non-finite values, so the check runs only when `float` is set.
+#[inline(always)]
+fn mix<F: Fn(&[u8]) -> f64>(
+    bytes: &[u8],
+    channels: u16,
+    width: usize,
+    out: &mut Vec<f32>,
+    float: bool,
+    decode: F,
+) -> u64 {
+    let channels = usize::from(channels);
     let frame = channels * width;
-    let inv_channels = 1.0 / channels as f64;
-    let mut non_finite = 0u64;
     out.reserve(bytes.len() / frame);
+    let mut non_finite = 0u64;
+    if channels == 1 && !float {
+        out.extend(bytes.chunks_exact(width).map(|s| decode(s) as f32));
+        return 0;
+    }
+    let inv_channels = 1.0 / channels as f64;
     for fr in bytes.chunks_exact(frame) {
         let mut acc = 0.0f64;
         for s in fr.chunks_exact(width) {
-            acc += match format.encoding {
-                SampleEncoding::U8 => (f64::from(s[0]) - 128.0) / 128.0,
-                SampleEncoding::Int {
-                    container_bytes: 2, ..
-                } => f64::from(i16::from_le_bytes([s[0], s[1]])) / 32_768.0,
-                SampleEncoding::Int {
-                    container_bytes: 3, ..
-                } => {
-                    // Sign-extend by placing the 3 bytes in the top of an i32.
-                    f64::from(i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) / 8_388_608.0
-                }
-                SampleEncoding::Int { .. } => {
-                    f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0
-                }
-                SampleEncoding::F32 => {
-                    let v = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
-                    if v.is_finite() {
-                        f64::from(v)
-                    } else {
-                        non_finite += 1;
-                        0.0
-                    }
-                }
-                SampleEncoding::F64 => {
-                    let v = f64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]);
-                    if v.is_finite() {
-                        v
-                    } else {
-                        non_finite += 1;
-                        0.0
-                    }
-                }
-            };
+            let v = decode(s);
+            if float && !v.is_finite() {
+                non_finite += 1;
+            } else {
+                acc += v;
+            }
         }
         let mono = (acc * inv_channels) as f32;
         if mono.is_finite() {
