@@ -30,6 +30,8 @@ enum Command {
     Repro(commands::repro::Args),
     /// C-SVMs on features (RBF) or SMH codes (RBF-Hamming): grid, train, predict, eval.
     Svm(commands::svm::Args),
+    /// HE-friendly MLPs (ReLU or polynomial activations, batch-norm): train, eval, poly.
+    Nn(commands::nn::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Extract(args) => commands::extract::run(args),
         Command::Repro(args) => commands::repro::run(args),
         Command::Svm(args) => commands::svm::run(args),
+        Command::Nn(args) => commands::nn::run(args),
     };
     match result {
         Ok(code) => code,

@@ -45,7 +45,7 @@ pub enum NnError {
     #[error("polynomial fit failed: {0}")]
     Fit(String),
     #[error("model file is invalid: {0}")]
-    Format(#[from] FormatError),
+    Format(FormatError),
     #[error(
         "model file is inconsistent: {0}; it is corrupted or was written by an incompatible privox, retrain and export it again"
     )]
@@ -58,6 +58,14 @@ pub enum NnError {
         #[source]
         source: std::io::Error,
     },
+}
+
+// Not `#[from]`: that would also make it the error's source, and reports
+// that print the chain (anyhow's `{:#}`) would repeat the message.
+impl From<FormatError> for NnError {
+    fn from(e: FormatError) -> Self {
+        NnError::Format(e)
+    }
 }
 
 /// Shorthand for results of this crate.

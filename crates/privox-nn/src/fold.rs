@@ -81,6 +81,40 @@ impl Mlp {
 }
 
 impl FoldedMlp {
+    /// A folded network from its layers; checks that the shapes chain from
+    /// `n_inputs` to `n_classes` and that every value is finite.
+    pub fn from_layers(
+        layers: Vec<FoldedLayer>,
+        n_inputs: usize,
+        n_classes: usize,
+    ) -> Result<Self> {
+        let mut width = n_inputs;
+        for (i, l) in layers.iter().enumerate() {
+            if let FoldedLayer::Affine(a) = l {
+                if a.inputs != width
+                    || a.weights.len() != a.inputs * a.outputs
+                    || a.bias.len() != a.outputs
+                    || a.weights.iter().chain(&a.bias).any(|v| !v.is_finite())
+                {
+                    return Err(NnError::CorruptModel(format!(
+                        "affine layer {i} has inconsistent shape or non-finite values"
+                    )));
+                }
+                width = a.outputs;
+            }
+        }
+        if width != n_classes || n_classes < 2 {
+            return Err(NnError::CorruptModel(format!(
+                "the last layer has {width} outputs for {n_classes} classes"
+            )));
+        }
+        Ok(FoldedMlp {
+            layers,
+            n_inputs,
+            n_classes,
+        })
+    }
+
     pub fn n_inputs(&self) -> usize {
         self.n_inputs
     }

@@ -37,6 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Later stages (SMH + SVM, cryptonet) take `features` from here.
     let _ = &features;
     crate::commands::svm::demo_stage(&features, None)?;
+    crate::commands::nn::demo_stage(&features, &args.out)?;
     Ok(ExitCode::SUCCESS)
 }
 

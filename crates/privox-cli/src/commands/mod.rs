@@ -2,5 +2,6 @@
 
 pub mod demo;
 pub mod extract;
+pub mod nn;
 pub mod repro;
 pub mod svm;

@@ -1,0 +1,685 @@
+//! `privox nn`: train, evaluate and export HE-friendly MLPs on feature tables.
+//!
+//! The network is the paper's cryptonet (88 → 100 → 50 → classes) with
+//! ReLU or polynomial activations and optional batch-norm; see the
+//! `privox-nn` crate. Every split is speaker-independent.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use privox_data::{
+    ClassSet, ConfusionMatrix, Dataset, FeatureTable, Fold, group_k_fold, leave_one_group_out,
+    mean_std,
+};
+use privox_nn::protocol::{CellResult, Job, ProtocolConfig, cross_validate, train_model};
+use privox_nn::{
+    Activation, ClassWeights, NetworkSpec, NnModel, Optimizer, PolyActivation, StopOn, TrainConfig,
+    fit_chebyshev, fit_least_squares, max_abs_error,
+};
+
+/// Train, evaluate and export HE-friendly MLPs (ReLU or polynomial activations).
+///
+/// The paper's recipe trains with ReLU and swaps in a polynomial at
+/// inference (`--infer-activation p2`); the HE-aware recipe trains with the
+/// polynomial itself and batch-norm (`--activation p2 --batch-norm`), which
+/// loses (almost) nothing against ReLU.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: NnCommand,
+}
+
+const EXAMPLES: &str = "\
+Examples (binary neutral/angry by default; --classes picks others):
+  # ReLU baseline (the paper's MLP), leave-one-speaker-out
+  privox nn eval --features feats.csv
+  # HE-aware: train with the degree-2 polynomial and batch-norm
+  privox nn eval --features feats.csv --activation p2 --batch-norm
+  # the paper's recipe: train with ReLU + BN, evaluate with p2, p4, p6
+  privox nn eval --features feats.csv --batch-norm --infer-activation p2 \\
+                 --infer-activation p4 --infer-activation p6
+  # mean ± std over 5 seeds
+  privox nn eval --features feats.csv --activation p2 --batch-norm --seeds 5
+  # train on everything, save the folded model, apply it elsewhere
+  privox nn train --features feats.csv --activation p2 --batch-norm -o model.pvxnn
+  privox nn eval --model model.pvxnn --features new.csv
+  # fit ReLU with a degree-4 polynomial on [-3, 3]
+  privox nn poly --degree 4 --interval 3 --method chebyshev
+
+Activations: relu, p2 | p4 | p6 (the paper's Table 3, fitted on [-2, 2]),
+cheb:D or lsq:D (fit ReLU with degree D on [-interval, interval]),
+coeffs:c0,c1,... (any polynomial, lowest degree first).
+Features are min-max scaled to [-1, 1] with training statistics; the model
+file keeps the scaler, the folded network (batch-norm merged into the dense
+layers) and the observed pre-activation ranges for the encrypted evaluator.";
+
+#[derive(Debug, Subcommand)]
+pub enum NnCommand {
+    /// Train on every row of a feature table and save the folded model.
+    Train(TrainArgs),
+    /// Speaker-independent cross-validation (default), or apply a saved model with --model.
+    Eval(EvalArgs),
+    /// Fit a polynomial to ReLU on [-r, r] and print its coefficients and max error.
+    Poly(PolyArgs),
+}
+
+/// The feature table and the classes to keep.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InputArgs {
+    /// Feature table CSV: `file,speaker,label,<features...>` (as written by
+    /// `privox extract`; openSMILE CSVs with an `emotion` column work too).
+    #[arg(long, value_name = "CSV")]
+    pub features: PathBuf,
+    /// Classes to use, comma-separated; rows with other labels are dropped.
+    #[arg(long, value_delimiter = ',', default_value = "neutral,angry")]
+    pub classes: Vec<String>,
+}
+
+/// Network shape.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetworkArgs {
+    /// Hidden layer widths, comma-separated (the paper: 100,50).
+    #[arg(long, value_delimiter = ',', default_value = "100,50")]
+    pub hidden: Vec<usize>,
+    /// Training activation: relu, p2, p4, p6, cheb:D, lsq:D or coeffs:c0,c1,...
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// Half-width r of the interval [-r, r] for cheb:D, lsq:D and coeffs:...
+    #[arg(long, default_value_t = 2.0)]
+    pub interval: f64,
+    /// Batch-norm between each hidden dense layer and its activation.
+    #[arg(long)]
+    pub batch_norm: bool,
+    /// Initial batch-norm scale γ. Default: 0.1 when training with a
+    /// polynomial (starts it in its near-linear region, the HE-aware recipe),
+    /// 1 with ReLU.
+    #[arg(long)]
+    pub bn_gamma_init: Option<f64>,
+}
+
+/// Optimisation settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainingArgs {
+    /// sgd (the paper's: plain SGD) or adam.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    pub optimizer: OptimizerArg,
+    /// Learning rate [default: 0.01 for sgd, 0.001 for adam].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Maximum number of epochs.
+    #[arg(long, default_value_t = 300)]
+    pub epochs: usize,
+    /// Early stopping: epochs without improvement on the validation speakers
+    /// before stopping (the best epoch is kept); 0 trains all --epochs on all rows.
+    #[arg(long, default_value_t = 20)]
+    pub patience: usize,
+    /// Hold out 1/K of the training speakers for early stopping.
+    #[arg(long, default_value_t = 4, value_name = "K")]
+    pub val_folds: usize,
+    /// Validation figure followed by early stopping.
+    #[arg(long, value_enum, default_value_t = StopOnArg::Loss)]
+    pub stop_on: StopOnArg,
+    /// L2 weight decay on the dense weights (the paper: 0).
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Class weights in the loss: `balanced` or one number per class in
+    /// --classes order, e.g. `1,2.5` [default: uniform].
+    #[arg(long)]
+    pub class_weight: Option<String>,
+    /// Weight of the penalty on pre-activations outside the polynomial's
+    /// interval (keeps them where the polynomial approximates ReLU); 0 = off.
+    #[arg(long, default_value_t = 0.0)]
+    pub range_penalty: f64,
+    /// Seed of initialisation, shuffling and the validation speakers.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OptimizerArg {
+    /// Plain stochastic gradient descent (the paper: lr 0.01).
+    Sgd,
+    /// Adam (lr 0.001 by default).
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StopOnArg {
+    /// Lowest validation cross-entropy.
+    Loss,
+    /// Highest validation unweighted average recall.
+    Uar,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output model file (privox-format envelope, magic PVXNNMD1).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Activation written to the model instead of the training one (the
+    /// paper's recipe: train with ReLU, infer with a polynomial).
+    #[arg(long)]
+    pub infer_activation: Option<String>,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub training: TrainingArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// Feature table CSV (labels needed for the metrics).
+    #[arg(long, value_name = "CSV")]
+    pub features: PathBuf,
+    /// Classes to use, comma-separated (cross-validation only; a saved
+    /// model uses its own classes).
+    #[arg(long, value_delimiter = ',', default_value = "neutral,angry")]
+    pub classes: Vec<String>,
+    /// Apply this saved model (from `privox nn train`) instead of cross-validating.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Speaker-grouped K-fold instead of leave-one-speaker-out.
+    #[arg(long, value_name = "K")]
+    pub folds: Option<usize>,
+    /// Seed of the speaker-to-fold assignment for --folds.
+    #[arg(long, default_value_t = 0)]
+    pub fold_seed: u64,
+    /// Run N seeds (seed, seed+1, ...) and report mean ± std of the pooled metrics.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: u64,
+    /// Also evaluate the trained networks with this activation swapped in
+    /// (the paper's recipe), e.g. `p2`; repeatable.
+    #[arg(long)]
+    pub infer_activation: Vec<String>,
+    /// Clamp scaled test features to [-C, C] (the client scales in the clear
+    /// before encrypting, so this is free under HE); 0 disables.
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    #[command(flatten)]
+    pub network: NetworkArgs,
+    #[command(flatten)]
+    pub training: TrainingArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PolyArgs {
+    /// Polynomial degree.
+    #[arg(long, default_value_t = 2)]
+    pub degree: usize,
+    /// Half-width r of the fitting interval [-r, r].
+    #[arg(long, default_value_t = 2.0)]
+    pub interval: f64,
+    /// Fitting method.
+    #[arg(long, value_enum, default_value_t = FitArg::Chebyshev)]
+    pub method: FitArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FitArg {
+    /// Interpolation at Chebyshev nodes (near-minimax: small worst-case error).
+    Chebyshev,
+    /// Least squares on a dense grid (small average error).
+    Lsq,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        NnCommand::Train(a) => run_train(a),
+        NnCommand::Eval(a) => run_eval(a),
+        NnCommand::Poly(a) => run_poly(a),
+    }
+}
+
+/// Parses an activation name (see the `--activation` help).
+pub fn parse_activation(s: &str, interval: f64) -> Result<Activation> {
+    let relu = |x: f64| x.max(0.0);
+    Ok(match s {
+        "relu" => Activation::Relu,
+        _ if PolyActivation::preset(s).is_some() => {
+            // Checked just above.
+            Activation::Poly(PolyActivation::preset(s).context("preset")?)
+        }
+        _ => {
+            let (kind, arg) = s
+                .split_once(':')
+                .with_context(|| format!("unknown activation '{s}': use relu, p2, p4, p6, cheb:D, lsq:D or coeffs:c0,c1,..."))?;
+            match kind {
+                "cheb" | "lsq" => {
+                    let d: usize = arg
+                        .parse()
+                        .with_context(|| format!("degree '{arg}' is not a number"))?;
+                    let fit = if kind == "cheb" {
+                        fit_chebyshev(&relu, d, interval)?
+                    } else {
+                        fit_least_squares(&relu, d, interval)?
+                    };
+                    Activation::Poly(fit.activation)
+                }
+                "coeffs" => {
+                    let c = arg
+                        .split(',')
+                        .map(|v| v.trim().parse::<f64>())
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                        .with_context(|| format!("coefficients '{arg}' are not numbers"))?;
+                    Activation::Poly(PolyActivation::new(
+                        privox_nn::Polynomial::new(c)?,
+                        interval,
+                    )?)
+                }
+                _ => bail!(
+                    "unknown activation '{s}': use relu, p2, p4, p6, cheb:D, lsq:D or coeffs:c0,c1,..."
+                ),
+            }
+        }
+    })
+}
+
+fn network_spec(a: &NetworkArgs) -> Result<NetworkSpec> {
+    let activation = parse_activation(&a.activation, a.interval)?;
+    let gamma = a.bn_gamma_init.unwrap_or(match activation {
+        Activation::Relu => 1.0,
+        Activation::Poly(_) => privox_nn::HE_AWARE_GAMMA_INIT,
+    });
+    Ok(NetworkSpec {
+        hidden: a.hidden.clone(),
+        batch_norm: a.batch_norm,
+        activation,
+        bn_momentum: 0.1,
+        bn_gamma_init: gamma,
+    })
+}
+
+fn train_config(a: &TrainingArgs, n_classes: usize) -> Result<TrainConfig> {
+    let optimizer = match a.optimizer {
+        OptimizerArg::Sgd => Optimizer::Sgd {
+            learning_rate: a.lr.unwrap_or(0.01),
+            momentum: 0.0,
+        },
+        OptimizerArg::Adam => Optimizer::adam(a.lr.unwrap_or(1e-3)),
+    };
+    let class_weights = match a.class_weight.as_deref() {
+        None => ClassWeights::Uniform,
+        Some("balanced") => ClassWeights::Balanced,
+        Some(list) => {
+            let w = list
+                .split(',')
+                .map(|v| v.trim().parse::<f64>())
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .with_context(|| {
+                    format!("--class-weight '{list}': expected `balanced` or numbers")
+                })?;
+            anyhow::ensure!(
+                w.len() == n_classes,
+                "--class-weight needs {n_classes} numbers, got {}",
+                w.len()
+            );
+            ClassWeights::Custom(w)
+        }
+    };
+    Ok(TrainConfig {
+        optimizer,
+        weight_decay: a.weight_decay,
+        batch_size: a.batch_size,
+        max_epochs: a.epochs,
+        patience: a.patience,
+        class_weights,
+        stop_on: match a.stop_on {
+            StopOnArg::Loss => StopOn::ValLoss,
+            StopOnArg::Uar => StopOn::ValUar,
+        },
+        range_penalty: a.range_penalty,
+        range_interval: None,
+        seed: a.seed,
+    })
+}
+
+fn load_dataset(path: &Path, classes: &[String]) -> Result<Dataset> {
+    let table = FeatureTable::read_csv(path)
+        .with_context(|| format!("reading the feature table {}", path.display()))?;
+    let classes = ClassSet::new(classes.iter().cloned())?;
+    let data = table
+        .to_dataset(&classes)
+        .context("selecting the classes from the feature table")?;
+    data.require_two_classes()?;
+    Ok(data)
+}
+
+fn describe(spec: &NetworkSpec, cfg: &TrainConfig) -> String {
+    format!(
+        "{}; {:?}, batch {}, ≤{} epochs, patience {}, weight decay {}, range penalty {}, γ init {}, seed {}",
+        privox_nn::describe_training(spec),
+        cfg.optimizer,
+        cfg.batch_size,
+        cfg.max_epochs,
+        cfg.patience,
+        cfg.weight_decay,
+        cfg.range_penalty,
+        spec.bn_gamma_init,
+        cfg.seed
+    )
+}
+
+fn run_train(a: TrainArgs) -> Result<ExitCode> {
+    let data = load_dataset(&a.input.features, &a.input.classes)?;
+    let spec = network_spec(&a.network)?;
+    let cfg = train_config(&a.training, data.classes.len())?;
+    let description = format!(
+        "{} | trained on {} ({} rows)",
+        describe(&spec, &cfg),
+        a.input.features.display(),
+        data.len()
+    );
+    println!("training: {description}");
+    let t = Instant::now();
+    let mut model = train_model(&data, &spec, &cfg, a.training.val_folds, description)?;
+    if let Some(act) = &a.infer_activation {
+        // The paper's recipe: same weights, polynomial activation at inference.
+        let act = parse_activation(act, a.network.interval)?;
+        let mut layers = model.network.layers().to_vec();
+        for l in &mut layers {
+            if let privox_nn::FoldedLayer::Activation(x) = l {
+                *x = act.clone();
+            }
+        }
+        model = rebuild_with_layers(&model, layers, &data)?;
+    }
+    let train_x = model.scale(&data.x)?;
+    let pred = model.network.predict(&train_x)?;
+    let cm = ConfusionMatrix::from_predictions(data.classes.len(), &data.y, &pred)?;
+    model
+        .save(&a.output)
+        .with_context(|| format!("saving the model to {}", a.output.display()))?;
+    println!(
+        "trained in {:.2} s; training-set accuracy {:.2} %, UAR {:.2} % (optimistic: same rows)",
+        t.elapsed().as_secs_f64(),
+        100.0 * cm.accuracy(),
+        100.0 * cm.uar()
+    );
+    println!(
+        "max |pre-activation| per activation layer on the training rows: {:?}",
+        model
+            .activation_max
+            .iter()
+            .map(|v| (v * 100.0).round() / 100.0)
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "model (fingerprint {}) written to {}",
+        model.fingerprint(),
+        a.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A copy of `model` with other folded layers (same shapes), activation
+/// ranges recomputed on `data`.
+fn rebuild_with_layers(
+    model: &NnModel,
+    layers: Vec<privox_nn::FoldedLayer>,
+    data: &Dataset,
+) -> Result<NnModel> {
+    let mut bytes_model = model.clone();
+    bytes_model.network = privox_nn::FoldedMlp::from_layers(
+        layers,
+        model.network.n_inputs(),
+        model.network.n_classes(),
+    )?;
+    let scaled = bytes_model.scale(&data.x)?;
+    bytes_model.activation_max = bytes_model.network.preactivation_max(&scaled)?;
+    bytes_model.validate()?;
+    Ok(bytes_model)
+}
+
+fn run_eval(a: EvalArgs) -> Result<ExitCode> {
+    if let Some(model_path) = &a.model {
+        return eval_saved(model_path, &a.features);
+    }
+    let data = load_dataset(&a.features, &a.classes)?;
+    let spec = network_spec(&a.network)?;
+    let cfg = train_config(&a.training, data.classes.len())?;
+    let folds: Vec<Fold> = match a.folds {
+        None => leave_one_group_out(&data.groups, &data.group_names),
+        Some(k) => group_k_fold(&data.groups, k, a.fold_seed)?,
+    };
+    let mut evaluations = vec![(a.network.activation.clone(), None)];
+    for name in &a.infer_activation {
+        evaluations.push((
+            format!("{} → {name} at inference", a.network.activation),
+            Some(parse_activation(name, a.network.interval)?),
+        ));
+    }
+    let job = Job {
+        name: a.network.activation.clone(),
+        spec: spec.clone(),
+        evaluations,
+    };
+    let proto = ProtocolConfig {
+        train: cfg.clone(),
+        val_folds: a.training.val_folds,
+        seeds: (a.training.seed..a.training.seed + a.seeds.max(1)).collect(),
+        clip_inputs: (a.clip > 0.0).then_some(a.clip),
+    };
+    println!(
+        "{}: {} rows, {} speakers, {} folds × {} seed(s); {}",
+        match a.folds {
+            None => "leave-one-speaker-out".to_string(),
+            Some(k) => format!("speaker-grouped {k}-fold"),
+        },
+        data.len(),
+        data.group_names.len(),
+        folds.len(),
+        proto.seeds.len(),
+        describe(&spec, &cfg)
+    );
+    let bar = ProgressBar::new((folds.len() * proto.seeds.len()) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} trainings [{elapsed_precise} < {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let t = Instant::now();
+    let results = cross_validate(&data, &folds, &[job], &proto, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    println!(
+        "{} trainings in {:.1} s",
+        folds.len() * proto.seeds.len(),
+        t.elapsed().as_secs_f64()
+    );
+    for cell in &results {
+        print_cell(cell, &data);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_cell(cell: &CellResult, data: &Dataset) {
+    println!("\n== {}", cell.name);
+    if let Some(first) = cell.runs.first() {
+        println!(
+            "{:<14} {:>6} {:>9} {:>9}   (seed {})",
+            "fold", "n", "acc %", "UAR %", first.seed
+        );
+        for (name, cm) in &first.per_fold {
+            println!(
+                "{:<14} {:>6} {:>9.2} {:>9.2}",
+                name,
+                cm.total(),
+                100.0 * cm.accuracy(),
+                100.0 * cm.uar()
+            );
+        }
+        let accs: Vec<f64> = first
+            .per_fold
+            .iter()
+            .map(|(_, c)| 100.0 * c.accuracy())
+            .collect();
+        let uars: Vec<f64> = first
+            .per_fold
+            .iter()
+            .map(|(_, c)| 100.0 * c.uar())
+            .collect();
+        let ((am, asd), (um, usd)) = (mean_std(&accs), mean_std(&uars));
+        println!("per-fold mean ± std: accuracy {am:.2} ± {asd:.2} %, UAR {um:.2} ± {usd:.2} %");
+        println!(
+            "pooled over all held-out speakers (rows true, columns predicted: {}):\n{}",
+            data.classes.names().join(", "),
+            first.pooled
+        );
+    }
+    let accs: Vec<f64> = cell
+        .runs
+        .iter()
+        .map(|r| 100.0 * r.pooled.accuracy())
+        .collect();
+    let uars: Vec<f64> = cell.runs.iter().map(|r| 100.0 * r.pooled.uar()).collect();
+    let ((am, asd), (um, usd)) = (mean_std(&accs), mean_std(&uars));
+    let max_pre = cell
+        .runs
+        .iter()
+        .map(|r| r.max_preactivation)
+        .fold(0.0, f64::max);
+    println!(
+        "pooled over {} seed(s): accuracy {am:.2} ± {asd:.2} %, UAR {um:.2} ± {usd:.2} %; max |pre-activation| on test rows {max_pre:.2}",
+        cell.runs.len()
+    );
+}
+
+fn eval_saved(model_path: &Path, features: &Path) -> Result<ExitCode> {
+    let model = NnModel::load(model_path)
+        .with_context(|| format!("loading the model {}", model_path.display()))?;
+    let table = FeatureTable::read_csv(features)
+        .with_context(|| format!("reading the feature table {}", features.display()))?;
+    let classes = ClassSet::new(model.class_names.iter().cloned())?;
+    let data = table
+        .to_dataset(&classes)
+        .context("selecting the model's classes from the feature table")?;
+    anyhow::ensure!(
+        data.feature_names == model.feature_names,
+        "the feature table's columns differ from the model's ({} vs {} features); extract the same feature set",
+        data.feature_names.len(),
+        model.feature_names.len()
+    );
+    let mut x = model.scale(&data.x)?;
+    privox_nn::protocol::clamp(&mut x, model.input_range);
+    let pred = model.network.predict(&x)?;
+    let cm = ConfusionMatrix::from_predictions(classes.len(), &data.y, &pred)?;
+    println!("model {} ({})", model_path.display(), model.description);
+    println!(
+        "{} rows: accuracy {:.2} %, UAR {:.2} % (rows true, columns predicted: {}):\n{}",
+        data.len(),
+        100.0 * cm.accuracy(),
+        100.0 * cm.uar(),
+        classes.names().join(", "),
+        cm
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_poly(a: PolyArgs) -> Result<ExitCode> {
+    let relu = |x: f64| x.max(0.0);
+    let fit = match a.method {
+        FitArg::Chebyshev => fit_chebyshev(&relu, a.degree, a.interval)?,
+        FitArg::Lsq => fit_least_squares(&relu, a.degree, a.interval)?,
+    };
+    println!(
+        "{:?} fit of ReLU on [-{r}, {r}], degree {}:",
+        fit.method,
+        a.degree,
+        r = a.interval
+    );
+    println!("  p(x) = {}", fit.activation.poly);
+    println!(
+        "  coefficients (lowest degree first): {:?}",
+        fit.activation.poly.coeffs()
+    );
+    println!(
+        "  max |p(x) − ReLU(x)| on the interval: {:.5}",
+        fit.max_error
+    );
+    println!("paper presets on the same interval, for comparison:");
+    for name in privox_nn::poly::PRESET_NAMES {
+        if let Some(p) = PolyActivation::preset(name) {
+            println!(
+                "  {name}: max error {:.5}  ({})",
+                max_abs_error(&p.poly, &relu, a.interval, 20_001),
+                p.poly
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `privox demo` stage: the ReLU MLP baseline and the HE-aware degree-2
+/// polynomial MLP with batch-norm, leave-one-speaker-out on the demo
+/// corpus's extracted features (seed 1), plus BN folding and a model file
+/// round trip of the HE-aware network.
+pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
+    let data = table.to_dataset(&ClassSet::neutral_angry())?;
+    data.require_two_classes()?;
+    let folds = leave_one_group_out(&data.groups, &data.group_names);
+    let p2 = Activation::Poly(PolyActivation::preset("p2").context("preset p2")?);
+    let jobs = [
+        Job::plain(
+            "MLP baseline (ReLU, 100-50)",
+            NetworkSpec::paper(false, Activation::Relu),
+        ),
+        Job::plain(
+            "HE-aware MLP (p2 + batch-norm)",
+            NetworkSpec::he_aware(p2.clone()),
+        ),
+    ];
+    let proto = ProtocolConfig {
+        train: TrainConfig {
+            seed: 1,
+            ..TrainConfig::default()
+        },
+        val_folds: 4,
+        seeds: vec![1],
+        clip_inputs: Some(1.0),
+    };
+    let t = Instant::now();
+    let results = cross_validate(&data, &folds, &jobs, &proto, &|| {})?;
+    for cell in &results {
+        if let Some(r) = cell.runs.first() {
+            println!(
+                "nn   {}, leave-one-speaker-out ({} speakers, {} files): accuracy {:.2} %, UAR {:.2} %",
+                cell.name,
+                folds.len(),
+                data.len(),
+                100.0 * r.pooled.accuracy(),
+                100.0 * r.pooled.uar()
+            );
+        }
+    }
+    let cfg = TrainConfig {
+        seed: 1,
+        ..TrainConfig::default()
+    };
+    let model = train_model(
+        &data,
+        &NetworkSpec::he_aware(p2),
+        &cfg,
+        4,
+        "privox demo: HE-aware p2 + BN, seed 1".into(),
+    )?;
+    let path = out.join("cryptonet-p2.pvxnn");
+    model.save(&path)?;
+    let back = NnModel::load(&path)?;
+    anyhow::ensure!(back == model, "model file round trip changed the model");
+    println!(
+        "nn   HE-aware model on all demo files, batch-norm folded: {} affine + {} polynomial layers, written to {} ({:.1} s for the nn stage)",
+        model.network.layers().len() - model.activation_max.len(),
+        model.activation_max.len(),
+        path.display(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
