@@ -32,6 +32,8 @@ enum Command {
     Svm(commands::svm::Args),
     /// HE-friendly MLPs (ReLU or polynomial activations, batch-norm): train, eval, poly.
     Nn(commands::nn::Args),
+    /// Secure Modular Hashing: keygen, hash, leakage, curve (theory vs Monte Carlo), tune Δ.
+    Smh(commands::smh::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Repro(args) => commands::repro::run(args),
         Command::Svm(args) => commands::svm::run(args),
         Command::Nn(args) => commands::nn::run(args),
+        Command::Smh(args) => commands::smh::run(args),
     };
     match result {
         Ok(code) => code,

@@ -40,17 +40,30 @@ pub struct TuneOptions {
     pub max_pairs: usize,
     /// Seed of the pair sample (recorded in the report).
     pub seed: u64,
+    /// Share of same-speaker (same-group) pairs in the population whose
+    /// leakage is targeted, e.g. the held-out set's; `None` targets the
+    /// training pairs as they are. Needs groups (see [`LeakageModel::with_groups`]).
+    pub same_group_share: Option<f64>,
 }
 
-/// The leakage model of one training set: its distance distribution and
-/// the tabulated pair leak probability.
+/// The leakage model of one training set: its distance distribution (all
+/// pairs, and split into same-group and cross-group pairs when groups are
+/// known) and the tabulated pair leak probability.
+///
+/// Leakage is a property of a *pair population*: pairs of recordings of the
+/// same speaker are much closer than pairs of different speakers, so a set
+/// with few speakers (e.g. one held-out fold) leaks more at the same Δ. With
+/// groups, the model predicts any mixture of the two kinds of pairs.
 #[derive(Clone, Debug)]
 pub struct LeakageModel {
     /// (representative distance, weight) per non-empty histogram bin.
-    bins: Vec<(f64, f64)>,
+    all: Vec<(f64, f64)>,
+    same: Vec<(f64, f64)>,
+    cross: Vec<(f64, f64)>,
     /// P(d_H < τ) at s = i·s_sat/TABLE_STEPS.
     table: Vec<f64>,
     s_sat: f64,
+    share: Option<f64>,
     /// Pairs behind the model, and all pairs of the set.
     pub pairs_used: u64,
     pub pairs_total: u64,
@@ -59,6 +72,12 @@ pub struct LeakageModel {
 impl LeakageModel {
     /// Builds the model from row-major features (`dim` columns, at least 2 rows).
     pub fn new(x: &[f64], dim: usize, opts: &TuneOptions) -> Result<Self, SmhError> {
+        Self::with_groups(x, dim, None, opts)
+    }
+
+    /// Like [`LeakageModel::new`], also splitting pairs by group (speaker),
+    /// which `opts.same_group_share` needs.
+    pub fn with_groups(x: &[f64], dim: usize, groups: Option<&[usize]>, opts: &TuneOptions) -> Result<Self, SmhError> {
         let params = crate::SmhParams::new(opts.k, 1.0, opts.mpc, dim.max(1))?;
         crate::leakage::resolve_threshold(opts.k, Some(opts.threshold))?;
         if dim == 0 || !x.len().is_multiple_of(dim) {
@@ -77,20 +96,28 @@ impl LeakageModel {
                 "Δ tuning needs at least 2 training vectors to form pairs, got {n}"
             )));
         }
+        if let Some(g) = groups {
+            if g.len() != n {
+                return Err(SmhError::Invalid(format!("{} group labels for {n} vectors", g.len())));
+            }
+        }
+        if let Some(w) = opts.same_group_share {
+            if !(0.0..=1.0).contains(&w) {
+                return Err(SmhError::Invalid(format!("same-group share {w} must lie in [0, 1]")));
+            }
+            if groups.is_none() {
+                return Err(SmhError::Invalid("a same-group share needs group (speaker) labels".into()));
+            }
+        }
         let total = n as u64 * (n as u64 - 1) / 2;
-        let dist = |i: usize, j: usize| -> f64 {
+        let same_group = |i: usize, j: usize| groups.is_some_and(|g| g[i] == g[j]);
+        let dist = |i: usize, j: usize| -> (f64, bool) {
             let (a, b) = (&x[i * dim..(i + 1) * dim], &x[j * dim..(j + 1) * dim]);
-            a.iter()
-                .zip(b)
-                .map(|(p, q)| (p - q) * (p - q))
-                .sum::<f64>()
-                .sqrt()
+            let d = a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt();
+            (d, same_group(i, j))
         };
-        let distances: Vec<f64> = if total <= opts.max_pairs.max(1) as u64 {
-            (1..n)
-                .into_par_iter()
-                .flat_map_iter(|i| (0..i).map(move |j| dist(i, j)))
-                .collect()
+        let distances: Vec<(f64, bool)> = if total <= opts.max_pairs.max(1) as u64 {
+            (1..n).into_par_iter().flat_map_iter(|i| (0..i).map(move |j| dist(i, j))).collect()
         } else {
             let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
             let pairs: Vec<(usize, usize)> = (0..opts.max_pairs)
@@ -105,21 +132,18 @@ impl LeakageModel {
                 .collect();
             pairs.par_iter().map(|&(i, j)| dist(i, j)).collect()
         };
-        let d_max = distances.iter().copied().fold(0.0f64, f64::max).max(1e-300);
-        let mut sum = vec![0.0; HIST_BINS];
-        let mut cnt = vec![0.0; HIST_BINS];
-        for &d in &distances {
-            let b = ((d / d_max) * (HIST_BINS - 1) as f64).round() as usize;
-            sum[b] += d;
-            cnt[b] += 1.0;
+        let d_max = distances.iter().map(|d| d.0).fold(0.0f64, f64::max).max(1e-300);
+        let all = histogram(distances.iter().map(|d| d.0), d_max);
+        let same = histogram(distances.iter().filter(|d| d.1).map(|d| d.0), d_max);
+        let cross = histogram(distances.iter().filter(|d| !d.1).map(|d| d.0), d_max);
+        if opts.same_group_share.is_some_and(|w| w > 0.0) && same.is_empty() {
+            return Err(SmhError::Invalid(
+                "no two training vectors share a group, so same-group pairs cannot be modelled".into(),
+            ));
         }
-        let used = distances.len() as f64;
-        let bins = sum
-            .iter()
-            .zip(&cnt)
-            .filter(|(_, c)| **c > 0.0)
-            .map(|(s, c)| (s / c, c / used))
-            .collect();
+        if opts.same_group_share.is_some_and(|w| w < 1.0) && cross.is_empty() {
+            return Err(SmhError::Invalid("all training vectors share one group: cross-group pairs cannot be modelled".into()));
+        }
         let m = params.symbols();
         let s_sat = saturation_distance(opts.k);
         let table = (0..=TABLE_STEPS)
@@ -130,12 +154,36 @@ impl LeakageModel {
             })
             .collect();
         Ok(LeakageModel {
-            bins,
+            all,
+            same,
+            cross,
             table,
             s_sat,
+            share: opts.same_group_share,
             pairs_used: distances.len() as u64,
             pairs_total: total,
         })
+    }
+
+    /// Predicted leakage in percent at `delta` for the population this model
+    /// was built for (`opts.same_group_share`).
+    pub fn predicted_percent(&self, delta: f64) -> f64 {
+        self.predicted_percent_with_share(delta, self.share)
+    }
+
+    /// Predicted leakage in percent at `delta` for a population with the
+    /// given share of same-group pairs (`None`: the pairs as sampled).
+    pub fn predicted_percent_with_share(&self, delta: f64, share: Option<f64>) -> f64 {
+        let mean = |bins: &[(f64, f64)]| bins.iter().map(|&(d, w)| w * self.leak_prob(d / delta)).sum::<f64>();
+        100.0
+            * match share {
+                None => mean(&self.all),
+                Some(w) => {
+                    let s = if w > 0.0 { w * mean(&self.same) } else { 0.0 };
+                    let c = if w < 1.0 { (1.0 - w) * mean(&self.cross) } else { 0.0 };
+                    s + c
+                }
+            }
     }
 
     /// P(d_H < τ) for a pair at normalized distance s (linear interpolation).
@@ -149,16 +197,6 @@ impl LeakageModel {
         self.table[i] * (1.0 - f) + self.table[(i + 1).min(TABLE_STEPS)] * f
     }
 
-    /// Predicted leakage in percent at quantization step `delta`.
-    pub fn predicted_percent(&self, delta: f64) -> f64 {
-        100.0
-            * self
-                .bins
-                .iter()
-                .map(|&(d, w)| w * self.leak_prob(d / delta))
-                .sum::<f64>()
-    }
-
     /// Leakage of pairs at infinite distance, in percent: no Δ leaks less
     /// (pairs of identical vectors leak on top of it).
     pub fn floor_percent(&self) -> f64 {
@@ -167,7 +205,7 @@ impl LeakageModel {
 
     /// Smallest and largest pair distance in the model.
     fn distance_range(&self) -> (f64, f64) {
-        let pos = self.bins.iter().map(|b| b.0).filter(|d| *d > 0.0);
+        let pos = self.all.iter().map(|b| b.0).filter(|d| *d > 0.0);
         let min = pos.clone().fold(f64::INFINITY, f64::min);
         let max = pos.fold(0.0f64, f64::max);
         (min, max)
@@ -194,7 +232,7 @@ pub struct TuneReport {
 /// // 50 points on a line, 4 dimensions.
 /// let x: Vec<f64> = (0..200).map(|i| ((i / 4) as f64 * 0.04) - 1.0).collect();
 /// // M = 32·4 = 128 symbols: the leakage floor is ~34 % here, so aim above it.
-/// let opts = TuneOptions { k: 3, mpc: 32, threshold: 0.65, target_percent: 60.0, max_pairs: 1_000_000, seed: 1 };
+/// let opts = TuneOptions { k: 3, mpc: 32, threshold: 0.65, target_percent: 60.0, max_pairs: 1_000_000, seed: 1, same_group_share: None };
 /// let r = tune_delta(&x, 4, &opts).unwrap();
 /// assert!((r.predicted_percent - 60.0).abs() < 0.01);
 /// ```
@@ -249,6 +287,24 @@ pub fn tune_with_model(model: &LeakageModel, opts: &TuneOptions) -> Result<TuneR
     })
 }
 
+/// Equal-width histogram on [0, d_max]: (mean distance, weight) per non-empty bin.
+fn histogram(distances: impl Iterator<Item = f64>, d_max: f64) -> Vec<(f64, f64)> {
+    let mut sum = vec![0.0; HIST_BINS];
+    let mut cnt = vec![0.0; HIST_BINS];
+    let mut used = 0.0;
+    for d in distances {
+        let b = ((d / d_max) * (HIST_BINS - 1) as f64).round() as usize;
+        sum[b] += d;
+        cnt[b] += 1.0;
+        used += 1.0;
+    }
+    sum.iter()
+        .zip(&cnt)
+        .filter(|(_, c)| **c > 0.0)
+        .map(|(s, c)| (s / c, c / used))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +325,7 @@ mod tests {
             target_percent: 50.0,
             max_pairs: 1 << 20,
             seed: 0,
+            same_group_share: None,
         };
         let model = LeakageModel::new(&x, 10, &opts).unwrap();
         let mut prev = 0.0;
@@ -298,6 +355,7 @@ mod tests {
             target_percent: 40.0,
             max_pairs: 1 << 20,
             seed: 0,
+            same_group_share: None,
         };
         let r = tune_delta(&x, dim, &opts).unwrap();
         let params = SmhParams::new(3, r.delta, mpc, dim).unwrap();
@@ -323,6 +381,7 @@ mod tests {
             target_percent: 30.0,
             max_pairs: 100,
             seed: 0,
+            same_group_share: None,
         };
         assert!(matches!(
             LeakageModel::new(&[0.0, f64::NAN], 2, &opts),

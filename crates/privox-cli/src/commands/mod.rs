@@ -4,4 +4,5 @@ pub mod demo;
 pub mod extract;
 pub mod nn;
 pub mod repro;
+pub mod smh;
 pub mod svm;

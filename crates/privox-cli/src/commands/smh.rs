@@ -1,0 +1,474 @@
+//! `privox smh`: Secure Modular Hashing keys, hashing, leakage, theory and Δ tuning.
+//!
+//! The client side of the hashing approach: `keygen` makes the secret key,
+//! `hash` turns a feature table into codes (the only thing a server sees),
+//! `leakage` measures how many code pairs stay close, `curve` checks the
+//! expected-distance theory against Monte Carlo, and `tune` picks Δ for a
+//! target leakage on a given corpus.
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressStyle};
+use privox_data::{FeatureTable, Matrix, MinMaxScaler, group_k_fold, mean_std};
+use privox_smh::leakage::{self, resolve_threshold};
+use privox_smh::theory::{self, MonteCarlo, Series};
+use privox_smh::tune::{LeakageModel, TuneOptions, tune_with_model};
+use privox_smh::{CodeTable, SmhKey, SmhParams};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Secure Modular Hashing: h(x) = floor((A x + w) / Δ) mod k with a secret key (A, w).
+///
+/// Quick start:
+///
+///   privox smh keygen --dim 88 -o key.smhkey                 # k=3, Δ=2, mpc=32, OS entropy
+///   privox smh hash --key key.smhkey --features feats.csv -o codes.pvx
+///   privox smh leakage --codes codes.pvx                     # % of close code pairs
+///   privox smh tune --features feats.csv --target 28         # Δ for 28 % leakage
+///   privox smh curve -o docs/results/smh-expected-distance.svg
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: SmhCommand,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  privox smh keygen --k 3 --delta 2 --mpc 32 --dim 88 -o key.smhkey
+  privox smh keygen --dim 88 --seed 7 -o exp.smhkey        reproducible key, experiments only
+  privox smh hash --key key.smhkey --features test.csv --scale-from train.csv -o test.pvx
+  privox smh leakage --codes codes.pvx --threshold 0.65
+  privox smh leakage --codes a.pvx --against b.pvx         cross pairs between two code files
+  privox smh curve --k 2,3,5,10 --delta 3 --mpc 64 --seed 1 -o curve.svg
+  privox smh tune --features feats.csv --k 3 --mpc 32 --target 28 --folds 5 --seed 1
+
+Default privacy thresholds on d_H: 0.475 (k=2), 0.65 (k=3), 0.775 (k=5), 0.875 (k=10);
+other k need --threshold.";
+
+#[derive(Debug, Subcommand)]
+pub enum SmhCommand {
+    /// Generate a secret key (written 0600, with a public JSON sidecar).
+    Keygen(KeygenArgs),
+    /// Hash a feature table into a code file (keeps file, speaker and label columns).
+    Hash(HashArgs),
+    /// Percentage of code pairs whose normalized Hamming distance is below the threshold.
+    Leakage(LeakageArgs),
+    /// Analytic vs Monte Carlo expected distance E[d_H](d); writes an SVG plot.
+    Curve(CurveArgs),
+    /// Choose Δ for a target leakage from the data's pairwise distances, and measure it.
+    Tune(TuneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeygenArgs {
+    /// Alphabet size k (>= 2); k = 2 is binary hashing.
+    #[arg(long, default_value_t = 3)]
+    pub k: u32,
+    /// Quantization step Δ (> 0), on features scaled to [-1, 1].
+    #[arg(long, default_value_t = 2.0)]
+    pub delta: f64,
+    /// Measurements per coefficient: the code has M = mpc × dim symbols.
+    #[arg(long, default_value_t = 32)]
+    pub mpc: usize,
+    /// Feature dimension L (88 for eGeMAPS v02).
+    #[arg(long, default_value_t = 88)]
+    pub dim: usize,
+    /// Derive the key from this seed instead of OS entropy. Experiments only:
+    /// anyone who knows the seed knows the key.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Output key file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HashArgs {
+    /// Secret key file from `privox smh keygen`.
+    #[arg(long)]
+    pub key: PathBuf,
+    /// Feature table CSV (file,speaker,label,<features>), e.g. `privox extract` output.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Fit the [-1, 1] min-max scaler on this table (the training set) instead
+    /// of on the input itself.
+    #[arg(long, conflicts_with = "no_scale")]
+    pub scale_from: Option<PathBuf>,
+    /// The features are already scaled: hash them as they are.
+    #[arg(long)]
+    pub no_scale: bool,
+    /// Output code file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LeakageArgs {
+    /// Code file from `privox smh hash`.
+    #[arg(long)]
+    pub codes: PathBuf,
+    /// Count cross pairs between --codes and this code file (same key) instead
+    /// of the pairs within --codes.
+    #[arg(long)]
+    pub against: Option<PathBuf>,
+    /// Threshold on d_H (default: 0.475/0.65/0.775/0.875 for k = 2/3/5/10).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CurveArgs {
+    /// Alphabet sizes to plot, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "2,3,5,10")]
+    pub k: Vec<u32>,
+    /// Quantization step Δ.
+    #[arg(long, default_value_t = 3.0)]
+    pub delta: f64,
+    /// Measurements per coefficient.
+    #[arg(long, default_value_t = 64)]
+    pub mpc: usize,
+    /// Input dimension L (the theory does not depend on it).
+    #[arg(long, default_value_t = 88)]
+    pub dim: usize,
+    /// Keys drawn per k.
+    #[arg(long, default_value_t = 20)]
+    pub keys: usize,
+    /// Random pairs per distance and key.
+    #[arg(long, default_value_t = 10)]
+    pub pairs: usize,
+    /// Distances on the grid, from 0 to --max-distance.
+    #[arg(long, default_value_t = 31)]
+    pub points: usize,
+    /// Largest Euclidean distance (default 4Δ).
+    #[arg(long)]
+    pub max_distance: Option<f64>,
+    /// Seed of keys and pairs (recorded in the output).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Largest allowed |analytic − Monte Carlo|; the command fails above it.
+    #[arg(long, default_value_t = 0.01)]
+    pub tolerance: f64,
+    /// Output SVG.
+    #[arg(short, long, default_value = "smh-expected-distance.svg")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TuneArgs {
+    /// Feature table CSV (file,speaker,label,<features>); all rows are used.
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Target leakage in percent (the paper's compromise k=3, Δ=2 leaked ~28 %).
+    #[arg(long)]
+    pub target: f64,
+    /// Alphabet size k.
+    #[arg(long, default_value_t = 3)]
+    pub k: u32,
+    /// Measurements per coefficient.
+    #[arg(long, default_value_t = 32)]
+    pub mpc: usize,
+    /// Threshold on d_H (default: 0.475/0.65/0.775/0.875 for k = 2/3/5/10).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Speaker-grouped folds: Δ is tuned on each fold's training speakers and
+    /// leakage measured on its held-out speakers. 0 = tune and measure on all rows.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Keys hashed per fold to measure leakage.
+    #[arg(long, default_value_t = 3)]
+    pub keys: usize,
+    /// Seed of the fold split, pair sampling and measurement keys. Without it,
+    /// measurement keys come from OS entropy and the split uses seed 0.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// At most this many training pairs feed the model (seeded sample beyond).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub max_pairs: usize,
+    /// Share of same-speaker pairs in the population whose leakage the final Δ
+    /// (whole table) should hit; default: the table's pairs as they are.
+    /// Held-out folds always use their own share, computed from their
+    /// speaker counts (metadata only, never their features).
+    #[arg(long)]
+    pub same_speaker_share: Option<f64>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        SmhCommand::Keygen(a) => keygen(a),
+        SmhCommand::Hash(a) => hash(a),
+        SmhCommand::Leakage(a) => leakage_cmd(a),
+        SmhCommand::Curve(a) => curve(a),
+        SmhCommand::Tune(a) => tune(a),
+    }
+}
+
+fn keygen(a: KeygenArgs) -> Result<ExitCode> {
+    let params = SmhParams::new(a.k, a.delta, a.mpc, a.dim)?;
+    let key = match a.seed {
+        Some(seed) => {
+            eprintln!("warning: key derived from --seed {seed}; use it for experiments only");
+            SmhKey::generate_with_seed(params, seed)
+        }
+        None => SmhKey::generate(params),
+    };
+    key.write(&a.output).with_context(|| format!("writing key {}", a.output.display()))?;
+    let sidecar = serde_json::json!({
+        "kind": "privox SMH key (public description; the key file itself is secret)",
+        "k": params.k(),
+        "delta": params.delta(),
+        "mpc": params.mpc(),
+        "dim": params.dim(),
+        "symbols": params.symbols(),
+        "params_fingerprint": params.fingerprint().to_hex(),
+        "key_id": key.key_id().to_hex(),
+        "randomness": if a.seed.is_some() { "explicit seed (experiments only)" } else { "OS entropy" },
+    });
+    let json_path = sidecar_path(&a.output);
+    privox_format::write_atomic(&json_path, serde_json::to_string_pretty(&sidecar)?.as_bytes())?;
+    println!("wrote {} (0600) for {params}", a.output.display());
+    println!("key id {}; public description in {}", key.key_id(), json_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sidecar_path(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
+
+fn hash(a: HashArgs) -> Result<ExitCode> {
+    let key = SmhKey::read(&a.key).with_context(|| format!("reading key {}", a.key.display()))?;
+    let table = FeatureTable::read_csv(&a.features)?;
+    let x = if a.no_scale {
+        table.x.clone()
+    } else {
+        let fit_on = match &a.scale_from {
+            Some(p) => FeatureTable::read_csv(p)?.x,
+            None => {
+                eprintln!("note: scaling with the input's own min/max; pass --scale-from TRAIN.csv to use training statistics");
+                table.x.clone()
+            }
+        };
+        MinMaxScaler::fit(&fit_on)?.transform(&table.x)?
+    };
+    let codes = key
+        .hash(x.as_slice(), x.cols())
+        .with_context(|| format!("hashing {}", a.features.display()))?;
+    let out = CodeTable::new(codes, table.files.clone(), table.speakers.clone(), table.labels.clone())?;
+    out.write(&a.output)?;
+    println!(
+        "hashed {} vectors into {} ({}, key id {})",
+        out.codes.len(),
+        a.output.display(),
+        key.params(),
+        key.key_id()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn leakage_cmd(a: LeakageArgs) -> Result<ExitCode> {
+    let codes = CodeTable::read(&a.codes).with_context(|| format!("reading {}", a.codes.display()))?.codes;
+    let threshold = resolve_threshold(codes.params().k(), a.threshold)?;
+    let report = match &a.against {
+        Some(p) => {
+            let other = CodeTable::read(p).with_context(|| format!("reading {}", p.display()))?.codes;
+            leakage::cross(&codes, &other, threshold)?
+        }
+        None => leakage::within(&codes, threshold)?,
+    };
+    println!("{} ({})", report, codes.params());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} (eta {eta})")
+            .expect("static template is valid")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn curve(a: CurveArgs) -> Result<ExitCode> {
+    if a.points < 2 {
+        bail!("--points must be at least 2");
+    }
+    let max_d = a.max_distance.unwrap_or(4.0 * a.delta);
+    let distances: Vec<f64> = (0..a.points).map(|i| max_d * i as f64 / (a.points - 1) as f64).collect();
+    let pb = progress((a.keys * a.k.len()) as u64, "Monte Carlo keys");
+    let mut all = Vec::new();
+    for (i, &k) in a.k.iter().enumerate() {
+        let params = SmhParams::new(k, a.delta, a.mpc, a.dim)?;
+        let mc = MonteCarlo {
+            keys: a.keys,
+            pairs: a.pairs,
+            seed: a.seed.wrapping_add(i as u64),
+        };
+        all.push((k, theory::curve(&params, &distances, mc, || pb.inc(1))?));
+    }
+    pb.finish_and_clear();
+    println!(
+        "E[d_H] analytic vs Monte Carlo: Δ = {}, mpc = {}, L = {}, {} keys × {} pairs per distance, seed {}",
+        a.delta, a.mpc, a.dim, a.keys, a.pairs, a.seed
+    );
+    println!("{:>4} {:>12} {:>12} {:>16}", "k", "max |diff|", "at d", "max std.error");
+    let mut worst = 0.0f64;
+    for (k, pts) in &all {
+        let (diff, at) = pts
+            .iter()
+            .map(|p| ((p.analytic - p.monte_carlo).abs(), p.distance))
+            .fold((0.0, 0.0), |acc, v| if v.0 > acc.0 { v } else { acc });
+        let se = pts.iter().map(|p| p.std_error).fold(0.0, f64::max);
+        println!("{k:>4} {diff:>12.5} {at:>12.3} {se:>16.5}");
+        worst = worst.max(diff);
+    }
+    let series: Vec<Series<'_>> = all.iter().map(|(k, pts)| Series { k: *k, points: pts }).collect();
+    let title = format!("SMH expected distance, Δ = {}, mpc = {} (lines: theory, dots: Monte Carlo)", a.delta, a.mpc);
+    theory::plot_svg(&a.output, &title, a.delta, &series)?;
+    println!("wrote {}", a.output.display());
+    if worst > a.tolerance {
+        eprintln!("FAIL: largest |analytic − Monte Carlo| {worst:.5} exceeds --tolerance {}", a.tolerance);
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("PASS: largest |analytic − Monte Carlo| {worst:.5} <= {}", a.tolerance);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tune(a: TuneArgs) -> Result<ExitCode> {
+    let table = FeatureTable::read_csv(&a.features)?;
+    let threshold = resolve_threshold(a.k, a.threshold)?;
+    let dim = table.x.cols();
+    let seed = a.seed.unwrap_or(0);
+    let opts = TuneOptions {
+        k: a.k,
+        mpc: a.mpc,
+        threshold,
+        target_percent: a.target,
+        max_pairs: a.max_pairs,
+        seed,
+        same_group_share: None,
+    };
+    println!(
+        "Δ tuning: {} rows × {dim} features from {}, k = {}, mpc = {}, threshold {threshold}, target {}%",
+        table.x.rows(),
+        a.features.display(),
+        a.k,
+        a.mpc,
+        a.target
+    );
+    println!("leakage = % of unordered pairs of distinct items within the evaluated set with d_H < {threshold}");
+    println!(
+        "each fold: Δ tuned on training speakers for the held-out set's share of same-speaker pairs, leakage measured on held-out speakers"
+    );
+    match a.seed {
+        Some(s) => println!("seed {s} (split, pair sample, measurement keys)"),
+        None => println!("measurement keys from OS entropy; split seed 0 (pass --seed to reproduce)"),
+    }
+
+    // Speaker groups as indices.
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let groups: Vec<usize> = table
+        .speakers
+        .iter()
+        .map(|s| {
+            let n = ids.len();
+            *ids.entry(s.as_str()).or_insert(n)
+        })
+        .collect();
+    let all: Vec<usize> = (0..table.x.rows()).collect();
+    let folds: Vec<(String, Vec<usize>, Vec<usize>)> = if a.folds >= 2 {
+        group_k_fold(&groups, a.folds, seed)?
+            .into_iter()
+            .map(|f| (f.name, f.train, f.test))
+            .collect()
+    } else {
+        vec![("all rows".to_string(), all.clone(), all.clone())]
+    };
+
+    let pb = progress((folds.len() * a.keys) as u64, "hashing held-out folds");
+    let mut measured_all = Vec::new();
+    let mut rows = Vec::new();
+    for (fi, (name, train, test)) in folds.iter().enumerate() {
+        let scaler = MinMaxScaler::fit(&table.x.select_rows(train))?;
+        let xtr = scaler.transform(&table.x.select_rows(train))?;
+        let xte = scaler.transform(&table.x.select_rows(test))?;
+        let share = same_group_share(&groups, test);
+        let fold_opts = TuneOptions {
+            same_group_share: Some(share),
+            ..opts
+        };
+        let train_groups: Vec<usize> = train.iter().map(|&i| groups[i]).collect();
+        let model = LeakageModel::with_groups(xtr.as_slice(), dim, Some(&train_groups), &fold_opts)?;
+        let report = tune_with_model(&model, &fold_opts).with_context(|| format!("fold {name}"))?;
+        // Diagnostic only: the same model on the held-out features themselves.
+        let test_model = LeakageModel::new(xte.as_slice(), dim, &opts)?;
+        let predicted_test = test_model.predicted_percent(report.delta);
+        let params = SmhParams::new(a.k, report.delta, a.mpc, dim)?;
+        let mut measured = Vec::new();
+        for s in 0..a.keys {
+            let key = match a.seed {
+                Some(seed) => SmhKey::generate_with_seed(params, seed ^ ((fi as u64) << 32 | s as u64).wrapping_add(1)),
+                None => SmhKey::generate(params),
+            };
+            let codes = key.hash(xte.as_slice(), dim)?;
+            measured.push(leakage::within(&codes, threshold)?.percent());
+            pb.inc(1);
+        }
+        let (m, sd) = mean_std(&measured);
+        measured_all.extend(measured.iter().copied());
+        rows.push((name.clone(), train.len(), test.len(), share, report, predicted_test, m, sd));
+    }
+    pb.finish_and_clear();
+    println!(
+        "{:<14} {:>6} {:>6} {:>6} {:>9} {:>12} {:>13} {:>16}",
+        "fold", "train", "test", "share", "Δ", "pred. train", "pred. test", "measured test"
+    );
+    for (name, ntr, nte, share, r, pt, m, sd) in &rows {
+        println!(
+            "{:<14} {:>6} {:>6} {:>6.3} {:>9.4} {:>11.2}% {:>12.2}% {:>9.2}% ± {:.2}",
+            name, ntr, nte, share, r.delta, r.predicted_percent, pt, m, sd
+        );
+    }
+    println!("(share: same-speaker pairs among held-out pairs; pred. train: model from training speakers; pred. test: diagnostic, model from held-out features)");
+    let (m, sd) = mean_std(&measured_all);
+    println!(
+        "measured leakage on held-out speakers: {m:.2}% ± {sd:.2} (target {}%, off by {:+.2} points; {} folds × {} keys)",
+        a.target,
+        m - a.target,
+        rows.len(),
+        a.keys
+    );
+    // The Δ to use: tuned on all rows (what a deployment would fit on its training set).
+    let full = scaled_all(&table.x)?;
+    let full_opts = TuneOptions {
+        same_group_share: a.same_speaker_share,
+        ..opts
+    };
+    let full_model = LeakageModel::with_groups(full.as_slice(), dim, Some(&groups), &full_opts)?;
+    let report = tune_with_model(&full_model, &full_opts)?;
+    println!(
+        "Δ for the whole table: {:.4} (predicted {:.2}%, floor {:.2}% for k = {}, mpc = {}; {} of {} pairs used)",
+        report.delta, report.predicted_percent, report.floor_percent, a.k, a.mpc, report.pairs_used, report.pairs_total
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Share of same-group pairs among the unordered pairs of `rows`.
+fn same_group_share(groups: &[usize], rows: &[usize]) -> f64 {
+    let mut counts: HashMap<usize, u64> = HashMap::new();
+    for &i in rows {
+        *counts.entry(groups[i]).or_default() += 1;
+    }
+    let n = rows.len() as u64;
+    let same: u64 = counts.values().map(|c| c * c.saturating_sub(1) / 2).sum();
+    let all = n * n.saturating_sub(1) / 2;
+    if all == 0 { 0.0 } else { same as f64 / all as f64 }
+}
+
+fn scaled_all(x: &Matrix) -> Result<Matrix> {
+    Ok(MinMaxScaler::fit(x)?.transform(x)?)
+}
