@@ -39,10 +39,9 @@ impl Modulus {
             .wrapping_add((t >> 64) as u64)
             .wrapping_add((t2 >> 64) as u64);
         // The quotient estimate is short by at most 2, and 3p < 2^64.
-        let mut r = x0.wrapping_sub(q.wrapping_mul(self.value));
-        r -= self.value & 0u64.wrapping_sub((r >= self.value) as u64);
-        r -= self.value & 0u64.wrapping_sub((r >= self.value) as u64);
-        r
+        let r = x0.wrapping_sub(q.wrapping_mul(self.value));
+        let r = r.min(r.wrapping_sub(self.value));
+        r.min(r.wrapping_sub(self.value))
     }
 
     /// `x mod p` for any `x < 2^64`, branch-free (Shoup multiplication by 1).
@@ -58,19 +57,21 @@ impl Modulus {
 
     #[inline(always)]
     pub fn add(&self, a: u64, b: u64) -> u64 {
+        // `min` with the wrapped difference compiles to a conditional move,
+        // never to a branch on data (which would mispredict half the time).
         let s = a + b;
-        s - (self.value & 0u64.wrapping_sub((s >= self.value) as u64))
+        s.min(s.wrapping_sub(self.value))
     }
 
     #[inline(always)]
     pub fn sub(&self, a: u64, b: u64) -> u64 {
         let d = a.wrapping_sub(b);
-        d.wrapping_add(self.value & 0u64.wrapping_sub((a < b) as u64))
+        d.min(d.wrapping_add(self.value))
     }
 
     #[inline(always)]
     pub fn neg(&self, a: u64) -> u64 {
-        (self.value - a) & 0u64.wrapping_sub((a != 0) as u64)
+        std::hint::select_unpredictable(a == 0, 0, self.value - a)
     }
 
     /// Shoup companion of a constant `w < p`: `floor(w * 2^64 / p)`.
@@ -84,7 +85,7 @@ impl Modulus {
     pub fn mul_shoup(&self, x: u64, w: u64, w_shoup: u64) -> u64 {
         let q = ((x as u128 * w_shoup as u128) >> 64) as u64;
         let r = x.wrapping_mul(w).wrapping_sub(q.wrapping_mul(self.value));
-        r - (self.value & 0u64.wrapping_sub((r >= self.value) as u64))
+        r.min(r.wrapping_sub(self.value))
     }
 
     pub fn pow(&self, mut base: u64, mut exp: u64) -> u64 {
@@ -109,8 +110,7 @@ impl Modulus {
     #[inline(always)]
     pub fn reduce_i64(&self, x: i64) -> u64 {
         let mag = self.reduce(x.unsigned_abs());
-        let neg = 0u64.wrapping_sub((x < 0) as u64);
-        (mag & !neg) | (self.neg(mag) & neg)
+        std::hint::select_unpredictable(x < 0, self.neg(mag), mag)
     }
 
     /// Number of significant bits of the modulus.

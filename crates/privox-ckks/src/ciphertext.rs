@@ -135,19 +135,16 @@ impl Encryptor {
         ctx.ntt(&mut u, &basis);
         let mut c0 = vec![0u64; u.len()];
         let mut c1 = vec![0u64; u.len()];
-        ctx.mul(&mut c0, &u, &pb, &basis);
-        ctx.mul(&mut c1, &u, &pa, &basis);
+        ctx.mul_add_assign(&mut c0, &u, &pb, &basis);
+        ctx.mul_add_assign(&mut c1, &u, &pa, &basis);
         u.zeroize();
-        for c in [&mut c0, &mut c1] {
-            let mut e_coef = gaussian_poly(&mut self.rng, n);
-            let mut e = ctx.reduce_signed(&e_coef, &basis);
-            e_coef.zeroize();
-            ctx.ntt(&mut e, &basis);
-            ctx.add_assign(c, &e, &basis);
-            e.zeroize();
-        }
-        let mut c0 = ctx.mod_down(&c0, level);
-        let c1 = ctx.mod_down(&c1, level);
+        // The errors enter in coefficient form inside ModDown (no NTTs needed).
+        let mut e0 = gaussian_poly(&mut self.rng, n);
+        let mut e1 = gaussian_poly(&mut self.rng, n);
+        let mut c0 = ctx.mod_down_with_error(&c0, level, Some(&e0));
+        let c1 = ctx.mod_down_with_error(&c1, level, Some(&e1));
+        e0.zeroize();
+        e1.zeroize();
         ctx.add_assign(&mut c0, &pt.poly, &ctx.q_basis(level));
         Ok(Ciphertext {
             c0,

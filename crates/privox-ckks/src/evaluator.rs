@@ -213,8 +213,8 @@ impl Evaluator {
         let basis = ctx.q_basis(ct.level);
         let mut c0 = vec![0u64; ct.c0.len()];
         let mut c1 = vec![0u64; ct.c1.len()];
-        ctx.mul(&mut c0, &ct.c0, p, &basis);
-        ctx.mul(&mut c1, &ct.c1, p, &basis);
+        ctx.mul_add_assign(&mut c0, &ct.c0, p, &basis);
+        ctx.mul_add_assign(&mut c1, &ct.c1, p, &basis);
         Ok(Ciphertext {
             c0,
             c1,
@@ -343,10 +343,11 @@ impl Evaluator {
         let mut d0 = vec![0u64; len];
         let mut d1 = vec![0u64; len];
         let mut d2 = vec![0u64; len];
-        ctx.mul(&mut d0, a0, b0, &basis);
-        ctx.mul(&mut d1, a0, b1, &basis);
+        // Fresh zeroed buffers: accumulate straight into them.
+        ctx.mul_add_assign(&mut d0, a0, b0, &basis);
+        ctx.mul_add_assign(&mut d1, a0, b1, &basis);
         ctx.mul_add_assign(&mut d1, a1, b0, &basis);
-        ctx.mul(&mut d2, a1, b1, &basis);
+        ctx.mul_add_assign(&mut d2, a1, b1, &basis);
         Ok(Ciphertext3 {
             d0,
             d1,

@@ -336,6 +336,18 @@ impl RnsContext {
 
     /// ModDown in evaluation form: from basis Q_level ∪ P to Q_level, dividing by P with rounding.
     pub fn mod_down(&self, data: &[u64], level: usize) -> Vec<u64> {
+        self.mod_down_with_error(data, level, None)
+    }
+
+    /// ModDown of `data + error` where `error` is a small coefficient-form
+    /// polynomial: it is added in coefficient form inside the conversion, so
+    /// it never needs its own NTTs (used by public-key encryption).
+    pub fn mod_down_with_error(
+        &self,
+        data: &[u64],
+        level: usize,
+        error: Option<&[i64]>,
+    ) -> Vec<u64> {
         let n = self.n;
         let nq = level + 1;
         let mut ps = data[nq * n..].to_vec();
@@ -345,8 +357,17 @@ impl RnsContext {
             let m = self.moduli[idx];
             let h = self.p_half[idx];
             let (w, ws) = self.phat_inv_mod_p[j];
-            for x in l.iter_mut() {
-                *x = m.mul_shoup(m.add(*x, h), w, ws);
+            match error {
+                Some(e) => {
+                    for (x, &e) in l.iter_mut().zip(e) {
+                        *x = m.mul_shoup(m.add(m.add(*x, m.reduce_i64(e)), h), w, ws);
+                    }
+                }
+                None => {
+                    for x in l.iter_mut() {
+                        *x = m.mul_shoup(m.add(*x, h), w, ws);
+                    }
+                }
             }
         });
         // The fast base conversion yields [x]_P + u·P with u = floor(Σ v_j / p_j);
@@ -388,6 +409,12 @@ impl RnsContext {
                     *t = m.sub(m.reduce_u128(acc), h);
                 }
             }
+            if let Some(e) = error {
+                // (x + e) - conv  ==  x - (conv - e)
+                for (t, &e) in t.iter_mut().zip(e) {
+                    *t = m.sub(*t, m.reduce_i64(e));
+                }
+            }
             self.plans[i].fwd(&mut t);
             let (w, ws) = self.p_inv_mod_q[i];
             for (o, &c) in o.iter_mut().zip(&t) {
@@ -408,9 +435,12 @@ impl RnsContext {
         target: &[usize],
     ) -> Vec<u64> {
         let n = self.n;
-        // v_i = [x_i * (D/q_i)^{-1}]_{q_i}
-        let mut v = coef.to_vec();
-        for (i, &di) in digit.iter().enumerate() {
+        // v_i = [x_i * (D/q_i)^{-1}]_{q_i} (just x when the digit is one prime).
+        let mut v_owned = Vec::new();
+        if digit.len() > 1 {
+            v_owned.extend_from_slice(coef);
+        }
+        for (i, &di) in digit.iter().enumerate().filter(|_| digit.len() > 1) {
             let m = self.moduli[di];
             let dhat = digit
                 .iter()
@@ -418,10 +448,11 @@ impl RnsContext {
                 .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
             let w = m.inv(dhat);
             let ws = m.shoup(w);
-            for x in v[i * n..(i + 1) * n].iter_mut() {
+            for x in v_owned[i * n..(i + 1) * n].iter_mut() {
                 *x = m.mul_shoup(*x, w, ws);
             }
         }
+        let v: &[u64] = if digit.len() == 1 { coef } else { &v_owned };
         let mut out = vec![0u64; target.len() * n];
         for_limbs(&mut out, n, |t, o| {
             let ti = target[t];
@@ -441,8 +472,8 @@ impl RnsContext {
                 // One prime per digit: the lift is an exact (centred) reduction.
                 let half = self.moduli[digit[0]].value / 2;
                 for (o, &x) in o.iter_mut().zip(&v[..n]) {
-                    let mask = 0u64.wrapping_sub((x > half) as u64);
-                    *o = m.add(m.reduce(x), neg_d & mask);
+                    let shift = std::hint::select_unpredictable(x > half, neg_d, 0);
+                    *o = m.add(m.reduce(x), shift);
                 }
                 self.plans[ti].fwd(o);
                 return;
