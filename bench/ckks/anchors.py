@@ -378,9 +378,24 @@ class OpenFheBench:
 PRIVOX_BENCH_NAME = {"ntt_forward_ct": "ntt_limb", "ntt_inverse_ct": "intt_limb"}
 
 
+def privox_bench_name(op):
+    return PRIVOX_BENCH_NAME.get(op, op)
+
+
+def read_criterion_samples(criterion_home, op):
+    """Per-iteration times (ns) of criterion's samples from its last run of `op`."""
+    path = os.path.join(criterion_home, f"ckks_n{LOG_N}", privox_bench_name(op), "new", "sample.json")
+    try:
+        with open(path) as f:
+            smp = json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return []
+    return [t / n for t, n in zip(smp["times"], smp["iters"]) if n > 0]
+
+
 def run_privox(cmd, cwd, op, log):
-    """Run privox's criterion bench for one op (between the two anchor phases)."""
-    name = PRIVOX_BENCH_NAME.get(op, op)
+    """Run privox's criterion bench for one op (between two anchor phases)."""
+    name = privox_bench_name(op)
     filt = f"^ckks_n{LOG_N}/{name}$"
     t0 = time.time()
     proc = subprocess.run(cmd + [filt], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -397,8 +412,12 @@ def main():
     ap.add_argument("--out-prefix", required=True,
                     help="writes PREFIX-1.json (anchor samples before privox) and PREFIX-2.json (after)")
     ap.add_argument("--reps", type=int, default=20, help="timed calls per block (default 20)")
-    ap.add_argument("--blocks", type=int, default=3,
-                    help="alternating blocks per library in each phase, before and after privox (default 3)")
+    ap.add_argument("--blocks", type=int, default=2,
+                    help="alternating blocks per library in each anchor phase (default 2)")
+    ap.add_argument("--privox-rounds", type=int, default=3,
+                    help="privox criterion runs per op, each between two anchor phases (default 3)")
+    ap.add_argument("--criterion-home", default="",
+                    help="CRITERION_HOME of --privox-cmd; its sample.json files are pooled across rounds")
     ap.add_argument("--openfhe-dnum", default=f"{DNUM},4",
                     help=f"comma-separated OpenFHE numLargeDigits values to time (default {DNUM},4: "
                          f"{DNUM} matches SEAL; 4 is the smallest dnum OpenFHE accepts as 128-bit here)")
@@ -427,7 +446,9 @@ def main():
     # Ops that privox's bench does not have (SEAL's decode-free decrypt exists there too).
     privox_skip = set()
 
-    phases = ("before", "after")
+    n_phases = args.privox_rounds + 1 if privox_cmd else 2
+    phases = tuple(f"phase{i}" for i in range(1, n_phases + 1))
+    privox_samples = {}
     samples = {ph: {lib.name: {} for lib in libs} for ph in phases}
     load = {ph: {} for ph in phases}
     log = open(args.privox_log, "w")
@@ -435,10 +456,13 @@ def main():
         present = [lib for lib in libs if op in lib_ops[lib.name]]
         reps = max(2, args.reps // HOISTED_ROTATIONS) if op == "rotate_hoisted16" else args.reps
         privox_note = ""
-        for ph in phases:
-            if ph == "after" and privox_cmd and op not in privox_skip:
+        for i, ph in enumerate(phases):
+            if i > 0 and privox_cmd and op not in privox_skip:
                 est, secs = run_privox(privox_cmd, args.privox_cwd, op, log)
-                privox_note = f"  privox=[{est}] ({secs:.0f} s)"
+                privox_note += f"  privox=[{est}] ({secs:.0f} s)"
+                if args.criterion_home:
+                    privox_samples.setdefault(privox_bench_name(op), []).extend(
+                        read_criterion_samples(args.criterion_home, op))
             load[ph].setdefault("start", os.getloadavg())
             for lib in present:  # warm-up, untimed (caches are cold after another library ran)
                 o = lib_ops[lib.name][op]
@@ -450,10 +474,15 @@ def main():
                     samples[ph][lib.name].setdefault(op, []).extend(timed_samples(o.fn, reps, o.pre, o.post))
             load[ph]["end"] = os.getloadavg()
         line = "  ".join(
-            f"{lib.name}={statistics.median(samples['before'][lib.name][op] + samples['after'][lib.name][op]) / 1e6:.3f} ms"
+            f"{lib.name}={statistics.median([x for ph in phases for x in samples[ph][lib.name][op]]) / 1e6:.3f} ms"
             for lib in present)
         print(f"{op:18s} {line}{privox_note}", file=sys.stderr)
     log.close()
+    if privox_samples:
+        path = os.path.join(os.path.dirname(args.out_prefix) or ".", "privox-samples.json")
+        with open(path, "w") as f:
+            json.dump(privox_samples, f, indent=1)
+        print(f"wrote {path}", file=sys.stderr)
 
     common = {
         "sizes": {lib.name: lib.sizes() for lib in libs},

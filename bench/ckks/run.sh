@@ -2,7 +2,7 @@
 # CKKS speed and size comparison: privox-ckks vs Microsoft SEAL (TenSEAL) and
 # OpenFHE, single-threaded, N = 2^14, in ONE invocation with interleaving:
 #   build privox bench; then for each operation:
-#     anchors phase 1 -> privox criterion (that op only) -> anchors phase 2
+#     anchors -> privox criterion (that op only) -> anchors -> privox -> ... (3 privox rounds)
 # then aggregate.py writes bench/ckks/RESULTS.md.
 #
 # Usage:  bench/ckks/run.sh            (full run, ~5-10 min on 2 cores)
@@ -11,6 +11,10 @@
 #         BENCH_CPU=1                  pin everything to that core with taskset
 #         SKIP_PRIVOX=1                anchors only (when privox-ckks has no bench yet)
 set -euo pipefail
+
+# Everything runs inside main(): bash parses the whole function before running
+# it, so editing this file during a run cannot corrupt that run.
+main() {
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -47,7 +51,7 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; th
   echo "$WANT" > "$STAMP"
 fi
 
-if [[ -n "${QUICK:-}" ]]; then ANCHOR_ARGS=(--reps 5 --blocks 1); else ANCHOR_ARGS=(--reps 20 --blocks 3); fi
+if [[ -n "${QUICK:-}" ]]; then ANCHOR_ARGS=(--reps 5 --blocks 1 --privox-rounds 1); else ANCHOR_ARGS=(--reps 20 --blocks 2 --privox-rounds 3); fi
 
 # ---- record the machine state
 {
@@ -86,7 +90,7 @@ fi
 # One process times the anchors; for every operation it runs an anchor phase,
 # then privox's criterion bench for that operation alone, then a second anchor
 # phase, so privox and the anchors share the same minute of machine load.
-rm -f "$OUT/privox-criterion.json" "$OUT"/anchors-*.json
+rm -f "$OUT/privox-criterion.json" "$OUT/privox-samples.json" "$OUT"/anchors-*.json
 PRIVOX_ARGS=()
 if [[ $PRIVOX == 1 ]]; then
   # Exactly what `cargo bench -p privox-ckks --bench ops -- --noplot <filter>` runs,
@@ -95,7 +99,7 @@ if [[ $PRIVOX == 1 ]]; then
   CRIT="env CRITERION_HOME=$OUT/criterion $OUT/privox-ops-bench --bench --noplot"
   if [[ -n "${QUICK:-}" ]]; then CRIT+=" --warm-up-time 1 --measurement-time 2"; fi
   if [[ -n "${BENCH_CPU:-}" ]]; then CRIT="taskset -c $BENCH_CPU $CRIT"; fi
-  PRIVOX_ARGS=(--privox-cmd "$CRIT" --privox-cwd "$ROOT" --privox-log "$OUT/criterion.log")
+  PRIVOX_ARGS=(--privox-cmd "$CRIT" --privox-cwd "$ROOT" --privox-log "$OUT/criterion.log" --criterion-home "$OUT/criterion")
 fi
 START="$(date +%s)"
 echo "== anchors and privox, interleaved per operation (RAYON_NUM_THREADS=1, OMP_NUM_THREADS=1)"
@@ -107,3 +111,6 @@ fi
 echo "loadavg_end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 "$VENV/bin/python" "$HERE/aggregate.py" report --out-dir "$OUT" --results "$HERE/RESULTS.md"
 echo "== wrote $HERE/RESULTS.md"
+}
+
+main "$@"
