@@ -66,6 +66,16 @@ pub enum SvmError {
     CorruptModel(String),
     #[error("grid search failed: {0}")]
     Grid(String),
-    #[error("{0}")]
-    Data(String),
+    #[error(transparent)]
+    Data(#[from] privox_data::DataError),
+    #[error(transparent)]
+    Smh(#[from] privox_smh::SmhError),
+    #[error("cannot write the model file: {0}")]
+    Write(#[from] privox_format::FileError),
+    #[error("cannot read model file {path}: {source}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }

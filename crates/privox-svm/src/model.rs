@@ -142,10 +142,8 @@ impl SvmModel {
         check_labels(y, x.rows(), class_names)?;
         check_finite_rows(x.as_slice(), x.cols())?;
         check_gamma(gamma)?;
-        let scaler = MinMaxScaler::fit(x).map_err(|e| SvmError::Data(e.to_string()))?;
-        let scaled = scaler
-            .transform(x)
-            .map_err(|e| SvmError::Data(e.to_string()))?;
+        let scaler = MinMaxScaler::fit(x)?;
+        let scaled = scaler.transform(x)?;
         let kernel = RbfKernel::new(scaled.as_slice().to_vec(), x.cols(), gamma)?;
         Self::train_scaled_features(&kernel, y, class_names, feature_names, Some(scaler), params)
     }
@@ -210,9 +208,7 @@ impl SvmModel {
         let sol = train(&kernel, &idx, y, class_names.len(), params)
             .map_err(|e| single_class_error(e, class_names))?;
         let (solution, picked) = compact(sol);
-        let sv_codes = codes
-            .select(&picked)
-            .map_err(|e| SvmError::Data(e.to_string()))?;
+        let sv_codes = codes.select(&picked)?;
         Ok(SvmModel {
             kernel: KernelSpec::RbfHamming { gamma },
             c: params.c,
@@ -287,7 +283,7 @@ impl SvmModel {
         }
         check_finite_rows(x.as_slice(), cols)?;
         let scaled = match &self.scaler {
-            Some(s) => s.transform(x).map_err(|e| SvmError::Data(e.to_string()))?,
+            Some(s) => s.transform(x)?,
             None => x.clone(),
         };
         let gamma = self.kernel.gamma();
@@ -325,7 +321,7 @@ impl SvmModel {
         if codes.is_empty() {
             return Ok(Vec::new());
         }
-        let hm = hamming_counts(codes, sv).map_err(|e| SvmError::Data(e.to_string()))?;
+        let hm = hamming_counts(codes, sv)?;
         let (m, gamma) = (hm.symbols() as f64, self.kernel.gamma());
         let n_sv = sv.len();
         Ok(hm
@@ -546,14 +542,14 @@ impl SvmModel {
 
     /// Writes the model atomically.
     pub fn write(&self, path: &Path) -> Result<(), SvmError> {
-        privox_format::write_atomic(path, &self.to_bytes())
-            .map_err(|e| SvmError::Data(e.to_string()))
+        Ok(privox_format::write_atomic(path, &self.to_bytes())?)
     }
 
     /// Reads and validates a model file.
     pub fn read(path: &Path) -> Result<Self, SvmError> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            SvmError::Data(format!("cannot read model file {}: {e}", path.display()))
+        let bytes = std::fs::read(path).map_err(|source| SvmError::Read {
+            path: path.to_path_buf(),
+            source,
         })?;
         Self::from_bytes(&bytes)
     }

@@ -201,7 +201,7 @@ fn truncated_or_foreign_model_files_are_refused() {
     assert_eq!(SvmModel::read(&path).unwrap(), m);
     assert!(matches!(
         SvmModel::read(&dir.path().join("missing.pvx")),
-        Err(SvmError::Data(_))
+        Err(SvmError::Read { .. })
     ));
 }
 
