@@ -465,13 +465,17 @@ impl Evaluator {
         let ct = h.ct;
         let basis = ctx.q_basis(ct.level);
         let perm = ctx.galois_permutation(g);
-        let (k0, k1) = apply_key(ctx, &h.dec, key, Some(&perm));
-        let mut c0 = vec![0u64; ct.c0.len()];
-        ctx.permute(&mut c0, &ct.c0, &perm);
-        ctx.add_assign(&mut c0, &k0, &basis);
+        // The key is stored as σ^{-1}(k): key-switch the unpermuted digits,
+        // add c0, and permute the two results once.
+        let (mut k0, k1) = apply_key(ctx, &h.dec, key, None);
+        ctx.add_assign(&mut k0, &ct.c0, &basis);
+        let mut c0 = vec![0u64; k0.len()];
+        let mut c1 = vec![0u64; k1.len()];
+        ctx.permute(&mut c0, &k0, &perm);
+        ctx.permute(&mut c1, &k1, &perm);
         Ciphertext {
             c0,
-            c1: k1,
+            c1,
             level: ct.level,
             scale: ct.scale,
             slots: ct.slots,

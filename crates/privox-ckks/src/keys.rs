@@ -99,6 +99,9 @@ impl RelinKey {
 }
 
 /// Galois keys: one key-switching key per Galois element (rotation step or conjugation).
+///
+/// Internally each key is kept pre-permuted by the inverse automorphism (see
+/// `Evaluator::rotate`); the serialized form is the canonical key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GaloisKeys {
     pub(crate) params: CkksParams,
@@ -150,6 +153,40 @@ impl CkksParams {
     /// Galois element of complex conjugation: X -> X^{-1}.
     pub fn conjugation_element(&self) -> u64 {
         2 * self.n() as u64 - 1
+    }
+}
+
+/// Inverse of an odd Galois element modulo 2N (g^{N-1}, the group has order N).
+pub(crate) fn galois_inverse(g: u64, n: usize) -> u64 {
+    let two_n = 2 * n as u64;
+    let (mut acc, mut base, mut e) = (1u64, g % two_n, n as u64 - 1);
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc * base % two_n;
+        }
+        base = base * base % two_n;
+        e >>= 1;
+    }
+    acc
+}
+
+impl KeySwitchKey {
+    /// Applies an evaluation-form automorphism to every polynomial of the key.
+    pub(crate) fn permuted(&self, ctx: &RnsContext, perm: &[u32]) -> KeySwitchKey {
+        let apply = |v: &Vec<Vec<u64>>| {
+            v.iter()
+                .map(|p| {
+                    let mut out = vec![0u64; p.len()];
+                    ctx.permute(&mut out, p, perm);
+                    out
+                })
+                .collect()
+        };
+        KeySwitchKey {
+            b: apply(&self.b),
+            a: apply(&self.a),
+            seed: self.seed,
+        }
     }
 }
 
@@ -310,7 +347,10 @@ impl KeyGenerator {
             let perm = ctx.galois_permutation(g);
             let mut s_g = vec![0u64; sk.ntt.len()];
             ctx.permute(&mut s_g, &sk.ntt, &perm);
-            keys.insert(g, self.switching_key(&s_g, sk));
+            // Stored as σ_g^{-1}(key): then Σ_j σ_g(d_j)·k_j = σ_g(Σ_j d_j·σ_g^{-1}(k_j)),
+            // so a rotation permutes two output polynomials instead of every digit.
+            let inv = ctx.galois_permutation(galois_inverse(g, ctx.n));
+            keys.insert(g, self.switching_key(&s_g, sk).permuted(&ctx, &inv));
             s_g.zeroize();
         }
         Ok(GaloisKeys {

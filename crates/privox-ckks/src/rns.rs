@@ -286,11 +286,11 @@ impl RnsContext {
     /// Index permutation of the evaluation (NTT) form for X -> X^g.
     /// `out[j] = in[perm[j]]`.
     pub fn galois_permutation(&self, g: u64) -> Vec<u32> {
-        let two_n = 2 * self.n as u64;
+        let mask = 2 * self.n as u64 - 1; // 2N is a power of two
         self.ntt_exp
             .iter()
             .map(|&e| {
-                let t = (e as u64 * g) % two_n;
+                let t = (e as u64 * g) & mask;
                 self.exp_index[((t - 1) / 2) as usize]
             })
             .collect()

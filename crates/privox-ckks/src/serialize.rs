@@ -21,6 +21,7 @@ use crate::ciphertext::{Ciphertext, Plaintext};
 use crate::error::{CkksError, Result};
 use crate::keys::{
     EvaluationKeys, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey, expand_uniform,
+    galois_inverse,
 };
 use crate::params::{CkksParams, ParamSpec, SecurityPolicy};
 use crate::rns::RnsContext;
@@ -327,7 +328,9 @@ fn write_galois(w: &mut Writer, ctx: &RnsContext, g: &GaloisKeys, seeded: bool) 
     w.put_u32(g.keys.len() as u32);
     for (&elt, k) in &g.keys {
         w.put_u64(elt);
-        write_ksk(w, ctx, k, seeded)?;
+        // Undo the internal pre-permutation: the wire form is the canonical key.
+        let canonical = k.permuted(ctx, &ctx.galois_permutation(elt));
+        write_ksk(w, ctx, &canonical, seeded)?;
     }
     Ok(())
 }
@@ -346,7 +349,9 @@ fn read_galois(r: &mut Reader<'_>, params: &CkksParams) -> Result<GaloisKeys> {
                 "{elt} is not a Galois element of this ring"
             )));
         }
-        let k = read_ksk(r, &params.ctx)?;
+        let ctx = &params.ctx;
+        let k =
+            read_ksk(r, ctx)?.permuted(ctx, &ctx.galois_permutation(galois_inverse(elt, ctx.n)));
         if keys.insert(elt, k).is_some() {
             return Err(invalid(format!("duplicate Galois element {elt}")));
         }
