@@ -11,7 +11,8 @@
 //! * `--epochs N` [300]; `--patience N` [20]; `--batch N` [32]; `--val-folds K` [4]
 //! * `--stop-on loss|uar` [loss]; `--weight-decay X` [0]; `--range-penalty X` [0]
 //! * `--clip C` clamp scaled test features to [-C, C], 0 = off [1]
-//! * `--cells all|baseline` [all]; `--export-splits FILE` (validation speakers per fold, for bench/nn)
+//! * `--cells all|baseline` [all]; `--export-splits FILE` (validation speakers per fold, for
+//!   bench/nn); `--splits-only` (write the splits, train nothing)
 //!
 //! The reference CSVs are read at run time and never copied into the repository.
 
@@ -49,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut cells = "all".to_string();
     let mut export: Option<PathBuf> = None;
     let mut clip: Option<f64> = Some(1.0);
+    let mut splits_only = false;
     while let Some(a) = args.next() {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -75,6 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 clip = (c > 0.0).then_some(c);
             }
             "--export-splits" => export = Some(val()?.into()),
+            "--splits-only" => splits_only = true,
             o => return Err(format!("unknown option {o} (see the example's doc comment)").into()),
         }
     }
@@ -185,6 +188,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+        if splits_only {
+            continue;
+        }
         let total = folds.len() * jobs.len() * proto.seeds.len();
         let done = AtomicUsize::new(0);
         let t = Instant::now();
@@ -205,7 +211,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         md.push_str(&table(&results));
         md.push('\n');
     }
-    print!("{md}");
+    if !splits_only {
+        print!("{md}");
+    }
     if let Some(p) = export {
         std::fs::write(&p, split_csv)?;
         eprintln!("validation splits written to {}", p.display());
