@@ -9,7 +9,9 @@
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use privox_data::{FeatureTable, Matrix, MinMaxScaler, group_k_fold, mean_std};
+use privox_data::{
+    FeatureTable, Matrix, MinMaxScaler, group_k_fold, leave_one_group_out, mean_std,
+};
 use privox_smh::leakage::{self, resolve_threshold};
 use privox_smh::theory::{self, MonteCarlo, Series};
 use privox_smh::tune::{LeakageModel, TuneOptions, tune_with_model};
@@ -42,7 +44,7 @@ Examples:
   privox smh leakage --codes codes.pvx --threshold 0.65
   privox smh leakage --codes a.pvx --against b.pvx         cross pairs between two code files
   privox smh curve --k 2,3,5,10 --delta 3 --mpc 64 --seed 1 -o curve.svg
-  privox smh tune --features feats.csv --k 3 --mpc 32 --target 28 --folds 5 --seed 1
+  privox smh tune --features feats.csv --k 3 --mpc 32 --target 28 --seed 1   leave-one-speaker-out
 
 Default privacy thresholds on d_H: 0.475 (k=2), 0.65 (k=3), 0.775 (k=5), 0.875 (k=10);
 other k need --threshold.";
@@ -173,9 +175,10 @@ pub struct TuneArgs {
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Speaker-grouped folds: Δ is tuned on each fold's training speakers and
-    /// leakage measured on its held-out speakers. 0 = tune and measure on all rows.
-    #[arg(long, default_value_t = 5)]
-    pub folds: usize,
+    /// leakage measured on its held-out speakers. Default: leave one speaker
+    /// out; 0 = tune and measure on all rows.
+    #[arg(long)]
+    pub folds: Option<usize>,
     /// Keys hashed per fold to measure leakage.
     #[arg(long, default_value_t = 3)]
     pub keys: usize,
@@ -213,7 +216,8 @@ fn keygen(a: KeygenArgs) -> Result<ExitCode> {
         }
         None => SmhKey::generate(params),
     };
-    key.write(&a.output).with_context(|| format!("writing key {}", a.output.display()))?;
+    key.write(&a.output)
+        .with_context(|| format!("writing key {}", a.output.display()))?;
     let sidecar = serde_json::json!({
         "kind": "privox SMH key (public description; the key file itself is secret)",
         "k": params.k(),
@@ -226,9 +230,16 @@ fn keygen(a: KeygenArgs) -> Result<ExitCode> {
         "randomness": if a.seed.is_some() { "explicit seed (experiments only)" } else { "OS entropy" },
     });
     let json_path = sidecar_path(&a.output);
-    privox_format::write_atomic(&json_path, serde_json::to_string_pretty(&sidecar)?.as_bytes())?;
+    privox_format::write_atomic(
+        &json_path,
+        serde_json::to_string_pretty(&sidecar)?.as_bytes(),
+    )?;
     println!("wrote {} (0600) for {params}", a.output.display());
-    println!("key id {}; public description in {}", key.key_id(), json_path.display());
+    println!(
+        "key id {}; public description in {}",
+        key.key_id(),
+        json_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -247,7 +258,9 @@ fn hash(a: HashArgs) -> Result<ExitCode> {
         let fit_on = match &a.scale_from {
             Some(p) => FeatureTable::read_csv(p)?.x,
             None => {
-                eprintln!("note: scaling with the input's own min/max; pass --scale-from TRAIN.csv to use training statistics");
+                eprintln!(
+                    "note: scaling with the input's own min/max; pass --scale-from TRAIN.csv to use training statistics"
+                );
                 table.x.clone()
             }
         };
@@ -256,7 +269,12 @@ fn hash(a: HashArgs) -> Result<ExitCode> {
     let codes = key
         .hash(x.as_slice(), x.cols())
         .with_context(|| format!("hashing {}", a.features.display()))?;
-    let out = CodeTable::new(codes, table.files.clone(), table.speakers.clone(), table.labels.clone())?;
+    let out = CodeTable::new(
+        codes,
+        table.files.clone(),
+        table.speakers.clone(),
+        table.labels.clone(),
+    )?;
     out.write(&a.output)?;
     println!(
         "hashed {} vectors into {} ({}, key id {})",
@@ -269,11 +287,15 @@ fn hash(a: HashArgs) -> Result<ExitCode> {
 }
 
 fn leakage_cmd(a: LeakageArgs) -> Result<ExitCode> {
-    let codes = CodeTable::read(&a.codes).with_context(|| format!("reading {}", a.codes.display()))?.codes;
+    let codes = CodeTable::read(&a.codes)
+        .with_context(|| format!("reading {}", a.codes.display()))?
+        .codes;
     let threshold = resolve_threshold(codes.params().k(), a.threshold)?;
     let report = match &a.against {
         Some(p) => {
-            let other = CodeTable::read(p).with_context(|| format!("reading {}", p.display()))?.codes;
+            let other = CodeTable::read(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .codes;
             leakage::cross(&codes, &other, threshold)?
         }
         None => leakage::within(&codes, threshold)?,
@@ -298,7 +320,9 @@ fn curve(a: CurveArgs) -> Result<ExitCode> {
         bail!("--points must be at least 2");
     }
     let max_d = a.max_distance.unwrap_or(4.0 * a.delta);
-    let distances: Vec<f64> = (0..a.points).map(|i| max_d * i as f64 / (a.points - 1) as f64).collect();
+    let distances: Vec<f64> = (0..a.points)
+        .map(|i| max_d * i as f64 / (a.points - 1) as f64)
+        .collect();
     let pb = progress((a.keys * a.k.len()) as u64, "Monte Carlo keys");
     let mut all = Vec::new();
     for (i, &k) in a.k.iter().enumerate() {
@@ -315,7 +339,10 @@ fn curve(a: CurveArgs) -> Result<ExitCode> {
         "E[d_H] analytic vs Monte Carlo: Δ = {}, mpc = {}, L = {}, {} keys × {} pairs per distance, seed {}",
         a.delta, a.mpc, a.dim, a.keys, a.pairs, a.seed
     );
-    println!("{:>4} {:>12} {:>12} {:>16}", "k", "max |diff|", "at d", "max std.error");
+    println!(
+        "{:>4} {:>12} {:>12} {:>16}",
+        "k", "max |diff|", "at d", "max std.error"
+    );
     let mut worst = 0.0f64;
     for (k, pts) in &all {
         let (diff, at) = pts
@@ -326,15 +353,27 @@ fn curve(a: CurveArgs) -> Result<ExitCode> {
         println!("{k:>4} {diff:>12.5} {at:>12.3} {se:>16.5}");
         worst = worst.max(diff);
     }
-    let series: Vec<Series<'_>> = all.iter().map(|(k, pts)| Series { k: *k, points: pts }).collect();
-    let title = format!("SMH expected distance, Δ = {}, mpc = {} (lines: theory, dots: Monte Carlo)", a.delta, a.mpc);
+    let series: Vec<Series<'_>> = all
+        .iter()
+        .map(|(k, pts)| Series { k: *k, points: pts })
+        .collect();
+    let title = format!(
+        "SMH expected distance, Δ = {}, mpc = {} (lines: theory, dots: Monte Carlo)",
+        a.delta, a.mpc
+    );
     theory::plot_svg(&a.output, &title, a.delta, &series)?;
     println!("wrote {}", a.output.display());
     if worst > a.tolerance {
-        eprintln!("FAIL: largest |analytic − Monte Carlo| {worst:.5} exceeds --tolerance {}", a.tolerance);
+        eprintln!(
+            "FAIL: largest |analytic − Monte Carlo| {worst:.5} exceeds --tolerance {}",
+            a.tolerance
+        );
         return Ok(ExitCode::FAILURE);
     }
-    println!("PASS: largest |analytic − Monte Carlo| {worst:.5} <= {}", a.tolerance);
+    println!(
+        "PASS: largest |analytic − Monte Carlo| {worst:.5} <= {}",
+        a.tolerance
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -360,13 +399,17 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
         a.mpc,
         a.target
     );
-    println!("leakage = % of unordered pairs of distinct items within the evaluated set with d_H < {threshold}");
+    println!(
+        "leakage = % of unordered pairs of distinct items within the evaluated set with d_H < {threshold}"
+    );
     println!(
         "each fold: Δ tuned on training speakers for the held-out set's share of same-speaker pairs, leakage measured on held-out speakers"
     );
     match a.seed {
         Some(s) => println!("seed {s} (split, pair sample, measurement keys)"),
-        None => println!("measurement keys from OS entropy; split seed 0 (pass --seed to reproduce)"),
+        None => {
+            println!("measurement keys from OS entropy; split seed 0 (pass --seed to reproduce)")
+        }
     }
 
     // Speaker groups as indices.
@@ -380,13 +423,20 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
         })
         .collect();
     let all: Vec<usize> = (0..table.x.rows()).collect();
-    let folds: Vec<(String, Vec<usize>, Vec<usize>)> = if a.folds >= 2 {
-        group_k_fold(&groups, a.folds, seed)?
+    let mut names = vec![String::new(); ids.len()];
+    for (s, &i) in &ids {
+        names[i] = s.to_string();
+    }
+    let folds: Vec<(String, Vec<usize>, Vec<usize>)> = match a.folds {
+        None => leave_one_group_out(&groups, &names)
             .into_iter()
             .map(|f| (f.name, f.train, f.test))
-            .collect()
-    } else {
-        vec![("all rows".to_string(), all.clone(), all.clone())]
+            .collect(),
+        Some(k) if k >= 2 => group_k_fold(&groups, k, seed)?
+            .into_iter()
+            .map(|f| (f.name, f.train, f.test))
+            .collect(),
+        Some(_) => vec![("all rows".to_string(), all.clone(), all.clone())],
     };
 
     let pb = progress((folds.len() * a.keys) as u64, "hashing held-out folds");
@@ -402,7 +452,8 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
             ..opts
         };
         let train_groups: Vec<usize> = train.iter().map(|&i| groups[i]).collect();
-        let model = LeakageModel::with_groups(xtr.as_slice(), dim, Some(&train_groups), &fold_opts)?;
+        let model =
+            LeakageModel::with_groups(xtr.as_slice(), dim, Some(&train_groups), &fold_opts)?;
         let report = tune_with_model(&model, &fold_opts).with_context(|| format!("fold {name}"))?;
         // Diagnostic only: the same model on the held-out features themselves.
         let test_model = LeakageModel::new(xte.as_slice(), dim, &opts)?;
@@ -411,7 +462,10 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
         let mut measured = Vec::new();
         for s in 0..a.keys {
             let key = match a.seed {
-                Some(seed) => SmhKey::generate_with_seed(params, seed ^ ((fi as u64) << 32 | s as u64).wrapping_add(1)),
+                Some(seed) => SmhKey::generate_with_seed(
+                    params,
+                    seed ^ ((fi as u64) << 32 | s as u64).wrapping_add(1),
+                ),
                 None => SmhKey::generate(params),
             };
             let codes = key.hash(xte.as_slice(), dim)?;
@@ -420,7 +474,16 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
         }
         let (m, sd) = mean_std(&measured);
         measured_all.extend(measured.iter().copied());
-        rows.push((name.clone(), train.len(), test.len(), share, report, predicted_test, m, sd));
+        rows.push((
+            name.clone(),
+            train.len(),
+            test.len(),
+            share,
+            report,
+            predicted_test,
+            m,
+            sd,
+        ));
     }
     pb.finish_and_clear();
     println!(
@@ -433,7 +496,9 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
             name, ntr, nte, share, r.delta, r.predicted_percent, pt, m, sd
         );
     }
-    println!("(share: same-speaker pairs among held-out pairs; pred. train: model from training speakers; pred. test: diagnostic, model from held-out features)");
+    println!(
+        "(share: same-speaker pairs among held-out pairs; pred. train: model from training speakers; pred. test: diagnostic, model from held-out features)"
+    );
     let (m, sd) = mean_std(&measured_all);
     println!(
         "measured leakage on held-out speakers: {m:.2}% ± {sd:.2} (target {}%, off by {:+.2} points; {} folds × {} keys)",
@@ -452,7 +517,13 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
     let report = tune_with_model(&full_model, &full_opts)?;
     println!(
         "Δ for the whole table: {:.4} (predicted {:.2}%, floor {:.2}% for k = {}, mpc = {}; {} of {} pairs used)",
-        report.delta, report.predicted_percent, report.floor_percent, a.k, a.mpc, report.pairs_used, report.pairs_total
+        report.delta,
+        report.predicted_percent,
+        report.floor_percent,
+        a.k,
+        a.mpc,
+        report.pairs_used,
+        report.pairs_total
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -466,7 +537,11 @@ fn same_group_share(groups: &[usize], rows: &[usize]) -> f64 {
     let n = rows.len() as u64;
     let same: u64 = counts.values().map(|c| c * c.saturating_sub(1) / 2).sum();
     let all = n * n.saturating_sub(1) / 2;
-    if all == 0 { 0.0 } else { same as f64 / all as f64 }
+    if all == 0 {
+        0.0
+    } else {
+        same as f64 / all as f64
+    }
 }
 
 fn scaled_all(x: &Matrix) -> Result<Matrix> {
