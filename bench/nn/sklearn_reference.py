@@ -94,8 +94,11 @@ def read_splits(path):
 
 
 def corpus_name(path):
+    # Same rule as the table4 example: oracle files by folder, others by stem.
     parts = path.replace("\\", "/").split("/")
-    return parts[-2] if len(parts) >= 2 else path
+    if parts[-1] == "egemaps_v02_opensmile.csv" and len(parts) >= 2:
+        return parts[-2]
+    return parts[-1].rsplit(".", 1)[0]
 
 
 def main():

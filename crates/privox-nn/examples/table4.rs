@@ -167,11 +167,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut split_csv = String::from("corpus,seed,test_speaker,validation_speakers\n");
     for csv in &csvs {
-        let corpus = csv
-            .parent()
-            .and_then(|p| p.file_name())
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // The oracle files are all named egemaps_v02_opensmile.csv: name them by folder.
+        let corpus = if csv.file_name().is_some_and(|n| n == "egemaps_v02_opensmile.csv") {
+            csv.parent().and_then(|p| p.file_name())
+        } else {
+            csv.file_stem()
+        }
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
         let data = FeatureTable::read_csv(csv)?.to_dataset(&ClassSet::neutral_angry())?;
         let folds = leave_one_group_out(&data.groups, &data.group_names);
         if export.is_some() {
