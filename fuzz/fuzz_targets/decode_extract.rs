@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let (samples, rate) = if audio.sample_rate > privox_egemaps::MAX_SAMPLE_RATE {
-        match privox_audio::resample(&audio.samples, audio.sample_rate, privox_egemaps::MAX_SAMPLE_RATE) {
+        match privox_audio::resample(
+            &audio.samples,
+            audio.sample_rate,
+            privox_egemaps::MAX_SAMPLE_RATE,
+        ) {
             Ok(s) => (s, privox_egemaps::MAX_SAMPLE_RATE),
             Err(_) => return,
         }
