@@ -28,6 +28,10 @@
 //! e.g. 0.05 s or an empty file) give [`EgemapsError::TooShort`]; 60 ms and
 //! longer give a full vector, as openSMILE does.
 
+// Index loops mirror the numerical algorithms (QR, Levinson, spline,
+// harmonic search) and keep neighbouring-element access readable.
+#![allow(clippy::needless_range_loop)]
+
 mod assemble;
 mod error;
 mod formants;
