@@ -79,9 +79,9 @@ fn main() {
         .expect("read --dir")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| ["wav", "flac", "ogg", "mp3"].contains(&x.to_ascii_lowercase().as_str()))
+            p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                ["wav", "flac", "ogg", "mp3"].contains(&x.to_ascii_lowercase().as_str())
+            })
         })
         .collect();
     files.sort();

@@ -4,10 +4,13 @@
 //!
 //! `cargo run --release -p privox-egemaps --example stream_file -- FILE [--llds]`
 fn main() {
-    let path = std::env::args().nth(1).expect("usage: stream_file FILE [--llds]");
+    let path = std::env::args()
+        .nth(1)
+        .expect("usage: stream_file FILE [--llds]");
     let opts = privox_audio::DecodeOptions::default();
     let stream = privox_audio::AudioStream::open(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
-    let mut ex = privox_egemaps::Extractor::new(stream.sample_rate()).unwrap_or_else(|e| panic!("{e}"));
+    let mut ex =
+        privox_egemaps::Extractor::new(stream.sample_rate()).unwrap_or_else(|e| panic!("{e}"));
     let mut samples = 0usize;
     for block in stream {
         let block = block.unwrap_or_else(|e| panic!("{e}"));

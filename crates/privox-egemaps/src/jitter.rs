@@ -81,7 +81,8 @@ impl JitterTracker {
                 ));
             }
             let mut best: Option<usize> = None;
-            for k in 1..range.saturating_sub(1) {
+            // openSMILE never takes the last two lags as the peak.
+            for k in 1..range.saturating_sub(2) {
                 let c = self.cc[k];
                 if c > self.cc[k - 1] && c > self.cc[k + 1] && best.is_none_or(|b| c > self.cc[b]) {
                     best = Some(k);

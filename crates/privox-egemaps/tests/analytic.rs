@@ -21,12 +21,20 @@ fn names_are_opensmile_columns() {
 
 #[test]
 fn harmonic_complex_gives_expected_semitones() {
-    for (f0, rate) in [(120.0f32, 16_000u32), (200.0, 16_000), (200.0, 8_000), (150.0, 24_000)] {
+    for (f0, rate) in [
+        (120.0f32, 16_000u32),
+        (200.0, 16_000),
+        (200.0, 8_000),
+        (150.0, 24_000),
+    ] {
         let x = harmonic_complex(f0, &[0.3, 0.15, 0.05, 0.02], rate, 1.0);
         let f = extract(&x, rate).unwrap();
         let expected = 12.0 * (f64::from(f0) / 27.5).log2();
         let got = feature(&f, "F0semitoneFrom27.5Hz_sma3nz_amean");
-        assert!((got - expected).abs() < 0.1, "f0 {f0} Hz at {rate}: {got} vs {expected}");
+        assert!(
+            (got - expected).abs() < 0.1,
+            "f0 {f0} Hz at {rate}: {got} vs {expected}"
+        );
         // Fully voiced: one segment covering (almost) the whole clip.
         assert!(feature(&f, "MeanVoicedSegmentLengthSec") > 0.8);
     }
@@ -40,7 +48,10 @@ fn loudness_is_monotonic_in_gain() {
         let x: Vec<f32> = base.iter().map(|v| v * gain / 1.8).collect();
         let f = extract(&x, 16_000).unwrap();
         let l = feature(&f, "loudness_sma3_amean");
-        assert!(l > last, "loudness not increasing at gain {gain}: {l} <= {last}");
+        assert!(
+            l > last,
+            "loudness not increasing at gain {gain}: {l} <= {last}"
+        );
         last = l;
     }
 }
@@ -66,10 +77,15 @@ fn white_noise_is_unvoiced() {
 
 #[test]
 fn too_short_inputs_are_typed_errors() {
-    assert!(matches!(extract(&[], 16_000), Err(EgemapsError::TooShort { samples: 0, .. })));
+    assert!(matches!(
+        extract(&[], 16_000),
+        Err(EgemapsError::TooShort { samples: 0, .. })
+    ));
     let x = harmonic_complex(200.0, &[0.3], 16_000, 0.05);
     match extract(&x, 16_000) {
-        Err(EgemapsError::TooShort { samples, needed, .. }) => {
+        Err(EgemapsError::TooShort {
+            samples, needed, ..
+        }) => {
             assert_eq!(samples, 800);
             assert_eq!(needed, 960);
         }
@@ -95,34 +111,63 @@ fn clipping_and_dc_offset_do_not_panic() {
         .collect();
     let f = extract(&x, 16_000).unwrap();
     assert!(f.values().iter().all(|v| v.is_finite()));
-    let dc: Vec<f32> = harmonic_complex(150.0, &[0.2], 16_000, 0.7).iter().map(|v| v + 0.5).collect();
+    let dc: Vec<f32> = harmonic_complex(150.0, &[0.2], 16_000, 0.7)
+        .iter()
+        .map(|v| v + 0.5)
+        .collect();
     let f = extract(&dc, 16_000).unwrap();
     assert!(f.values().iter().all(|v| v.is_finite()));
     let full_dc = vec![1.0f32; 16_000];
-    assert!(extract(&full_dc, 16_000).unwrap().values().iter().all(|v| v.is_finite()));
+    assert!(
+        extract(&full_dc, 16_000)
+            .unwrap()
+            .values()
+            .iter()
+            .all(|v| v.is_finite())
+    );
 }
 
 #[test]
 fn all_supported_rates_work() {
-    for rate in [8_000u32, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000] {
+    for rate in [
+        8_000u32, 11_025, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000,
+    ] {
         let x = harmonic_complex(160.0, &[0.3, 0.2, 0.1], rate, 0.4);
         let out = Extractor::new(rate)
             .and_then(|mut e| e.push(&x).and_then(|_| e.finish()))
             .unwrap_or_else(|e| panic!("{rate} Hz: {e}"));
-        assert!(out.functionals.values().iter().all(|v| v.is_finite()), "{rate} Hz");
+        assert!(
+            out.functionals.values().iter().all(|v| v.is_finite()),
+            "{rate} Hz"
+        );
         assert!(!out.llds.is_empty());
-        let st = out.functionals.get("F0semitoneFrom27.5Hz_sma3nz_amean").unwrap();
-        assert!((st - 12.0 * (160.0f64 / 27.5).log2()).abs() < 0.2, "{rate} Hz: {st}");
+        let st = out
+            .functionals
+            .get("F0semitoneFrom27.5Hz_sma3nz_amean")
+            .unwrap();
+        assert!(
+            (st - 12.0 * (160.0f64 / 27.5).log2()).abs() < 0.2,
+            "{rate} Hz: {st}"
+        );
     }
 }
 
 #[test]
 fn bad_rates_and_samples_are_rejected() {
-    assert!(matches!(Extractor::new(7_999), Err(EgemapsError::UnsupportedSampleRate { rate: 7_999 })));
-    assert!(matches!(Extractor::new(96_000), Err(EgemapsError::UnsupportedSampleRate { .. })));
+    assert!(matches!(
+        Extractor::new(7_999),
+        Err(EgemapsError::UnsupportedSampleRate { rate: 7_999 })
+    ));
+    assert!(matches!(
+        Extractor::new(96_000),
+        Err(EgemapsError::UnsupportedSampleRate { .. })
+    ));
     let mut x = vec![0.1f32; 2000];
     x[1234] = f32::NAN;
-    assert!(matches!(extract(&x, 16_000), Err(EgemapsError::NonFiniteSample { index: 1234, .. })));
+    assert!(matches!(
+        extract(&x, 16_000),
+        Err(EgemapsError::NonFiniteSample { index: 1234, .. })
+    ));
     let msg = extract(&[], 16_000).unwrap_err().to_string();
     assert!(msg.contains("too short"), "{msg}");
 }

@@ -28,7 +28,10 @@ fn emodb_slice_agrees_with_opensmile() {
     let refs: HashMap<String, Vec<f64>> = lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[0].rsplit('/').next().unwrap().to_string(), cols.iter().map(|&c| f[c].parse().unwrap()).collect())
+            (
+                f[0].rsplit('/').next().unwrap().to_string(),
+                cols.iter().map(|&c| f[c].parse().unwrap()).collect(),
+            )
         })
         .collect();
     let mut names: Vec<&String> = refs.keys().collect();
@@ -40,7 +43,11 @@ fn emodb_slice_agrees_with_opensmile() {
         let (x, sr) = common::read_wav_i16(&shared.join("data/emodb/wav").join(name));
         let got = extract(&x, sr).unwrap();
         for (k, (g, r)) in got.values().iter().zip(&refs[*name]).enumerate() {
-            rel[k].push(if g == r { 0.0 } else { (g - r).abs() / r.abs().max(1e-12) });
+            rel[k].push(if g == r {
+                0.0
+            } else {
+                (g - r).abs() / r.abs().max(1e-12)
+            });
         }
     }
     let mut within = 0;
@@ -50,9 +57,16 @@ fn emodb_slice_agrees_with_opensmile() {
         if median <= 0.005 {
             within += 1;
         } else {
-            eprintln!("{}: median rel err {:.3}%", FEATURE_NAMES[k], median * 100.0);
+            eprintln!(
+                "{}: median rel err {:.3}%",
+                FEATURE_NAMES[k],
+                median * 100.0
+            );
         }
     }
-    eprintln!("{within}/88 features within 0.5% median relative error on {} files", picked.len());
+    eprintln!(
+        "{within}/88 features within 0.5% median relative error on {} files",
+        picked.len()
+    );
     assert!(within >= 80, "only {within}/88 features within 0.5%");
 }

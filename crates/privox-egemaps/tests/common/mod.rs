@@ -19,7 +19,10 @@ pub fn shared_dir() -> Option<PathBuf> {
 /// Minimal reader for mono/stereo 16-bit PCM WAV (walks the chunks).
 pub fn read_wav_i16(path: &Path) -> (Vec<f32>, u32) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(&b[0..4] == b"RIFF" && &b[8..12] == b"WAVE", "not a WAV file");
+    assert!(
+        &b[0..4] == b"RIFF" && &b[8..12] == b"WAVE",
+        "not a WAV file"
+    );
     let mut pos = 12;
     let (mut ch, mut rate) = (1usize, 0u32);
     while pos + 8 <= b.len() {
