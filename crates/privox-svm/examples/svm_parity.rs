@@ -6,7 +6,8 @@
 //! Usage: `cargo run --release -p privox-svm --example svm_parity -- CASE_DIR [REPEATS]`
 //!
 //! `CASE_DIR/meta.json` holds `kind` ("rbf" or "precomputed"), `n_train`,
-//! `n_test`, `dim`, `C`, `gamma`, `n_classes`; the matrices are raw
+//! `n_test`, `dim`, `C`, `gamma`, `n_classes` and optionally
+//! `class_weights` (one per class); the matrices are raw
 //! little-endian f64: `x_train.f64`/`x_test.f64` (rbf) or
 //! `k_train.f64`/`k_test.f64` (precomputed), and `y_train.f64`.
 
@@ -30,23 +31,38 @@ fn write_f64(path: &Path, v: &[f64]) {
     std::fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
+/// CPU time of this process in seconds (less sensitive than wall time to
+/// other jobs on a shared machine; the Python side uses `time.process_time`).
+fn cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid pointer.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime failed");
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Trains `repeats` times; returns the solution, wall times and CPU times.
 fn timed_train<K: Kernel>(
     k: &K,
     y: &[usize],
     nc: usize,
     p: &SvcParams,
     repeats: usize,
-) -> (SvcSolution, Vec<f64>) {
+) -> (SvcSolution, Vec<f64>, Vec<f64>) {
     let idx: Vec<usize> = (0..y.len()).collect();
-    let mut times = Vec::new();
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     let mut sol = None;
     for _ in 0..repeats {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), cpu_seconds());
         let s = train(k, &idx, y, nc, p).expect("training failed");
-        times.push(t.elapsed().as_secs_f64());
+        cpu.push(cpu_seconds() - c);
+        wall.push(t.elapsed().as_secs_f64());
         sol = Some(s);
     }
-    (sol.expect("repeats >= 1"), times)
+    (sol.expect("repeats >= 1"), wall, cpu)
 }
 
 fn main() {
@@ -66,8 +82,13 @@ fn main() {
         get("n_test") as usize,
         get("n_classes") as usize,
     );
+    let class_weights: Vec<f64> = meta["class_weights"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_f64().expect("weight")).collect())
+        .unwrap_or_default();
     let params = SvcParams {
         c: get("C"),
+        class_weights,
         ..SvcParams::default()
     };
     let y: Vec<usize> = read_f64(&dir.join("y_train.f64"))
@@ -75,7 +96,7 @@ fn main() {
         .map(|&v| v as usize)
         .collect();
     assert_eq!(y.len(), n_train);
-    let (sol, times, krow): (SvcSolution, Vec<f64>, KernelRow) =
+    let (sol, times, cpu, krow): (SvcSolution, Vec<f64>, Vec<f64>, KernelRow) =
         match meta["kind"].as_str().expect("kind") {
             "rbf" => {
                 let dim = get("dim") as usize;
@@ -83,7 +104,7 @@ fn main() {
                 let xtr = read_f64(&dir.join("x_train.f64"));
                 let xte = read_f64(&dir.join("x_test.f64"));
                 let k = RbfKernel::new(xtr.clone(), dim, gamma).expect("kernel");
-                let (sol, times) = timed_train(&k, &y, nc, &params, repeats);
+                let (sol, times, cpu) = timed_train(&k, &y, nc, &params, repeats);
                 let f = move |t: usize, s: usize| {
                     rbf(
                         &xte[t * dim..(t + 1) * dim],
@@ -91,17 +112,18 @@ fn main() {
                         gamma,
                     )
                 };
-                (sol, times, Box::new(f))
+                (sol, times, cpu, Box::new(f))
             }
             "precomputed" => {
                 let k = PrecomputedKernel::new(n_train, read_f64(&dir.join("k_train.f64")))
                     .expect("gram");
                 let kte = read_f64(&dir.join("k_test.f64"));
                 assert_eq!(kte.len(), n_test * n_train);
-                let (sol, times) = timed_train(&k, &y, nc, &params, repeats);
+                let (sol, times, cpu) = timed_train(&k, &y, nc, &params, repeats);
                 (
                     sol,
                     times,
+                    cpu,
                     Box::new(move |t: usize, s: usize| kte[t * n_train + s]),
                 )
             }
@@ -120,6 +142,7 @@ fn main() {
     let out = serde_json::json!({
         "n_sv": sol.n_sv,
         "train_seconds": times,
+        "train_cpu_seconds": cpu,
         "iterations": sol.iterations,
         "rho": sol.rho,
     });

@@ -54,10 +54,8 @@ impl<'k, K: Kernel + ?Sized> SvcQ<'k, K> {
             let kernel = self.kernel;
             let idx = &self.idx;
             let y = &self.y;
-            let col = self.cache.column_mut(i);
-            for j in start..len {
-                col[j] = (yi * y[j] as f64 * kernel.eval(ki, idx[j])) as f32;
-            }
+            let col = self.cache.column_vec_mut(i);
+            col.extend((start..len).map(|j| (yi * y[j] as f64 * kernel.eval(ki, idx[j])) as f32));
         }
     }
 
