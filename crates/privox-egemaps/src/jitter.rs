@@ -71,6 +71,7 @@ impl JitterTracker {
         let (mut sum_dp, mut n_dp) = (0.0, 0usize);
         let (mut sum_a, mut sum_da) = (0.0, 0.0);
         let mut start = 0usize;
+        let mut resume = 0usize;
         let range = lag_max - lag_min + 1;
         while n > 2 * lag_max + 1 && start < n - 2 * lag_max - 1 {
             self.cc.clear();
@@ -90,6 +91,9 @@ impl JitterTracker {
             }
             let Some(k) = best else {
                 start += t0f;
+                if start + 1 < consumed {
+                    resume = start;
+                }
                 continue;
             };
             let (vx, vy) = crate::shs::parabola_vertex(
@@ -116,10 +120,14 @@ impl JitterTracker {
                 self.last_t0 = period;
             }
             start += lag;
+            if start + 1 < consumed {
+                resume = start;
+            }
         }
-        // The next read continues where the period walk stopped (at most at
-        // the end of this frame's new samples).
-        let new_idx = start.min(consumed);
+        // The next read starts at the last period start the walk reached
+        // before the end of this frame's new samples (consumed - 1); a period
+        // longer than that is analysed again by the next frame.
+        let new_idx = resume;
         self.last_idx = read_start + new_idx;
         self.last_mis = consumed - new_idx;
 
