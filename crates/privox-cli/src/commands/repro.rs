@@ -49,6 +49,15 @@ pub enum What {
     /// With privox's own features for nEMO as well:
     ///   privox repro hashing --corpus ../shared/data/nemo --privox-features bench/out/nemo.csv
     Hashing(HashingArgs),
+    /// Regenerate `OUT/hashing.md` and `OUT/hashing-frontier.svg` from the
+    /// run records in `OUT/hashing-data/` without running anything.
+    ///
+    /// Example: privox repro hashing-report --out docs/results
+    HashingReport {
+        /// Folder holding `hashing-data/` and the report.
+        #[arg(long, default_value = "docs/results")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -120,6 +129,11 @@ pub struct HashingArgs {
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.what {
         What::Hashing(a) => hashing(a),
+        What::HashingReport { out } => {
+            let (doc, svg) = report::regenerate(&out)?;
+            println!("report: {}  frontier: {}", doc.display(), svg.display());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

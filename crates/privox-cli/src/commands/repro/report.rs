@@ -196,7 +196,7 @@ fn fmt_grid(v: &[f64]) -> String {
 
 fn setup(records: &[RunRecord]) -> String {
     let mut s = String::from(
-        "| corpus · features | rows (neutral, angry) | speakers | features | mpc | key seeds | inner folds | log2 C rel. | log2 γ·m | finished (UTC) |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| corpus · features | rows (neutral, angry) | speakers | features | mpc | key seeds | inner folds | log2 C·σ_K | log2 γ·s | finished (UTC) |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in records {
         let _ = writeln!(
