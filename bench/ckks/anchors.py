@@ -47,21 +47,30 @@ HOISTED_ROTATIONS = 16
 HE_STD_128_MAX_LOG_QP = {4096: 109, 8192: 218, 16384: 438, 32768: 881}
 
 
+# Thread CPU time of the most recent timed_samples call(s): a diagnostic that
+# separates time spent computing from time spent descheduled on a loaded machine.
+CPU_SAMPLES = []
+
+
 def timed_samples(fn, reps, pre=None, post=None):
     """Run `fn` `reps` times; return per-call wall times in nanoseconds.
 
     `pre` / `post` are untimed hooks (for example to undo an in-place op).
     """
-    out = []
+    out, cpu = [], []
     for _ in range(reps):
         if pre is not None:
             pre()
+        c0 = time.thread_time_ns()
         t0 = time.perf_counter_ns()
         fn()
         t1 = time.perf_counter_ns()
+        c1 = time.thread_time_ns()
         if post is not None:
             post()
         out.append(t1 - t0)
+        cpu.append(c1 - c0)
+    CPU_SAMPLES.append(cpu)
     return out
 
 
@@ -450,6 +459,7 @@ def main():
     phases = tuple(f"phase{i}" for i in range(1, n_phases + 1))
     privox_samples = {}
     samples = {ph: {lib.name: {} for lib in libs} for ph in phases}
+    cpu_samples = {ph: {lib.name: {} for lib in libs} for ph in phases}
     load = {ph: {} for ph in phases}
     log = open(args.privox_log, "w")
     for op in all_ops:
@@ -472,6 +482,7 @@ def main():
                 for lib in order:
                     o = lib_ops[lib.name][op]
                     samples[ph][lib.name].setdefault(op, []).extend(timed_samples(o.fn, reps, o.pre, o.post))
+                    cpu_samples[ph][lib.name].setdefault(op, []).extend(CPU_SAMPLES.pop())
             load[ph]["end"] = os.getloadavg()
         line = "  ".join(
             f"{lib.name}={statistics.median([x for ph in phases for x in samples[ph][lib.name][op]]) / 1e6:.3f} ms"
@@ -510,6 +521,7 @@ def main():
                         "min_ns": min(v),
                         "n": len(v),
                         "samples_ns": v,
+                        "cpu_samples_ns": cpu_samples[ph][lib.name][op],
                         "note": lib_ops[lib.name][op].note,
                     }
                     for op, v in samples[ph][lib.name].items()

@@ -56,9 +56,10 @@ if [[ -n "${QUICK:-}" ]]; then ANCHOR_ARGS=(--reps 5 --blocks 1 --privox-rounds 
 # ---- record the machine state
 {
   echo "date_utc: $(date -u +%FT%TZ)"
+  echo "privox-ckks last commit: $(git -C "$ROOT" log -1 --format='%h %s' -- crates/privox-ckks 2>/dev/null | cut -c1-100)"
   echo "git: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet -- crates/privox-ckks 2>/dev/null || echo ' (privox-ckks has uncommitted changes)')"
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p')"
-  echo "cores: $(nproc)"
+  echo "cores: $(nproc --all)"
   echo "loadavg_start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "rustc: $(rustc --version)"
   echo "pin: ${BENCH_CPU:-none}"
@@ -73,6 +74,8 @@ if [[ $PRIVOX == 1 ]]; then
     | "$VENV/bin/python" -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
+    if m.get("reason") == "compiler-message":
+        sys.stderr.write(m["message"].get("rendered") or "")
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "ops" and m.get("executable"):
         print(m["executable"])')"
   if [[ -z "$EXE" ]]; then echo "error: could not find the built privox-ckks ops bench" >&2; exit 1; fi
