@@ -168,7 +168,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut split_csv = String::from("corpus,seed,test_speaker,validation_speakers\n");
     for csv in &csvs {
         // The oracle files are all named egemaps_v02_opensmile.csv: name them by folder.
-        let corpus = if csv.file_name().is_some_and(|n| n == "egemaps_v02_opensmile.csv") {
+        let corpus = if csv
+            .file_name()
+            .is_some_and(|n| n == "egemaps_v02_opensmile.csv")
+        {
             csv.parent().and_then(|p| p.file_name())
         } else {
             csv.file_stem()

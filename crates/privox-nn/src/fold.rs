@@ -9,6 +9,10 @@ use crate::error::{NnError, Result};
 use crate::layers::{Activation, Layer};
 use crate::linalg::{self, Matrix};
 use crate::network::{Mlp, argmax_rows};
+use rayon::prelude::*;
+
+/// Rows per parallel task in [`FoldedMlp::logits`].
+const PARALLEL_CHUNK: usize = 512;
 
 /// `y = x·W + b` with `W` stored `inputs × outputs` row-major.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,7 +147,30 @@ impl FoldedMlp {
             });
         }
         linalg::check_finite(x)?;
-        let mut h = x.clone();
+        if x.rows() < 2 * PARALLEL_CHUNK {
+            return Ok(self.logits_serial(x.clone()));
+        }
+        // Large batches: row chunks on all cores (rows are independent).
+        let chunks: Vec<Matrix> = (0..x.rows())
+            .step_by(PARALLEL_CHUNK)
+            .map(|s| {
+                let idx: Vec<usize> = (s..(s + PARALLEL_CHUNK).min(x.rows())).collect();
+                x.select_rows(&idx)
+            })
+            .collect();
+        let outs: Vec<Matrix> = chunks
+            .into_par_iter()
+            .map(|c| self.logits_serial(c))
+            .collect();
+        let mut data = Vec::with_capacity(x.rows() * self.n_classes);
+        for o in outs {
+            data.extend_from_slice(o.as_slice());
+        }
+        // Invariant: every chunk has n_classes columns and the rows add up.
+        Ok(Matrix::new(x.rows(), self.n_classes, data).expect("chunk shapes add up"))
+    }
+
+    fn logits_serial(&self, mut h: Matrix) -> Matrix {
         for l in &self.layers {
             match l {
                 FoldedLayer::Affine(a) => {
@@ -156,7 +183,7 @@ impl FoldedMlp {
                 }
             }
         }
-        Ok(h)
+        h
     }
 
     /// Predicted class per row of already-scaled features.
