@@ -20,6 +20,9 @@ const C: usize = 16;
 const ROWS_PER_TASK: usize = 32;
 /// Beyond this magnitude of floor(v/Δ) the fast exact modulo path is not exact.
 const FAST_MOD_LIMIT: f64 = (1u64 << 40) as f64;
+/// Inputs beyond this magnitude take the all-f64 path (f32 would overflow or
+/// lose too much precision to be worth refining).
+const F32_PATH_MAX_ABS: f64 = 1e6;
 /// Inputs beyond this magnitude are refused: the projection could overflow.
 pub const MAX_ABS_FEATURE: f64 = 1e100;
 
@@ -81,7 +84,12 @@ impl SmhKey {
         }
         let prep = Prepared::new(self);
         let stride = codes.stride();
-        let level = detect();
+        let mut level = detect();
+        // The f32 fast path needs inputs far inside the f32 range.
+        #[cfg(target_arch = "x86_64")]
+        if matches!(level, Level::Avx512F32) && x.iter().any(|v| v.abs() > F32_PATH_MAX_ABS) {
+            level = Level::Avx512;
+        }
         codes
             .rows_mut()
             .par_chunks_mut(ROWS_PER_TASK * stride)
@@ -93,6 +101,8 @@ impl SmhKey {
                 Level::Avx2 => unsafe { hash_block_avx2(&prep, xs, out) },
                 #[cfg(target_arch = "x86_64")]
                 Level::Avx512 => unsafe { hash_block_avx512(&prep, xs, out) },
+                #[cfg(target_arch = "x86_64")]
+                Level::Avx512F32 => unsafe { hash_block_avx512_f32(&prep, xs, out) },
             });
         Ok(codes)
     }
@@ -101,8 +111,14 @@ impl SmhKey {
 /// Key material rearranged for the kernel: `Aᵀ` packed in panels of C
 /// columns (panel b holds rows l = 0..L of columns bC..bC+C, contiguous) and
 /// `w` padded to a multiple of C. Both are secret copies, zeroized on drop.
-struct Prepared {
+struct Prepared<'k> {
     panels: Zeroizing<Vec<f64>>,
+    /// The same panels in f32, for the fast path (see `hash_block_f32`).
+    panels32: Zeroizing<Vec<f32>>,
+    /// Euclidean norm of each row of A (bounds the f32 rounding error).
+    a_norms: Zeroizing<Vec<f64>>,
+    /// Row-major A, for exact recomputation near cell boundaries.
+    a: &'k [f64],
     w: Zeroizing<Vec<f64>>,
     l: usize,
     m: usize,
@@ -113,8 +129,8 @@ struct Prepared {
     delta: f64,
 }
 
-impl Prepared {
-    fn new(key: &SmhKey) -> Self {
+impl<'k> Prepared<'k> {
+    fn new(key: &'k SmhKey) -> Self {
         let p = key.params();
         let (m, l) = (p.symbols(), p.dim());
         let mp = m.div_ceil(C) * C;
@@ -128,8 +144,17 @@ impl Prepared {
         }
         let mut w = Zeroizing::new(vec![0.0; mp]);
         w[..m].copy_from_slice(key.dither());
+        let panels32 = Zeroizing::new(panels.iter().map(|&v| v as f32).collect());
+        let a_norms = Zeroizing::new(
+            a.chunks_exact(l)
+                .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+                .collect(),
+        );
         Prepared {
             panels,
+            panels32,
+            a_norms,
+            a,
             w,
             l,
             m,
@@ -149,15 +174,27 @@ enum Level {
     Avx2,
     #[cfg(target_arch = "x86_64")]
     Avx512,
+    /// f32 products with exact f64 recomputation near cell boundaries.
+    #[cfg(target_arch = "x86_64")]
+    Avx512F32,
 }
 
+/// The fastest kernel this CPU supports. `PRIVOX_SMH_KERNEL=f64` skips the
+/// f32 fast path (for benchmarking the two; codes are the same either way).
 fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f")
+        let force_f64 = std::env::var("PRIVOX_SMH_KERNEL").is_ok_and(|v| v == "f64");
+        if force_f64
+            && std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("fma")
         {
             return Level::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Level::Avx512F32;
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
@@ -232,6 +269,85 @@ fn hash_block<const R: usize>(
     }
 }
 
+/// The f32 fast path: X·Aᵀ in f32 (twice the SIMD width of f64), then every
+/// projection whose distance to a cell boundary is within a rigorous bound
+/// of the f32 rounding error is recomputed in f64. The codes are therefore
+/// those of the f64 computation; only ~0.1 % of symbols need the recompute.
+///
+/// Bound: with unit roundoff u = 2⁻²⁴, rounding x and A to f32 and an
+/// L-term FMA dot product err by at most γ_{L+3}·Σ|a_l x_l| ≤
+/// γ_{L+3}·‖a‖₂‖x‖₂ (Cauchy–Schwarz), γ_n = nu/(1 − nu); we use twice that.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
+fn hash_block_avx512_f32(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
+    const R: usize = 16;
+    let l = prep.l;
+    let stride = prep.words * prep.planes;
+    let rows = xs.len() / l;
+    let blocks = rows.div_ceil(R);
+    let mut xt = vec![0.0f32; blocks * l * R];
+    for (i, row) in xs.chunks_exact(l).enumerate() {
+        let (b, r) = (i / R, i % R);
+        for (li, &v) in row.iter().enumerate() {
+            xt[b * l * R + li * R + r] = v as f32;
+        }
+    }
+    let mut vals = vec![0.0f64; blocks * R * prep.mp];
+    for (pb, panel) in prep.panels32.chunks_exact(l * C).enumerate() {
+        let w = &prep.w[pb * C..(pb + 1) * C];
+        for (b, xblk) in xt.chunks_exact(l * R).enumerate() {
+            let acc = simd::tile_avx512_f32(xblk, panel);
+            for (r, acc_r) in acc.iter().enumerate() {
+                let dst = &mut vals[(b * R + r) * prep.mp + pb * C..][..C];
+                for c in 0..C {
+                    dst[c] = acc_r[c] as f64 + w[c];
+                }
+            }
+        }
+    }
+    let u = (2.0f64).powi(-24);
+    let n = (l + 3) as f64;
+    let gamma = 2.0 * n * u / (1.0 - n * u);
+    for ((v, code), x) in vals
+        .chunks_exact_mut(prep.mp)
+        .zip(out.chunks_exact_mut(stride))
+        .zip(xs.chunks_exact(l))
+    {
+        let x_norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // Margin in units of Δ, per symbol: gamma·‖a_m‖·‖x‖/Δ plus slack for
+        // the f64 additions that follow the product.
+        let scale = gamma * x_norm / prep.delta;
+        let slack = 1e-9;
+        let inv_delta = 1.0 / prep.delta;
+        for (chunk, (vc, norms)) in v[..prep.m]
+            .chunks_mut(64)
+            .zip(prep.a_norms.chunks(64))
+            .enumerate()
+        {
+            let mut near = false;
+            for (&val, &an) in vc.iter().zip(norms) {
+                let t = val * inv_delta;
+                let frac = t - t.floor();
+                let eps = scale * an + slack;
+                near |= frac < eps || frac > 1.0 - eps;
+            }
+            if near {
+                for (j, (val, &an)) in vc.iter_mut().zip(norms).enumerate() {
+                    let t = *val * inv_delta;
+                    let frac = t - t.floor();
+                    let eps = scale * an + slack;
+                    if frac < eps || frac > 1.0 - eps {
+                        let m = chunk * 64 + j;
+                        let a = &prep.a[m * l..(m + 1) * l];
+                        *val = a.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() + prep.w[m];
+                    }
+                }
+            }
+        }
+        quantize_pack(&v[..prep.m], code, prep);
+    }
+}
+
 /// Portable R × C tile (no FMA, so results match `a * b + c` everywhere).
 fn tile_portable<const R: usize>(xt: &[f64], panel: &[f64]) -> [[f64; C]; R] {
     let mut acc = [[0.0f64; C]; R];
@@ -277,6 +393,34 @@ mod simd {
             unsafe {
                 _mm512_storeu_pd(o.as_mut_ptr(), acc[2 * r]);
                 _mm512_storeu_pd(o.as_mut_ptr().add(8), acc[2 * r + 1]);
+            }
+        }
+        out
+    }
+
+    /// 16 rows × 16 symbols in f32: 16 zmm accumulators, widened to f64 at the end.
+    #[target_feature(enable = "avx512f,fma")]
+    pub(super) fn tile_avx512_f32(xt: &[f32], panel: &[f32]) -> [[f64; C]; 16] {
+        let l = panel.len() / C;
+        assert!(xt.len() >= l * 16, "slab holds L x 16 values");
+        let mut acc = [_mm512_setzero_ps(); 16];
+        for li in 0..l {
+            // SAFETY: li * C + 16 <= panel.len() and li * 16 + 16 <= xt.len() (asserted above).
+            unsafe {
+                let a = _mm512_loadu_ps(panel.as_ptr().add(li * C));
+                let x = xt.as_ptr().add(li * 16);
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    *acc_r = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(r)), a, *acc_r);
+                }
+            }
+        }
+        let mut out = [[0.0; C]; 16];
+        for (o, a) in out.iter_mut().zip(acc) {
+            let mut tmp = [0.0f32; C];
+            // SAFETY: tmp holds exactly 16 f32.
+            unsafe { _mm512_storeu_ps(tmp.as_mut_ptr(), a) };
+            for (d, v) in o.iter_mut().zip(tmp) {
+                *d = v as f64;
             }
         }
         out

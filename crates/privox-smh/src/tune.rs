@@ -77,7 +77,12 @@ impl LeakageModel {
 
     /// Like [`LeakageModel::new`], also splitting pairs by group (speaker),
     /// which `opts.same_group_share` needs.
-    pub fn with_groups(x: &[f64], dim: usize, groups: Option<&[usize]>, opts: &TuneOptions) -> Result<Self, SmhError> {
+    pub fn with_groups(
+        x: &[f64],
+        dim: usize,
+        groups: Option<&[usize]>,
+        opts: &TuneOptions,
+    ) -> Result<Self, SmhError> {
         let params = crate::SmhParams::new(opts.k, 1.0, opts.mpc, dim.max(1))?;
         crate::leakage::resolve_threshold(opts.k, Some(opts.threshold))?;
         if dim == 0 || !x.len().is_multiple_of(dim) {
@@ -98,26 +103,41 @@ impl LeakageModel {
         }
         if let Some(g) = groups {
             if g.len() != n {
-                return Err(SmhError::Invalid(format!("{} group labels for {n} vectors", g.len())));
+                return Err(SmhError::Invalid(format!(
+                    "{} group labels for {n} vectors",
+                    g.len()
+                )));
             }
         }
         if let Some(w) = opts.same_group_share {
             if !(0.0..=1.0).contains(&w) {
-                return Err(SmhError::Invalid(format!("same-group share {w} must lie in [0, 1]")));
+                return Err(SmhError::Invalid(format!(
+                    "same-group share {w} must lie in [0, 1]"
+                )));
             }
             if groups.is_none() {
-                return Err(SmhError::Invalid("a same-group share needs group (speaker) labels".into()));
+                return Err(SmhError::Invalid(
+                    "a same-group share needs group (speaker) labels".into(),
+                ));
             }
         }
         let total = n as u64 * (n as u64 - 1) / 2;
         let same_group = |i: usize, j: usize| groups.is_some_and(|g| g[i] == g[j]);
         let dist = |i: usize, j: usize| -> (f64, bool) {
             let (a, b) = (&x[i * dim..(i + 1) * dim], &x[j * dim..(j + 1) * dim]);
-            let d = a.iter().zip(b).map(|(p, q)| (p - q) * (p - q)).sum::<f64>().sqrt();
+            let d = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| (p - q) * (p - q))
+                .sum::<f64>()
+                .sqrt();
             (d, same_group(i, j))
         };
         let distances: Vec<(f64, bool)> = if total <= opts.max_pairs.max(1) as u64 {
-            (1..n).into_par_iter().flat_map_iter(|i| (0..i).map(move |j| dist(i, j))).collect()
+            (1..n)
+                .into_par_iter()
+                .flat_map_iter(|i| (0..i).map(move |j| dist(i, j)))
+                .collect()
         } else {
             let mut rng = ChaCha20Rng::seed_from_u64(opts.seed);
             let pairs: Vec<(usize, usize)> = (0..opts.max_pairs)
@@ -132,17 +152,24 @@ impl LeakageModel {
                 .collect();
             pairs.par_iter().map(|&(i, j)| dist(i, j)).collect()
         };
-        let d_max = distances.iter().map(|d| d.0).fold(0.0f64, f64::max).max(1e-300);
+        let d_max = distances
+            .iter()
+            .map(|d| d.0)
+            .fold(0.0f64, f64::max)
+            .max(1e-300);
         let all = histogram(distances.iter().map(|d| d.0), d_max);
         let same = histogram(distances.iter().filter(|d| d.1).map(|d| d.0), d_max);
         let cross = histogram(distances.iter().filter(|d| !d.1).map(|d| d.0), d_max);
         if opts.same_group_share.is_some_and(|w| w > 0.0) && same.is_empty() {
             return Err(SmhError::Invalid(
-                "no two training vectors share a group, so same-group pairs cannot be modelled".into(),
+                "no two training vectors share a group, so same-group pairs cannot be modelled"
+                    .into(),
             ));
         }
         if opts.same_group_share.is_some_and(|w| w < 1.0) && cross.is_empty() {
-            return Err(SmhError::Invalid("all training vectors share one group: cross-group pairs cannot be modelled".into()));
+            return Err(SmhError::Invalid(
+                "all training vectors share one group: cross-group pairs cannot be modelled".into(),
+            ));
         }
         let m = params.symbols();
         let s_sat = saturation_distance(opts.k);
@@ -174,13 +201,21 @@ impl LeakageModel {
     /// Predicted leakage in percent at `delta` for a population with the
     /// given share of same-group pairs (`None`: the pairs as sampled).
     pub fn predicted_percent_with_share(&self, delta: f64, share: Option<f64>) -> f64 {
-        let mean = |bins: &[(f64, f64)]| bins.iter().map(|&(d, w)| w * self.leak_prob(d / delta)).sum::<f64>();
+        let mean = |bins: &[(f64, f64)]| {
+            bins.iter()
+                .map(|&(d, w)| w * self.leak_prob(d / delta))
+                .sum::<f64>()
+        };
         100.0
             * match share {
                 None => mean(&self.all),
                 Some(w) => {
                     let s = if w > 0.0 { w * mean(&self.same) } else { 0.0 };
-                    let c = if w < 1.0 { (1.0 - w) * mean(&self.cross) } else { 0.0 };
+                    let c = if w < 1.0 {
+                        (1.0 - w) * mean(&self.cross)
+                    } else {
+                        0.0
+                    };
                     s + c
                 }
             }
