@@ -272,7 +272,10 @@ fn walk_dir(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> anyhow::Result<
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk_dir(&path, depth + 1, out)?;
+            // An unreadable sub-folder is reported and skipped; the rest goes on.
+            if let Err(e) = walk_dir(&path, depth + 1, out) {
+                eprintln!("warning: skipped {}: {e:#}", path.display());
+            }
         } else if has_audio_extension(&path) {
             out.push(path);
         }
