@@ -386,13 +386,14 @@ impl RnsContext {
         } else {
             Vec::new()
         };
-        let mut out = data[..nq * n].to_vec();
-        for_limbs(&mut out, n, |i, o| {
+        // Each output limb first holds the converted value t (then NTT(t)),
+        // then (x - t)·P^{-1}: no copies of the input and no scratch buffers.
+        let mut out = vec![0u64; nq * n];
+        for_limbs(&mut out, n, |i, t| {
             let m = self.moduli[i];
             let coef = &self.phat_mod_q[i];
             let h = self.p_half[i];
             let pm = self.p_mod_q[i];
-            let mut t = vec![0u64; n];
             if self.num_p == 1 {
                 // One special prime: the conversion is an exact reduction (phat = 1).
                 for (t, &x) in t.iter_mut().zip(&ps[..n]) {
@@ -415,10 +416,10 @@ impl RnsContext {
                     *t = m.sub(*t, m.reduce_i64(e));
                 }
             }
-            self.plans[i].fwd(&mut t);
+            self.plans[i].fwd(t);
             let (w, ws) = self.p_inv_mod_q[i];
-            for (o, &c) in o.iter_mut().zip(&t) {
-                *o = m.mul_shoup(m.sub(*o, c), w, ws);
+            for (t, &x) in t.iter_mut().zip(&data[i * n..(i + 1) * n]) {
+                *t = m.mul_shoup(m.sub(x, *t), w, ws);
             }
         });
         out
@@ -471,10 +472,7 @@ impl RnsContext {
             if digit.len() == 1 {
                 // One prime per digit: the lift is an exact (centred) reduction.
                 let half = self.moduli[digit[0]].value / 2;
-                for (o, &x) in o.iter_mut().zip(&v[..n]) {
-                    let shift = std::hint::select_unpredictable(x > half, neg_d, 0);
-                    *o = m.add(m.reduce(x), shift);
-                }
+                lift_reduce(o, &v[..n], m.value, half, neg_d);
                 self.plans[ti].fwd(o);
                 return;
             }
@@ -543,6 +541,36 @@ impl RnsContext {
         }
         out
     }
+}
+
+/// `o[i] = (x[i] > half ? x[i] - q : x[i]) mod t` for residues `x[i] < 2^61`
+/// of a prime `q` (`neg_d = -q mod t`): the centred single-prime lift.
+///
+/// Written with floating-point quotients and selects so that, compiled with
+/// AVX-512 enabled (runtime dispatch through pulp), LLVM vectorizes it.
+fn lift_reduce(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
+    #[inline(always)]
+    fn body(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
+        let inv_t = 1.0 / t as f64;
+        for (o, &x) in o.iter_mut().zip(x) {
+            // The f64 quotient is off by at most one (x < 2^61, t >= 2^19).
+            let q = (x as f64 * inv_t) as u64;
+            let r = x.wrapping_sub(q.wrapping_mul(t));
+            let r = if (r as i64) < 0 { r.wrapping_add(t) } else { r };
+            let r = r.min(r.wrapping_sub(t));
+            let v = r + if x > half { neg_d } else { 0 };
+            *o = v.min(v.wrapping_sub(t));
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        simd.vectorize(
+            #[inline(always)]
+            || body(o, x, t, half, neg_d),
+        );
+        return;
+    }
+    body(o, x, t, half, neg_d)
 }
 
 /// Finds which power of a primitive 2N-th root each NTT output index holds,
@@ -661,6 +689,22 @@ mod tests {
             }
         }
         assert_eq!(rot, c.reduce_signed(&expect, &basis));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lift_reduce_matches_definition(xs in proptest::collection::vec(proptest::prelude::any::<u64>(), 16..64), qi in 0usize..3, ti in 0usize..3) {
+            let q = [(1u64 << 60) - 93, 1_099_510_054_913, (1u64 << 20) - 3][qi];
+            let t = [1_152_921_504_606_748_673u64, 1_099_508_121_601, 786_433][ti];
+            let mut x: Vec<u64> = xs.iter().map(|v| v % q).collect();
+            x.extend([0, q - 1, q / 2, q / 2 + 1, t.min(q - 1), (t - 1).min(q - 1)]);
+            let mut o = vec![0u64; x.len()];
+            lift_reduce(&mut o, &x, t, q / 2, (t - q % t) % t);
+            for (o, &x) in o.iter().zip(&x) {
+                let centred = if x > q / 2 { x as i128 - q as i128 } else { x as i128 };
+                proptest::prop_assert_eq!(*o as i128, centred.rem_euclid(t as i128));
+            }
+        }
     }
 
     #[test]
