@@ -300,7 +300,7 @@ fn hash_block_avx512_f32(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
             for (r, acc_r) in acc.iter().enumerate() {
                 let dst = &mut vals[(b * R + r) * prep.mp + pb * C..][..C];
                 for c in 0..C {
-                    dst[c] = acc_r[c] as f64 + w[c];
+                    dst[c] = acc_r[c] + w[c];
                 }
             }
         }

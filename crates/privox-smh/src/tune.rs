@@ -101,13 +101,13 @@ impl LeakageModel {
                 "Δ tuning needs at least 2 training vectors to form pairs, got {n}"
             )));
         }
-        if let Some(g) = groups {
-            if g.len() != n {
-                return Err(SmhError::Invalid(format!(
-                    "{} group labels for {n} vectors",
-                    g.len()
-                )));
-            }
+        if let Some(g) = groups
+            && g.len() != n
+        {
+            return Err(SmhError::Invalid(format!(
+                "{} group labels for {n} vectors",
+                g.len()
+            )));
         }
         if let Some(w) = opts.same_group_share {
             if !(0.0..=1.0).contains(&w) {
