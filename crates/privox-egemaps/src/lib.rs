@@ -26,7 +26,31 @@
 //! openSMILE produces functionals only when at least one 60 ms pitch frame
 //! fits in the input. Shorter inputs (fewer than `round(0.06 * rate)` samples,
 //! e.g. 0.05 s or an empty file) give [`EgemapsError::TooShort`]; 60 ms and
-//! longer give a full vector, as openSMILE does.
+//! longer give a full vector, as openSMILE does. Digital silence gives
+//! openSMILE's values (no voiced segments, MFCC 0, Leq −120 dB, the −201
+//! formant-amplitude sentinel).
+//!
+//! # Sample rates
+//! Any rate from 8 to 48 kHz runs natively, like openSMILE: frame and hop
+//! lengths are `round(seconds · rate)`, FFTs are zero-padded to the next power
+//! of two, the mel bank stops at min(8 kHz, Nyquist), the SHS octave scale
+//! spans 25 Hz to Nyquist, spectral slopes weight fractional edge bins, and
+//! the formant stage synthesises the same 220-sample 11 kHz frame from the
+//! 20 ms spectrum (bins 1..=109) at every rate.
+//!
+//! # Memory and threads
+//! [`Extractor`] is streaming: it keeps about one 60 ms frame plus the
+//! undecided Viterbi window (≤ 41 frames) of audio, and 17 + 9 floats of LLDs
+//! per 10 ms frame; a 10-minute 16 kHz file peaks at ≈ 25 MiB RSS in total. It is
+//! `Send` and cheap to create; parallelise over files (one extractor each).
+//!
+//! # Agreement with openSMILE
+//! Frame by frame every stage matches openSMILE's intermediate levels
+//! (including the online Viterbi, the RMS gate and jitter/shimmer) except the
+//! order-11 LPC behind the formant frequencies/bandwidths, which is
+//! ill-conditioned: its float32 rounding in openSMILE cannot be reproduced
+//! exactly, so formant bandwidth statistics differ by a few per mille per
+//! file (see `bench/egemaps/RESULTS.md`).
 
 // Index loops mirror the numerical algorithms (QR, Levinson, spline,
 // harmonic search) and keep neighbouring-element access readable.
@@ -71,8 +95,9 @@ pub fn extract(samples: &[f32], sample_rate: u32) -> Result<Functionals, Egemaps
 }
 
 /// Streaming extractor: feed chunks of any size with [`Extractor::push`], then
-/// call [`Extractor::finish`]. Memory stays bounded by the per-frame LLDs
-/// (about 0.4 KiB per second of audio), never the whole signal.
+/// call [`Extractor::finish`]. Memory grows only with the per-frame LLD
+/// records (≈ 10 KiB per second of audio while pushing, ≈ 35 KiB/s briefly in
+/// `finish` while smoothing), never with the signal itself.
 pub struct Extractor {
     sample_rate: u32,
     received: u64,
