@@ -315,20 +315,18 @@ impl RnsContext {
         let mut last = data[level * n..(level + 1) * n].to_vec();
         self.intt_limb(&mut last, level);
         let ql = self.moduli[level];
-        let half = (ql.value - 1) / 2;
-        for x in last.iter_mut() {
-            *x = ql.add(*x, half);
-        }
-        let mut out = data[..level * n].to_vec();
+        let half = ql.value / 2;
+        // Each output limb holds t = centred(last) mod q_i, then NTT(t), then
+        // (x - t)·q_l^{-1}: rounding division, no copies of the input.
+        let mut out = vec![0u64; level * n];
         let inv = &self.rescale_inv[level];
-        for_limbs(&mut out, n, |i, o| {
+        for_limbs(&mut out, n, |i, t| {
             let m = self.moduli[i];
-            let half_i = m.reduce(half);
-            let mut t: Vec<u64> = last.iter().map(|&x| m.sub(m.reduce(x), half_i)).collect();
-            self.plans[i].fwd(&mut t);
+            lift_reduce(t, &last, m.value, half, m.neg(m.reduce(ql.value)));
+            self.plans[i].fwd(t);
             let (w, ws) = inv[i];
-            for (o, &c) in o.iter_mut().zip(&t) {
-                *o = m.mul_shoup(m.sub(*o, c), w, ws);
+            for (t, &x) in t.iter_mut().zip(&data[i * n..(i + 1) * n]) {
+                *t = m.mul_shoup(m.sub(x, *t), w, ws);
             }
         });
         out
