@@ -20,9 +20,9 @@ const C: usize = 16;
 const ROWS_PER_TASK: usize = 32;
 /// Beyond this magnitude of floor(v/Δ) the fast exact modulo path is not exact.
 const FAST_MOD_LIMIT: f64 = (1u64 << 40) as f64;
-/// Inputs beyond this magnitude take the all-f64 path (f32 would overflow or
-/// lose too much precision to be worth refining).
-const F32_PATH_MAX_ABS: f64 = 1e6;
+/// Projections beyond this many cells take the all-f64 path (f32 integers
+/// are exact below 2^24; the margin keeps fix-up arithmetic exact).
+const F32_PATH_MAX_CELL: f64 = (1u32 << 22) as f64;
 /// Inputs beyond this magnitude are refused: the projection could overflow.
 pub const MAX_ABS_FEATURE: f64 = 1e100;
 
@@ -85,10 +85,18 @@ impl SmhKey {
         let prep = Prepared::new(self);
         let stride = codes.stride();
         let mut level = detect();
-        // The f32 fast path needs inputs far inside the f32 range.
+        // The f32 fast path needs |(A x + w)/Δ| < 2^22 so that integer parts
+        // are exact in f32; bound it by ‖A_m‖‖x‖/Δ + w_m/Δ.
         #[cfg(target_arch = "x86_64")]
-        if matches!(level, Level::Avx512F32) && x.iter().any(|v| v.abs() > F32_PATH_MAX_ABS) {
-            level = Level::Avx512;
+        if matches!(level, Level::Avx512F32) {
+            let a_max = prep.a_norms.iter().fold(0.0f32, |m, &v| m.max(v)) as f64;
+            let x_max = x
+                .chunks_exact(l)
+                .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
+                .fold(0.0f64, f64::max);
+            if a_max * x_max + p.k() as f64 > F32_PATH_MAX_CELL {
+                level = Level::Avx512;
+            }
         }
         codes
             .rows_mut()
@@ -113,10 +121,12 @@ impl SmhKey {
 /// `w` padded to a multiple of C. Both are secret copies, zeroized on drop.
 struct Prepared<'k> {
     panels: Zeroizing<Vec<f64>>,
-    /// The same panels in f32, for the fast path (see `hash_block_f32`).
+    /// f32 panels of the augmented matrix [A/Δ | w/Δ] ((L+1) × C each), for
+    /// the fast path (see `hash_block_avx512_f32`).
     panels32: Zeroizing<Vec<f32>>,
-    /// Euclidean norm of each row of A (bounds the f32 rounding error).
-    a_norms: Zeroizing<Vec<f64>>,
+    /// ‖A_m‖₂/Δ and w_m/Δ per symbol (padded): they bound the f32 error.
+    a_norms: Zeroizing<Vec<f32>>,
+    w_scaled: Zeroizing<Vec<f32>>,
     /// Row-major A, for exact recomputation near cell boundaries.
     a: &'k [f64],
     w: Zeroizing<Vec<f64>>,
@@ -144,16 +154,27 @@ impl<'k> Prepared<'k> {
         }
         let mut w = Zeroizing::new(vec![0.0; mp]);
         w[..m].copy_from_slice(key.dither());
-        let panels32 = Zeroizing::new(panels.iter().map(|&v| v as f32).collect());
-        let a_norms = Zeroizing::new(
-            a.chunks_exact(l)
-                .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
-                .collect(),
-        );
+        let inv_delta = 1.0 / p.delta();
+        let l1 = l + 1;
+        let mut panels32 = Zeroizing::new(vec![0.0f32; l1 * mp]);
+        let mut a_norms = Zeroizing::new(vec![0.0f32; mp]);
+        let mut w_scaled = Zeroizing::new(vec![0.0f32; mp]);
+        for (mi, row) in a.chunks_exact(l).enumerate() {
+            let (b, c) = (mi / C, mi % C);
+            for (li, &v) in row.iter().enumerate() {
+                panels32[b * l1 * C + li * C + c] = (v * inv_delta) as f32;
+            }
+            panels32[b * l1 * C + l * C + c] = (w[mi] * inv_delta) as f32;
+            // Rounded up a little so the f32 bound stays an upper bound.
+            a_norms[mi] =
+                (row.iter().map(|v| v * v).sum::<f64>().sqrt() * inv_delta * (1.0 + 1e-6)) as f32;
+            w_scaled[mi] = (w[mi] * inv_delta * (1.0 + 1e-6)) as f32;
+        }
         Prepared {
             panels,
             panels32,
             a_norms,
+            w_scaled,
             a,
             w,
             l,
@@ -269,82 +290,126 @@ fn hash_block<const R: usize>(
     }
 }
 
-/// The f32 fast path: X·Aᵀ in f32 (twice the SIMD width of f64), then every
-/// projection whose distance to a cell boundary is within a rigorous bound
-/// of the f32 rounding error is recomputed in f64. The codes are therefore
-/// those of the f64 computation; only ~0.1 % of symbols need the recompute.
+/// The f32 fast path: `t = [A/Δ | w/Δ]·[x; 1]` in f32 (twice the SIMD width
+/// of f64), quantized and packed straight from registers (floor, mod k and
+/// bit-plane masks in AVX-512), so no projection is ever stored. Every `t`
+/// whose distance to a cell boundary is within a rigorous bound of the f32
+/// rounding error is recomputed in f64 and its symbol patched, so the codes
+/// are those of the f64 computation; ~0.1 % of symbols need it.
 ///
-/// Bound: with unit roundoff u = 2⁻²⁴, rounding x and A to f32 and an
-/// L-term FMA dot product err by at most γ_{L+3}·Σ|a_l x_l| ≤
-/// γ_{L+3}·‖a‖₂‖x‖₂ (Cauchy–Schwarz), γ_n = nu/(1 − nu); we use twice that.
+/// Bound: with unit roundoff u = 2⁻²⁴, rounding the inputs to f32 and an
+/// (L+1)-term FMA dot product err by at most γ_{L+4}·(Σ|a_l x_l| + w)/Δ ≤
+/// γ_{L+4}·(‖a‖₂‖x‖₂ + w)/Δ (Cauchy–Schwarz), γ_n = nu/(1 − nu); we use
+/// twice that plus a small absolute slack.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
 fn hash_block_avx512_f32(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
+    use std::arch::x86_64::*;
     const R: usize = 16;
     let l = prep.l;
+    let l1 = l + 1;
     let stride = prep.words * prep.planes;
     let rows = xs.len() / l;
     let blocks = rows.div_ceil(R);
-    let mut xt = vec![0.0f32; blocks * l * R];
+    // Transposed rows with the constant 1 that multiplies w/Δ; padding rows stay 0.
+    let mut xt = vec![0.0f32; blocks * l1 * R];
+    let mut x_norm = vec![0.0f32; blocks * R];
     for (i, row) in xs.chunks_exact(l).enumerate() {
         let (b, r) = (i / R, i % R);
         for (li, &v) in row.iter().enumerate() {
-            xt[b * l * R + li * R + r] = v as f32;
+            xt[b * l1 * R + li * R + r] = v as f32;
         }
-    }
-    let mut vals = vec![0.0f64; blocks * R * prep.mp];
-    for (pb, panel) in prep.panels32.chunks_exact(l * C).enumerate() {
-        let w = &prep.w[pb * C..(pb + 1) * C];
-        for (b, xblk) in xt.chunks_exact(l * R).enumerate() {
-            let acc = simd::tile_avx512_f32(xblk, panel);
-            for (r, acc_r) in acc.iter().enumerate() {
-                let dst = &mut vals[(b * R + r) * prep.mp + pb * C..][..C];
-                for c in 0..C {
-                    dst[c] = acc_r[c] + w[c];
-                }
-            }
-        }
+        xt[b * l1 * R + l * R + r] = 1.0;
+        x_norm[i] = (row.iter().map(|v| v * v).sum::<f64>().sqrt() * (1.0 + 1e-6)) as f32;
     }
     let u = (2.0f64).powi(-24);
-    let n = (l + 3) as f64;
-    let gamma = 2.0 * n * u / (1.0 - n * u);
-    for ((v, code), x) in vals
-        .chunks_exact_mut(prep.mp)
-        .zip(out.chunks_exact_mut(stride))
-        .zip(xs.chunks_exact(l))
-    {
-        let x_norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
-        // Margin in units of Δ, per symbol: gamma·‖a_m‖·‖x‖/Δ plus slack for
-        // the f64 additions that follow the product.
-        let scale = gamma * x_norm / prep.delta;
-        let slack = 1e-9;
-        let inv_delta = 1.0 / prep.delta;
-        for (chunk, (vc, norms)) in v[..prep.m]
-            .chunks_mut(64)
-            .zip(prep.a_norms.chunks(64))
-            .enumerate()
-        {
-            let mut near = false;
-            for (&val, &an) in vc.iter().zip(norms) {
-                let t = val * inv_delta;
-                let frac = t - t.floor();
-                let eps = scale * an + slack;
-                near |= frac < eps || frac > 1.0 - eps;
-            }
-            if near {
-                for (j, (val, &an)) in vc.iter_mut().zip(norms).enumerate() {
-                    let t = *val * inv_delta;
-                    let frac = t - t.floor();
-                    let eps = scale * an + slack;
-                    if frac < eps || frac > 1.0 - eps {
-                        let m = chunk * 64 + j;
-                        let a = &prep.a[m * l..(m + 1) * l];
-                        *val = a.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() + prep.w[m];
+    let n = (l + 4) as f64;
+    let gamma = (2.0 * n * u / (1.0 - n * u)) as f32;
+    let (k, inv_k) = (prep.k as f32, (1.0 / prep.k) as f32);
+    let kv = _mm512_set1_ps(k);
+    let inv_kv = _mm512_set1_ps(inv_k);
+    let one = _mm512_set1_ps(1.0);
+    let rel_slack = _mm512_set1_ps((2.0f32).powi(-20));
+    let abs_slack = _mm512_set1_ps(1e-6);
+    let mut fixes: Vec<(usize, usize, u16)> = Vec::new();
+    for (pb, panel) in prep.panels32.chunks_exact(l1 * C).enumerate() {
+        assert!(panel.len() == l1 * C, "panels are whole");
+        // SAFETY: a_norms and w_scaled hold mp = panels · C values.
+        let (an, wn) = unsafe {
+            (
+                _mm512_loadu_ps(prep.a_norms.as_ptr().add(pb * C)),
+                _mm512_loadu_ps(prep.w_scaled.as_ptr().add(pb * C)),
+            )
+        };
+        let gv = _mm512_set1_ps(gamma);
+        let (an, wn) = (_mm512_mul_ps(an, gv), _mm512_mul_ps(wn, gv));
+        let (word, shift) = (pb * C / 64, (pb * C) % 64);
+        for (b, xblk) in xt.chunks_exact(l1 * R).enumerate() {
+            let mut acc = [_mm512_setzero_ps(); R];
+            for li in 0..l1 {
+                // SAFETY: li * C + 16 <= panel.len() = l1 * C and li * R + R <= xblk.len() = l1 * R.
+                unsafe {
+                    let a = _mm512_loadu_ps(panel.as_ptr().add(li * C));
+                    let x = xblk.as_ptr().add(li * R);
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        *acc_r = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(r)), a, *acc_r);
                     }
                 }
             }
+            for (r, &t) in acc.iter().enumerate() {
+                let row = b * R + r;
+                if row >= rows {
+                    break;
+                }
+                let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
+                let frac = _mm512_sub_ps(t, q);
+                let eps = _mm512_fmadd_ps(an, _mm512_set1_ps(x_norm[row]), wn);
+                let eps =
+                    _mm512_add_ps(eps, _mm512_fmadd_ps(_mm512_abs_ps(t), rel_slack, abs_slack));
+                let near = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(frac, eps)
+                    | _mm512_cmp_ps_mask::<_CMP_GT_OQ>(frac, _mm512_sub_ps(one, eps));
+                // q mod k: exact integer arithmetic in f32 for |q| < 2^22.
+                let qk = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
+                    _mm512_mul_ps(q, inv_kv),
+                );
+                let mut rem = _mm512_fnmadd_ps(qk, kv, q);
+                rem = _mm512_mask_add_ps(
+                    rem,
+                    _mm512_cmp_ps_mask::<_CMP_LT_OQ>(rem, _mm512_setzero_ps()),
+                    rem,
+                    kv,
+                );
+                rem = _mm512_mask_sub_ps(rem, _mm512_cmp_ps_mask::<_CMP_GE_OQ>(rem, kv), rem, kv);
+                let sym = _mm512_cvttps_epi32(rem);
+                let code = &mut out[row * stride..(row + 1) * stride];
+                for p in 0..prep.planes {
+                    let bits = _mm512_test_epi32_mask(sym, _mm512_set1_epi32(1 << p)) as u64;
+                    code[p * prep.words + word] |= bits << shift;
+                }
+                if near != 0 {
+                    fixes.push((row, pb, near));
+                }
+            }
         }
-        quantize_pack(&v[..prep.m], code, prep);
+    }
+    let inv_delta = 1.0 / prep.delta;
+    for (row, pb, mask) in fixes {
+        let x = &xs[row * l..(row + 1) * l];
+        let code = &mut out[row * stride..(row + 1) * stride];
+        for lane in 0..C {
+            let m = pb * C + lane;
+            if mask & (1 << lane) == 0 || m >= prep.m {
+                continue;
+            }
+            let a = &prep.a[m * l..(m + 1) * l];
+            let v = a.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() + prep.w[m];
+            let sym = (v * inv_delta).floor().rem_euclid(prep.k) as u32;
+            let (w, bit) = (m / 64, m % 64);
+            for p in 0..prep.planes {
+                let word = &mut code[p * prep.words + w];
+                *word = (*word & !(1u64 << bit)) | ((((sym >> p) & 1) as u64) << bit);
+            }
+        }
     }
 }
 
@@ -393,34 +458,6 @@ mod simd {
             unsafe {
                 _mm512_storeu_pd(o.as_mut_ptr(), acc[2 * r]);
                 _mm512_storeu_pd(o.as_mut_ptr().add(8), acc[2 * r + 1]);
-            }
-        }
-        out
-    }
-
-    /// 16 rows × 16 symbols in f32: 16 zmm accumulators, widened to f64 at the end.
-    #[target_feature(enable = "avx512f,fma")]
-    pub(super) fn tile_avx512_f32(xt: &[f32], panel: &[f32]) -> [[f64; C]; 16] {
-        let l = panel.len() / C;
-        assert!(xt.len() >= l * 16, "slab holds L x 16 values");
-        let mut acc = [_mm512_setzero_ps(); 16];
-        for li in 0..l {
-            // SAFETY: li * C + 16 <= panel.len() and li * 16 + 16 <= xt.len() (asserted above).
-            unsafe {
-                let a = _mm512_loadu_ps(panel.as_ptr().add(li * C));
-                let x = xt.as_ptr().add(li * 16);
-                for (r, acc_r) in acc.iter_mut().enumerate() {
-                    *acc_r = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(r)), a, *acc_r);
-                }
-            }
-        }
-        let mut out = [[0.0; C]; 16];
-        for (o, a) in out.iter_mut().zip(acc) {
-            let mut tmp = [0.0f32; C];
-            // SAFETY: tmp holds exactly 16 f32.
-            unsafe { _mm512_storeu_ps(tmp.as_mut_ptr(), a) };
-            for (d, v) in o.iter_mut().zip(tmp) {
-                *d = v as f64;
             }
         }
         out
@@ -532,14 +569,16 @@ mod tests {
 
     #[test]
     fn kernel_matches_definition() {
-        for (k, mpc, l, n) in [
-            (2, 3, 5, 1),
-            (3, 4, 11, 37),
-            (5, 1, 64, 9),
-            (10, 2, 88, 6),
-            (7, 5, 3, 70),
+        for (k, delta, mpc, l, n) in [
+            (2, 0.7, 3, 5, 1),
+            (3, 0.7, 4, 11, 37),
+            (5, 0.7, 1, 64, 9),
+            (10, 0.7, 2, 88, 6),
+            (7, 0.7, 5, 3, 70),
+            // Many symbols with a fine step: stresses the f32 path's boundary recomputation.
+            (3, 0.01, 4, 88, 200),
         ] {
-            let p = SmhParams::new(k, 0.7, mpc, l).unwrap();
+            let p = SmhParams::new(k, delta, mpc, l).unwrap();
             let key = SmhKey::generate_with_seed(p, 11);
             let x: Vec<f64> = (0..n * l)
                 .map(|i| ((i * 37 % 101) as f64 / 50.0 - 1.0) * 3.0)
