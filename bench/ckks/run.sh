@@ -107,7 +107,10 @@ fi
 START="$(date +%s)"
 echo "== anchors and privox, interleaved per operation (RAYON_NUM_THREADS=1, OMP_NUM_THREADS=1)"
 "${PIN[@]}" "$VENV/bin/python" "$HERE/anchors.py" --out-prefix "$OUT/anchors" "${ANCHOR_ARGS[@]}" "${PRIVOX_ARGS[@]}"
+rm -f "$OUT/privox-cputime.json"
 if [[ $PRIVOX == 1 ]]; then
+  echo "== privox CPU time per operation (load-independent diagnostic)"
+  (cd "$HERE/privox-sizes" && CARGO_TARGET_DIR="$ROOT/target/bench-ckks-sizes" "${PIN[@]}" cargo run --release --quiet -- cpu-time) > "$OUT/privox-cputime.json"
   "$VENV/bin/python" "$HERE/aggregate.py" collect-criterion --criterion-dir "$OUT/criterion" --since "$START" --out "$OUT/privox-criterion.json"
 fi
 

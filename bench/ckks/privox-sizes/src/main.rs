@@ -2,6 +2,9 @@
 //! (N = 2^14, Q = [60, 40 x depth], one 60-bit special prime per digit group),
 //! printed as one JSON object on stdout. Depth and dnum follow the same
 //! environment variables as `crates/privox-ckks/benches/ops.rs`.
+//! With the argument `cpu-time` it prints CPU and wall time per operation instead.
+
+mod cputime;
 
 use privox_ckks::{CkksParams, Encoder, Encryptor, KeyGenerator, ParamSpec, Result};
 
@@ -17,6 +20,9 @@ fn main() -> Result<()> {
     let dnum = env_usize("CKKS_BENCH_DNUM", depth + 1);
     let log_n = env_usize("CKKS_BENCH_LOGN", 14) as u32;
     let params = CkksParams::new(ParamSpec::standard(log_n, depth, dnum))?;
+    if std::env::args().nth(1).as_deref() == Some("cpu-time") {
+        return cputime::run(&params);
+    }
     // Fixed seeds: sizes do not depend on the randomness, and this is a bench tool.
     let mut kg = KeyGenerator::from_seed(&params, 1);
     let sk = kg.secret_key();
