@@ -105,6 +105,22 @@
 //! N = 2^14, Δ = 2^40 keeps ≈ 22.8 bits (max slot error ≈ 2^-22.8 for inputs
 //! in the unit square).
 //!
+//! # Performance
+//!
+//! Hot paths: tfhe-ntt's AVX-512/IFMA NTT and multiply-accumulate, branch-free
+//! (conditional-move) reductions, an AVX-512 centred lift for ModUp/rescale
+//! (runtime-dispatched through `pulp`), Galois keys stored pre-permuted so a
+//! rotation permutes two polynomials instead of every digit, and
+//! public-key-encryption errors folded into ModDown. Limbs run in parallel
+//! with rayon when more than one thread is available.
+//!
+//! * `RAYON_NUM_THREADS=1 cargo bench -p privox-ckks --bench ops` — criterion,
+//!   N = 2^14, `CKKS_BENCH_DEPTH` / `CKKS_BENCH_DNUM` / `CKKS_BENCH_LOGN`;
+//! * `crates/privox-ckks/benches/cpu_time.sh [dnum]` — CPU time per call
+//!   (robust on a shared machine);
+//! * `cargo run --release -p privox-ckks --example sizes` — serialized sizes;
+//! * `bench/ckks/run.sh` — side by side with SEAL and OpenFHE.
+//!
 //! # Serialization
 //!
 //! Every object is a `privox-format` envelope (magic, version, parameter
