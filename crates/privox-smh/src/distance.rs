@@ -133,9 +133,20 @@ pub fn hamming_counts(a: &Codes, b: &Codes) -> Result<HammingMatrix, SmhError> {
 /// unordered pair once and mirrors it.
 pub fn hamming_counts_symmetric(a: &Codes) -> HammingMatrix {
     let n = a.len();
+    let counts = mirror(n, &lower_triangle(a), |c| c);
+    HammingMatrix {
+        rows: n,
+        cols: n,
+        symbols: a.symbols(),
+        counts,
+    }
+}
+
+/// Counts of the lower triangle (diagonal included), row i holding j = 0..=i.
+fn lower_triangle(a: &Codes) -> Vec<u32> {
+    let n = a.len();
     let stride = a.stride();
     let kernel = RowKernel::new(a.words_per_plane(), a.planes());
-    // Lower triangle including the diagonal, one slice per row.
     let mut tri = vec![0u32; n * (n + 1) / 2];
     let mut rows: Vec<&mut [u32]> = Vec::with_capacity(n);
     let mut rest = tri.as_mut_slice();
@@ -154,23 +165,28 @@ pub fn hamming_counts_symmetric(a: &Codes) -> HammingMatrix {
             kernel.run(row, blk, out_blk);
         }
     });
-    let mut counts = vec![0u32; n * n];
-    counts
-        .par_chunks_mut(n.max(1))
+    tri
+}
+
+/// The full n × n matrix `f(count)` from a lower triangle, in parallel by rows.
+fn mirror<T: Copy + Send + Sync + Default>(
+    n: usize,
+    tri: &[u32],
+    f: impl Fn(u32) -> T + Sync,
+) -> Vec<T> {
+    let mut full = vec![T::default(); n * n];
+    full.par_chunks_mut(n.max(1))
         .enumerate()
         .for_each(|(i, out)| {
             let base = i * (i + 1) / 2;
-            out[..=i].copy_from_slice(&tri[base..base + i + 1]);
+            for (o, &c) in out[..=i].iter_mut().zip(&tri[base..base + i + 1]) {
+                *o = f(c);
+            }
             for (j, o) in out.iter_mut().enumerate().skip(i + 1) {
-                *o = tri[j * (j + 1) / 2 + i];
+                *o = f(tri[j * (j + 1) / 2 + i]);
             }
         });
-    HammingMatrix {
-        rows: n,
-        cols: n,
-        symbols: a.symbols(),
-        counts,
-    }
+    full
 }
 
 /// Normalized Hamming distances d_H between all codes of `a` and `b`, row-major `a.len() × b.len()`.
@@ -201,8 +217,9 @@ pub fn rbf_hamming_gram(a: &Codes, b: &Codes, gamma: f64) -> Result<Vec<f64>, Sm
 
 /// RBF-Hamming Gram matrix of `a` with itself (train × train, symmetric, n × n).
 pub fn rbf_hamming_gram_symmetric(a: &Codes, gamma: f64) -> Result<Vec<f64>, SmhError> {
-    rbf_table(a.symbols(), gamma)?;
-    hamming_counts_symmetric(a).rbf(gamma)
+    let lut = rbf_table(a.symbols(), gamma)?;
+    // Invariant: counts are <= M and the table has M + 1 entries.
+    Ok(mirror(a.len(), &lower_triangle(a), |c| lut[c as usize]))
 }
 
 /// Number of pairs with fewer than `limit` differing symbols: unordered
