@@ -211,10 +211,8 @@ impl Evaluator {
         let p = self.plain_operand("mul_plain", ct, pt)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
-        let mut c0 = vec![0u64; ct.c0.len()];
-        let mut c1 = vec![0u64; ct.c1.len()];
-        ctx.mul_add_assign(&mut c0, &ct.c0, p, &basis);
-        ctx.mul_add_assign(&mut c1, &ct.c1, p, &basis);
+        let c0 = ctx.mul_new(&ct.c0, p, &basis);
+        let c1 = ctx.mul_new(&ct.c1, p, &basis);
         Ok(Ciphertext {
             c0,
             c1,
@@ -339,15 +337,10 @@ impl Evaluator {
             Self::truncate(&b.c0, n, level),
             Self::truncate(&b.c1, n, level),
         );
-        let len = a0.len();
-        let mut d0 = vec![0u64; len];
-        let mut d1 = vec![0u64; len];
-        let mut d2 = vec![0u64; len];
-        // Fresh zeroed buffers: accumulate straight into them.
-        ctx.mul_add_assign(&mut d0, a0, b0, &basis);
-        ctx.mul_add_assign(&mut d1, a0, b1, &basis);
+        let d0 = ctx.mul_new(a0, b0, &basis);
+        let mut d1 = ctx.mul_new(a0, b1, &basis);
         ctx.mul_add_assign(&mut d1, a1, b0, &basis);
-        ctx.mul_add_assign(&mut d2, a1, b1, &basis);
+        let d2 = ctx.mul_new(a1, b1, &basis);
         Ok(Ciphertext3 {
             d0,
             d1,

@@ -207,6 +207,27 @@ impl RnsContext {
         });
     }
 
+    /// A new polynomial a * b, written once: products go through a small
+    /// L1-resident accumulator instead of a zero-filled output (saves a full
+    /// memset pass on memory-bound ct–pt products).
+    pub fn mul_new(&self, a: &[u64], b: &[u64], basis: &[usize]) -> Vec<u64> {
+        const CHUNK: usize = 1024; // multiple of 8, divides every N >= 1024
+        let n = self.n;
+        let mut out = Vec::with_capacity(basis.len() * n);
+        let mut acc = [0u64; CHUNK];
+        for (i, &mi) in basis.iter().enumerate() {
+            let plan = &self.plans[mi];
+            let (a, b) = (&a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
+            for (ca, cb) in a.chunks(CHUNK).zip(b.chunks(CHUNK)) {
+                let acc = &mut acc[..ca.len()];
+                acc.fill(0);
+                plan.mul_accumulate(acc, ca, cb);
+                out.extend_from_slice(acc);
+            }
+        }
+        out
+    }
+
     /// acc += a * b pointwise.
     pub fn mul_add_assign(&self, acc: &mut [u64], a: &[u64], b: &[u64], basis: &[usize]) {
         let n = self.n;
