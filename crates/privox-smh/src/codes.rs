@@ -372,7 +372,7 @@ impl CodeTable {
         if r.header().fingerprint != codes.params().fingerprint() {
             return Err(SmhError::Format {
                 what: "SMH code file",
-                source: FormatError::FingerprintMismatch {
+                cause: FormatError::FingerprintMismatch {
                     expected: codes.params().fingerprint(),
                     found: r.header().fingerprint,
                 },

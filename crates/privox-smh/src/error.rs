@@ -48,11 +48,12 @@ pub enum SmhError {
     BadThreshold(f64),
     #[error("invalid argument: {0}")]
     Invalid(String),
-    #[error("malformed {what}: {source}; the file is truncated, corrupted, or not a {what}")]
+    #[error("malformed {what}: {cause}; the file is truncated, corrupted, or not a {what}")]
     Format {
         what: &'static str,
-        #[source]
-        source: FormatError,
+        // Not a `#[source]`: the message already includes it, and chained
+        // reporters (anyhow) would print it twice.
+        cause: FormatError,
     },
     #[error(transparent)]
     Write(#[from] FileError),
@@ -68,6 +69,6 @@ pub enum SmhError {
 
 impl SmhError {
     pub(crate) fn format(what: &'static str) -> impl FnOnce(FormatError) -> SmhError {
-        move |source| SmhError::Format { what, source }
+        move |cause| SmhError::Format { what, cause }
     }
 }

@@ -127,7 +127,7 @@ impl SmhKey {
         if r.header().fingerprint != params.fingerprint() {
             return Err(SmhError::Format {
                 what: "SMH key file",
-                source: privox_format::FormatError::FingerprintMismatch {
+                cause: privox_format::FormatError::FingerprintMismatch {
                     expected: params.fingerprint(),
                     found: r.header().fingerprint,
                 },
@@ -140,7 +140,7 @@ impl SmhKey {
         r.finish().map_err(fmt("SMH key file"))?;
         let invalid = |msg: String| SmhError::Format {
             what: "SMH key file",
-            source: privox_format::FormatError::Invalid(msg),
+            cause: privox_format::FormatError::Invalid(msg),
         };
         if a.len() != m * params.dim() || w.len() != m {
             return Err(invalid(format!(
