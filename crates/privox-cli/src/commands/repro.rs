@@ -48,7 +48,7 @@ pub enum What {
     ///
     /// With privox's own features for nEMO as well:
     ///   privox repro hashing --corpus ../shared/data/nemo --privox-features bench/out/nemo.csv
-    Hashing(HashingArgs),
+    Hashing(Box<HashingArgs>),
     /// Regenerate `OUT/hashing.md` and `OUT/hashing-frontier.svg` from the
     /// run records in `OUT/hashing-data/` without running anything.
     ///
@@ -128,7 +128,7 @@ pub struct HashingArgs {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.what {
-        What::Hashing(a) => hashing(a),
+        What::Hashing(a) => hashing(*a),
         What::HashingReport { out } => {
             let (doc, svg) = report::regenerate(&out)?;
             println!("report: {}  frontier: {}", doc.display(), svg.display());
