@@ -9,11 +9,17 @@ fn oracle_tables_load_as_binary_datasets() {
         return;
     };
     for (corpus, rows, speakers) in [("emodb", 206, 10), ("nemo", 1558, 9)] {
-        let path = shared.join("data").join(corpus).join("egemaps_v02_opensmile.csv");
+        let path = shared
+            .join("data")
+            .join(corpus)
+            .join("egemaps_v02_opensmile.csv");
         let table = FeatureTable::read_csv(&path).unwrap();
         assert_eq!(table.feature_names.len(), 88);
         let data = table.to_dataset(&ClassSet::neutral_angry()).unwrap();
         assert_eq!(data.len(), rows, "{corpus}");
-        assert_eq!(leave_one_group_out(&data.groups, &data.group_names).len(), speakers);
+        assert_eq!(
+            leave_one_group_out(&data.groups, &data.group_names).len(),
+            speakers
+        );
     }
 }
