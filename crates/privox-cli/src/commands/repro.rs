@@ -8,7 +8,6 @@ mod experiment;
 mod plot;
 mod record;
 mod report;
-mod tune;
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -492,7 +491,8 @@ mod tests {
             TaskKind::Hashed {
                 hashing: Hashing::Tuned {
                     k: 3,
-                    target_percent: 28.0,
+                    // M = 4 · 5 = 20 symbols: the leakage floor is ~34 %.
+                    target_percent: 60.0,
                 },
                 seed: 1,
             },
@@ -506,5 +506,26 @@ mod tests {
         let tuned = seed_result(Some(1), &folds, &out[2]).unwrap();
         assert_eq!(tuned.predicted_leak.len(), 4);
         assert!(tuned.chosen.iter().all(|c| c.3.is_some_and(|d| d > 0.0)));
+    }
+
+    #[test]
+    fn unreachable_tuning_target_is_an_error_not_a_clamped_delta() {
+        let data = synthetic();
+        let grid = SearchGrid {
+            log2_c: vec![1.0],
+            log2_gamma_rel: vec![0.0],
+            inner_folds: 3,
+            inner_seed: 0,
+        };
+        let folds = experiment::outer_folds(&data, &grid).unwrap();
+        let kinds = [TaskKind::Hashed {
+            hashing: Hashing::Tuned {
+                k: 3,
+                target_percent: 5.0,
+            },
+            seed: 1,
+        }];
+        let err = run_phase("test", &data, &folds, &kinds, 4, &grid).unwrap_err();
+        assert!(format!("{err:#}").contains("not reachable"), "{err:#}");
     }
 }

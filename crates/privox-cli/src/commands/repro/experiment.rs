@@ -10,12 +10,11 @@ use anyhow::{Context, Result};
 use privox_data::{
     ConfusionMatrix, Dataset, Fold, Matrix, MinMaxScaler, group_k_fold, leave_one_group_out,
 };
+use privox_smh::tune::{LeakageModel, TuneOptions, tune_with_model};
 use privox_smh::{SmhKey, SmhParams, hamming_counts_symmetric};
 use privox_svm::{Kernel, SvcParams, cross_validate, train};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-use super::tune;
 
 /// Largest γ·median(d²) searched: beyond it typical off-diagonal kernel
 /// values fall below e^-16 of the diagonal, and double precision in the
@@ -319,15 +318,27 @@ pub fn run_task(
                     let threshold = threshold_for(k)?;
                     let train_rows = fold.scaled.select_rows(&fold.train);
                     let groups: Vec<usize> = fold.train.iter().map(|&i| data.groups[i]).collect();
-                    let distances =
-                        tune::cross_group_distances(train_rows.as_slice(), cols, &groups);
-                    let (delta, predicted) = tune::delta_for_target(
-                        &distances,
+                    // Only different-speaker pairs: the kind the held-out
+                    // measurement counts (share of same-speaker pairs 0).
+                    let opts = TuneOptions {
                         k,
-                        mpc * cols,
+                        mpc,
                         threshold,
                         target_percent,
-                    );
+                        max_pairs: usize::MAX,
+                        seed: 0,
+                        same_group_share: Some(0.0),
+                    };
+                    let model = LeakageModel::with_groups(
+                        train_rows.as_slice(),
+                        cols,
+                        Some(&groups),
+                        &opts,
+                    )?;
+                    let report = tune_with_model(&model, &opts).with_context(|| {
+                        format!("Δ tuning for {target_percent} % leakage at k = {k}, mpc = {mpc}")
+                    })?;
+                    let (delta, predicted) = (report.delta, report.predicted_percent);
                     (k, delta, Some(predicted))
                 }
             };
