@@ -170,16 +170,28 @@ impl Evaluator {
         Ok(Self::truncate(&pt.poly, self.params.n(), ct.level))
     }
 
-    /// ct + pt (pt at the ciphertext's level or above, same scale).
-    pub fn add_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
-        let p = self.plain_operand("add_plain", ct, pt)?;
+    /// The plaintext operand of an addition or subtraction, which also needs
+    /// the ciphertext's scale.
+    fn additive_plain_operand<'a>(
+        &self,
+        what: &'static str,
+        ct: &Ciphertext,
+        pt: &'a Plaintext,
+    ) -> Result<&'a [u64]> {
+        let p = self.plain_operand(what, ct, pt)?;
         if !same_scale(ct.scale, pt.scale) {
             return Err(CkksError::ScaleMismatch {
-                what: "add_plain",
+                what,
                 a: ct.scale,
                 b: pt.scale,
             });
         }
+        Ok(p)
+    }
+
+    /// ct + pt (pt at the ciphertext's level or above, same scale).
+    pub fn add_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
+        let p = self.additive_plain_operand("add_plain", ct, pt)?;
         let mut out = ct.clone();
         out.seed = None;
         self.params
@@ -190,14 +202,7 @@ impl Evaluator {
 
     /// ct - pt.
     pub fn sub_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
-        let p = self.plain_operand("sub_plain", ct, pt)?;
-        if !same_scale(ct.scale, pt.scale) {
-            return Err(CkksError::ScaleMismatch {
-                what: "sub_plain",
-                a: ct.scale,
-                b: pt.scale,
-            });
-        }
+        let p = self.additive_plain_operand("sub_plain", ct, pt)?;
         let mut out = ct.clone();
         out.seed = None;
         self.params
