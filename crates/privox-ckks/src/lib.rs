@@ -84,14 +84,26 @@
 //! # Noise and precision model
 //!
 //! A ciphertext at scale Δ decrypts to `Δ·m + e`; a slot's error is the
-//! canonical embedding of `e` divided by Δ. For a coefficient error of
-//! standard deviation `σ_e`, slots see about `σ_e·√N / Δ` (times ≈4 for the
-//! maximum over all slots). Sources, in coefficient units:
+//! canonical embedding of `e` divided by Δ. A coefficient error with
+//! independent coefficients of variance `σ_e²` gives each slot a complex
+//! Gaussian error with `E|·|² = N·σ_e²`; the maximum over the M = N/2 slots
+//! is typically `σ_e·√(N·(ln M + γ))` (≈ 396·σ_e at N = 2^14). Sources, in
+//! coefficient units (h ≈ 2N/3 is the Hamming weight of the ternary secret):
 //!
-//! * encoding rounding: uniform in [-½, ½];
+//! * encoding rounding: uniform in [-½, ½] (variance 1/12);
 //! * fresh secret-key encryption: `e`, σ = 3.2;
-//! * fresh public-key encryption: done over Q·P and divided by P, leaving only
-//!   the rounding `r0 + r1·s`, `|r_i| ≤ ½` (σ ≈ 0.29·√(2N/3));
+//! * fresh public-key encryption, as in SEAL: the public key lives over Q·P;
+//!   `(u·pk0 + e0, u·pk1 + e1)` is computed over Q·P and divided by P with
+//!   rounding (ModDown), then the plaintext is added. The encryption noise
+//!   `u·e + e0 + e1·s` (σ ≈ 3.2·√(2h) ≈ 470 at N = 2^14, what encrypting
+//!   over Q alone leaves) is divided by P and vanishes; the rounding
+//!   `r0 + r1·s`, `|r_i| ≤ ½`, remains: σ = √((1 + h)/12) ≈ 0.29·√(2N/3)
+//!   (≈ 30 at N = 2^14). That term is inherent to rounding (r1 is known only
+//!   to the encryptor, s only to the key owner). In slot j it is
+//!   `r0(ζ_j) + r1(ζ_j)·s(ζ_j)`, a product whose variance
+//!   `N/12·(1 + |s(ζ_j)|²)` follows the key's canonical embedding, so its
+//!   tail is heavier than a Gaussian's: public-key encryption stays about
+//!   4 bits behind secret-key encryption (3.2 bits of variance, 0.8 of tail);
 //! * rescale by q: the same rounding term; the message error is divided by q;
 //! * key switching: `Σ_j d̃_j·e_j / P + r0 + r1·s`, where `d̃_j` is the centred
 //!   lift of digit j. Worst case (documented bound, checked by the tests):
@@ -99,11 +111,28 @@
 //!   typical values are √N-scaled, far below it.
 //!
 //! Scales are tracked exactly in `f64` (Δ² / q after a rescale), so decoding
-//! divides by the true scale. Measured (tests in this crate): fresh
-//! secret-key encryption ≈ 31 bits and public-key ≈ 28 bits at N = 2^12,
-//! Δ = 2^40; a depth-6 chain of ct–ct products with a rotation after each at
-//! N = 2^14, Δ = 2^40 keeps ≈ 22.8 bits (max slot error ≈ 2^-22.8 for inputs
-//! in the unit square).
+//! divides by the true scale.
+//!
+//! **Fresh-encryption precision** at N = 2^14, as -log2 of the maximum
+//! absolute error over all 8192 complex slots (inputs in the unit square),
+//! four encryptions each, next to the model above for the test's key
+//! (`cargo test -p privox-ckks fresh_encryption_precision_n16384 -- --nocapture`):
+//!
+//! | scale Δ | secret key | model | public key | model |
+//! |---|---:|---:|---:|---:|
+//! | 2^40 | 29.67–29.73 | 29.69 | 25.60–25.80 | 25.63 |
+//! | 2^45 | 34.65–34.80 | 34.69 | 30.60–30.80 | 30.63 |
+//! | 2^50 | 39.62–39.76 | 39.69 | 35.60–35.80 | 35.63 |
+//!
+//! SEAL (through TenSEAL 0.3.16, same N, chain and scale, real slots)
+//! measures pk 25.58–26.02 / sk 29.70–29.93 bits at 2^40 and pk 35.65–36.02 /
+//! sk 39.44–39.84 at 2^50; privox's real parts give pk 25.82–25.98 /
+//! sk 29.67–29.92 at 2^40. So at least 30 bits of fresh precision in the
+//! worst slot needs Δ ≥ 2^41 with the secret key and Δ ≥ 2^45 with the
+//! public key (the test asserts ≥ 30 bits for both at 2^45 and 2^50); at
+//! 2^40 the secret-key figure is bounded near 29.7 bits by σ = 3.2 itself. A depth-6 chain of ct–ct products with a rotation after
+//! each at N = 2^14, Δ = 2^40 keeps ≈ 22.8 bits (max slot error ≈ 2^-22.8
+//! for inputs in the unit square).
 //!
 //! # Performance
 //!

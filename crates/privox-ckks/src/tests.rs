@@ -427,43 +427,207 @@ fn operations_at_n8192_and_n16384_with_secure_parameters() {
     }
 }
 
-/// Fresh-encryption precision at N = 2^14 with a 2^50 scale: ≥ 30 bits for
-/// both public- and secret-key encryption (at 2^40 the encryption noise
-/// alone limits it to ≈ 26 / 30 bits, see the test above).
-#[test]
-fn fresh_encryption_thirty_bits_at_n16384_scale_2_50() {
-    let params =
-        CkksParams::new(ParamSpec::new(14, vec![60, 50, 50], 60, 3, 2f64.powi(50))).unwrap();
+/// Fresh-encryption errors at N = 2^14 measured over a few encryptions, next
+/// to the predictions of the noise model of the crate docs.
+struct FreshMeasurement {
+    /// -log2(max slot error) of each encryption (complex slots, values in the unit square).
+    pk_bits: Vec<f64>,
+    sk_bits: Vec<f64>,
+    /// The same for the real parts only (what a real-slot API such as TenSEAL reports).
+    pk_bits_real: Vec<f64>,
+    sk_bits_real: Vec<f64>,
+    /// Predicted -log2(max slot error) for this secret key.
+    pk_model_bits: f64,
+    sk_model_bits: f64,
+    /// Coefficient-domain (mean, standard deviation) of decrypt(ct) - pt, pooled.
+    pk_coef: (f64, f64),
+    sk_coef: (f64, f64),
+    /// Model standard deviations of the same: √((1 + h)/12) and σ.
+    pk_model_sd: f64,
+    sk_model_sd: f64,
+}
+
+/// The typical maximum of |z_j| over independent centred complex Gaussians
+/// of variances `v_j` (E|z_j|² = v_j): the t with Σ_j exp(-t²/v_j) = e^-γ,
+/// which for equal variances is √(v·(ln M + γ)), the expected maximum.
+fn typical_max(variances: &[f64]) -> f64 {
+    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+    let target = (-EULER_GAMMA).exp();
+    let f = |t2: f64| variances.iter().map(|v| (-t2 / v).exp()).sum::<f64>();
+    let (mut lo, mut hi) = (
+        0.0,
+        64.0 * variances.iter().fold(0.0, |m: f64, v| m.max(*v)),
+    );
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) > target { lo = mid } else { hi = mid }
+    }
+    (0.5 * (lo + hi)).sqrt()
+}
+
+fn mean_sd(sum: f64, sum_sq: f64, count: f64) -> (f64, f64) {
+    let mean = sum / count;
+    (mean, (sum_sq / count - mean * mean).sqrt())
+}
+
+/// Encrypts `trials` random full-slot vectors with the public and the secret
+/// key at N = 2^14 (chain `q_bits`, 60-bit special primes, `dnum`, scale
+/// 2^`log_scale`) and measures the errors. The model (crate docs, "Noise and
+/// precision model"): slot j of a fresh encryption is off by a complex
+/// Gaussian of variance N·(σ² + 1/12) (secret key: e plus encoding rounding)
+/// or N/12·(2 + |s(ζ_j)|²) (public key: rounding r0 + r1·s of the ModDown by
+/// P plus encoding rounding; the key-dependent |s(ζ_j)|² makes the tail heavier).
+fn measure_fresh(q_bits: &[u32], dnum: usize, log_scale: i32, trials: u64) -> FreshMeasurement {
+    let spec = ParamSpec::new(14, q_bits.to_vec(), 60, dnum, 2f64.powi(log_scale));
+    let params = CkksParams::new(spec).unwrap();
     let mut kg = KeyGenerator::from_seed(&params, 5);
     let sk = kg.secret_key();
     let pk = kg.public_key(&sk).unwrap();
-    let enc = Encoder::new(&params);
-    let a = vals(params.max_slots(), 1);
-    let pt = enc
-        .encode(&a, params.max_level(), params.default_scale())
-        .unwrap();
-    let dec = Decryptor::new(&params);
-    let mut e = Encryptor::from_seed(&params, 1);
-    let pk_err = max_err(
-        &a,
-        &enc.decode(&dec.decrypt(&e.encrypt(&pt, &pk).unwrap(), &sk).unwrap())
-            .unwrap(),
-    );
-    let sk_err = max_err(
-        &a,
-        &enc.decode(
-            &dec.decrypt(&e.encrypt_symmetric(&pt, &sk).unwrap(), &sk)
-                .unwrap(),
-        )
-        .unwrap(),
-    );
-    eprintln!(
-        "N=2^14 scale 2^50 fresh: pk {:.1} bits, sk {:.1} bits",
-        -pk_err.log2(),
-        -sk_err.log2()
-    );
-    assert!(
-        pk_err <= 2f64.powi(-30) && sk_err <= 2f64.powi(-30),
-        "{pk_err} {sk_err}"
-    );
+    let (enc, dec) = (Encoder::new(&params), Decryptor::new(&params));
+    let ctx = &params.ctx;
+    let (n, level) = (params.n(), params.max_level());
+    let basis = ctx.q_basis(level);
+    let bits = |e: f64| -e.log2();
+    let mut m = FreshMeasurement {
+        pk_bits: vec![],
+        sk_bits: vec![],
+        pk_bits_real: vec![],
+        sk_bits_real: vec![],
+        pk_model_bits: 0.0,
+        sk_model_bits: 0.0,
+        pk_coef: (0.0, 0.0),
+        sk_coef: (0.0, 0.0),
+        pk_model_sd: 0.0,
+        sk_model_sd: 0.0,
+    };
+    let mut moments = [[0f64; 2]; 2]; // [pk, sk] x [sum, sum of squares]
+    for t in 0..trials {
+        let a = vals(n / 2, 100 + t);
+        let pt = enc.encode(&a, level, params.default_scale()).unwrap();
+        let mut encryptor = Encryptor::from_seed(&params, t);
+        for public in [true, false] {
+            let ct = if public {
+                encryptor.encrypt(&pt, &pk)
+            } else {
+                encryptor.encrypt_symmetric(&pt, &sk)
+            }
+            .unwrap();
+            let got_pt = dec.decrypt(&ct, &sk).unwrap();
+            let got = enc.decode(&got_pt).unwrap();
+            let real = a
+                .iter()
+                .zip(&got)
+                .map(|(x, y)| (x.re - y.re).abs())
+                .fold(0.0, f64::max);
+            let mut d = got_pt.poly.clone();
+            ctx.sub_assign(&mut d, &pt.poly, &basis);
+            ctx.intt(&mut d, &basis);
+            let mom = &mut moments[usize::from(!public)];
+            for c in ctx.to_centered_f64(&d, level) {
+                mom[0] += c;
+                mom[1] += c * c;
+            }
+            let (b, br) = if public {
+                (&mut m.pk_bits, &mut m.pk_bits_real)
+            } else {
+                (&mut m.sk_bits, &mut m.sk_bits_real)
+            };
+            b.push(bits(max_err(&a, &got)));
+            br.push(bits(real));
+        }
+    }
+    let count = (trials as usize * n) as f64;
+    m.pk_coef = mean_sd(moments[0][0], moments[0][1], count);
+    m.sk_coef = mean_sd(moments[1][0], moments[1][1], count);
+    // s(ζ_j) for every slot: decode the secret key itself at scale 1.
+    let s_pt = Plaintext {
+        poly: sk.ntt[..basis.len() * n].to_vec(),
+        level,
+        scale: 1.0,
+        slots: n / 2,
+    };
+    let s_slots = enc.decode(&s_pt).unwrap();
+    let nf = n as f64;
+    let sigma2 = ERROR_STD_DEV * ERROR_STD_DEV;
+    let log_delta = log_scale as f64;
+    m.sk_model_bits = log_delta - typical_max(&vec![nf * (sigma2 + 1.0 / 12.0); n / 2]).log2();
+    let pk_vars: Vec<f64> = s_slots
+        .iter()
+        .map(|s| nf / 12.0 * (2.0 + s.abs().powi(2)))
+        .collect();
+    m.pk_model_bits = log_delta - typical_max(&pk_vars).log2();
+    let h = sk.coeffs.iter().filter(|&&c| c != 0).count() as f64;
+    m.pk_model_sd = ((1.0 + h) / 12.0).sqrt();
+    m.sk_model_sd = ERROR_STD_DEV;
+    m
+}
+
+fn min_bits(v: &[f64]) -> f64 {
+    v.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// The coefficient-domain noise of fresh encryptions is what the model says:
+/// public key √((1 + h)/12) ≈ 30 at N = 2^14 (ModDown rounding; encryption
+/// over Q alone would leave u·e + e0 + e1·s, σ ≈ √(2h)·3.2 ≈ 470), secret key
+/// σ = 3.2, both unbiased. With one special prime and with two (the
+/// multi-prime ModDown path).
+#[test]
+fn fresh_encryption_noise_matches_the_model_n16384() {
+    for (q, dnum) in [(&[60u32, 40, 40][..], 3usize), (&[60, 40, 40, 40][..], 2)] {
+        let m = measure_fresh(q, dnum, 40, 2);
+        eprintln!(
+            "q {q:?} dnum {dnum}: coefficient noise pk mean {:.3} sd {:.2} (model {:.2}), sk mean {:.3} sd {:.2} (model {:.2})",
+            m.pk_coef.0, m.pk_coef.1, m.pk_model_sd, m.sk_coef.0, m.sk_coef.1, m.sk_model_sd
+        );
+        for ((mean, sd), model) in [(m.pk_coef, m.pk_model_sd), (m.sk_coef, m.sk_model_sd)] {
+            assert!((sd / model - 1.0).abs() < 0.05, "sd {sd} vs model {model}");
+            assert!(mean.abs() < 0.1 * sd, "biased: mean {mean}, sd {sd}");
+        }
+    }
+}
+
+/// Acceptance: "decrypting a fresh encryption gives at least 30 bits of
+/// precision", at N = 2^14, measured as -log2 of the maximum absolute error
+/// over all 8192 complex slots (inputs in the unit square), 4 encryptions
+/// per key type. Holds from scale 2^45 on for public- and secret-key
+/// encryption (asserted at 2^45 and 2^50).
+/// At 2^40 the σ = 3.2 encryption error alone bounds the secret-key figure
+/// at ≈ 29.7 bits and the ModDown rounding r1·s bounds the public-key one at
+/// ≈ 25.7 bits (SEAL measures the same, see the crate docs); both are checked
+/// against that model here.
+/// `cargo test -p privox-ckks fresh_encryption_precision_n16384 -- --nocapture`
+#[test]
+fn fresh_encryption_precision_n16384() {
+    for (q, log_scale) in [
+        (&[60u32, 40, 40][..], 40),
+        (&[60, 45, 45][..], 45),
+        (&[60, 50, 50][..], 50),
+    ] {
+        let m = measure_fresh(q, 3, log_scale, 4);
+        let fmt = |v: &[f64]| {
+            v.iter()
+                .map(|b| format!("{b:.2}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        eprintln!(
+            "N=2^14 scale 2^{log_scale}: fresh pk {} bits (model {:.2}; real parts {}), sk {} bits (model {:.2}; real parts {})",
+            fmt(&m.pk_bits),
+            m.pk_model_bits,
+            fmt(&m.pk_bits_real),
+            fmt(&m.sk_bits),
+            m.sk_model_bits,
+            fmt(&m.sk_bits_real)
+        );
+        for (got, model) in [(&m.pk_bits, m.pk_model_bits), (&m.sk_bits, m.sk_model_bits)] {
+            for &b in got.iter() {
+                // The maximum over 8192 slots fluctuates by about ±0.1 bit.
+                assert!((b - model).abs() < 0.5, "{b:.2} bits vs model {model:.2}");
+            }
+        }
+        if log_scale >= 45 {
+            assert!(min_bits(&m.pk_bits) >= 30.0, "pk {:?}", m.pk_bits);
+            assert!(min_bits(&m.sk_bits) >= 30.0, "sk {:?}", m.sk_bits);
+        }
+    }
 }
