@@ -1,23 +1,36 @@
 //! Batch hashing `h(x) = floor((A x + w) / Δ) mod k` as one blocked matrix product.
 //!
-//! The product `X · Aᵀ` is computed tile by tile (R rows × C symbols held in
-//! registers, `Aᵀ` packed into L × C panels that stay in L1 while a block of
-//! rows streams past), and each block of rows is quantized and packed into
-//! bit-planes straight away, so only a 32-row scratch of projections exists
-//! at any time, never the n × M matrix. Row blocks run in parallel with rayon.
-//! The micro-kernel is compiled for AVX-512/FMA and AVX2/FMA and chosen at run
-//! time, with a portable fallback. FMA changes the last bit of `A x`, so a
-//! projection that lands within ~1e-15 of a cell boundary may quantize
-//! differently across CPUs; this is far below the noise the scheme tolerates.
+//! The default kernel (AVX-512) computes `s = [A | w]·[x; 1] / (kΔ)` in f32,
+//! 6 rows × 64 symbols per register tile (24 zmm accumulators), with `A` packed
+//! once per key into (L+1) × 64 panels that stay in L1 while a task's rows
+//! stream past. Each finished tile is quantized in registers
+//! (`floor(x/Δ) mod k = floor(k·frac(s))`) and written as one u64 word per
+//! bit-plane, so no projection is ever stored. Symbols whose f32 value lies
+//! within a proven error bound of a cell boundary are recomputed in f64, so
+//! the codes are those of the f64 computation. Row blocks run in parallel
+//! with rayon. All-f64 kernels (AVX-512, AVX2/FMA, portable) remain for CPUs
+//! without AVX-512, for inputs too large for the f32 range, and for
+//! comparison (`PRIVOX_SMH_KERNEL=f64`). FMA changes the last bit of an f64
+//! `A x`, so on the f64 kernels a projection within ~1e-15 of a cell boundary
+//! may quantize differently across CPUs; this is far below the noise the
+//! scheme tolerates.
 
 use crate::{CodeSpace, Codes, SmhError, SmhKey};
 use rayon::prelude::*;
+use std::sync::OnceLock;
 use zeroize::Zeroizing;
 
-/// Symbols per micro-tile (one packed panel of `Aᵀ` is L × C).
+/// Symbols per micro-tile of the f64 kernels (one packed panel of `Aᵀ` is L × C).
 const C: usize = 16;
-/// Rows per parallel task: each panel of `Aᵀ` is reused from L1 across them.
+/// Rows per parallel task of the f64 kernels: each panel of `Aᵀ` is reused from L1 across them.
 const ROWS_PER_TASK: usize = 32;
+/// Symbols per panel group of the f32 kernel: exactly one u64 word of each bit-plane.
+const G: usize = 64;
+/// Rows per register tile of the f32 kernel (R32 × 64 symbols = 24 zmm accumulators).
+const R32: usize = 6;
+/// Rows per parallel task of the f32 kernel: the task's f32 rows (48 × 89 × 4 B)
+/// and one panel group ((L+1) × 64 × 4 B) fit in L1 together for L = 88.
+const ROWS_PER_TASK32: usize = 48;
 /// Beyond this magnitude of floor(v/Δ) the fast exact modulo path is not exact.
 const FAST_MOD_LIMIT: f64 = (1u64 << 40) as f64;
 /// Projections beyond this many cells take the all-f64 path (f32 integers
@@ -48,6 +61,8 @@ impl SmhKey {
     /// Hashes a row-major `rows × cols` matrix; `cols` must equal L.
     ///
     /// NaN or infinite values and a wrong feature count are typed errors.
+    /// The first call with a key packs the key for the kernel (about a
+    /// millisecond for M = 2816, L = 88); later calls reuse that layout.
     pub fn hash(&self, x: &[f64], cols: usize) -> Result<Codes, SmhError> {
         let p = *self.params();
         let l = p.dim();
@@ -82,71 +97,109 @@ impl SmhKey {
         if n == 0 {
             return Ok(codes);
         }
-        let prep = Prepared::new(self);
+        let ctx = Ctx::new(self);
         let stride = codes.stride();
-        let mut level = detect();
-        // The f32 fast path needs |(A x + w)/Δ| < 2^22 so that integer parts
-        // are exact in f32; bound it by ‖A_m‖‖x‖/Δ + w_m/Δ.
+        let cache = self.kernel_cache();
         #[cfg(target_arch = "x86_64")]
-        if matches!(level, Level::Avx512F32) {
-            let a_max = prep.a_norms.iter().fold(0.0f32, |m, &v| m.max(v)) as f64;
+        if matches!(detect(), Level::Avx512F32) {
+            let p32 = cache.f32.get_or_init(|| Panels32::new(self));
+            // The f32 path needs |(A x + w)/Δ| < 2^22 so that integer parts
+            // are exact in f32; bound it by ‖A_m‖‖x‖/Δ + w_m/Δ.
             let x_max = x
                 .chunks_exact(l)
                 .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
                 .fold(0.0f64, f64::max);
-            if a_max * x_max + p.k() as f64 > F32_PATH_MAX_CELL {
-                level = Level::Avx512;
+            if p32.a_norm_max * x_max + p.k() as f64 <= F32_PATH_MAX_CELL {
+                codes
+                    .rows_mut()
+                    .par_chunks_mut(ROWS_PER_TASK32 * stride)
+                    .zip(x.par_chunks(ROWS_PER_TASK32 * l))
+                    // SAFETY: AVX-512F/BW/VL/DQ and FMA were detected at run time in `detect`.
+                    .for_each(|(out, xs)| unsafe { hash_block_avx512_f32(&ctx, p32, xs, out) });
+                return Ok(codes);
             }
         }
+        let p64 = cache.f64.get_or_init(|| Panels64::new(self));
+        let level = detect();
         codes
             .rows_mut()
             .par_chunks_mut(ROWS_PER_TASK * stride)
             .zip(x.par_chunks(ROWS_PER_TASK * l))
             .for_each(|(out, xs)| match level {
-                Level::Portable => hash_block_portable(&prep, xs, out),
+                Level::Portable => hash_block_portable(&ctx, p64, xs, out),
                 // SAFETY: the enabled CPU features were detected at run time in `detect`.
                 #[cfg(target_arch = "x86_64")]
-                Level::Avx2 => unsafe { hash_block_avx2(&prep, xs, out) },
+                Level::Avx2 => unsafe { hash_block_avx2(&ctx, p64, xs, out) },
                 #[cfg(target_arch = "x86_64")]
-                Level::Avx512 => unsafe { hash_block_avx512(&prep, xs, out) },
-                #[cfg(target_arch = "x86_64")]
-                Level::Avx512F32 => unsafe { hash_block_avx512_f32(&prep, xs, out) },
+                Level::Avx512 | Level::Avx512F32 => unsafe {
+                    hash_block_avx512(&ctx, p64, xs, out)
+                },
             });
         Ok(codes)
     }
 }
 
-/// Key material rearranged for the kernel: `Aᵀ` packed in panels of C
-/// columns (panel b holds rows l = 0..L of columns bC..bC+C, contiguous) and
-/// `w` padded to a multiple of C. Both are secret copies, zeroized on drop.
-struct Prepared<'k> {
-    panels: Zeroizing<Vec<f64>>,
-    /// f32 panels of the augmented matrix [A/Δ | w/Δ] ((L+1) × C each), for
-    /// the fast path (see `hash_block_avx512_f32`).
-    panels32: Zeroizing<Vec<f32>>,
-    /// ‖A_m‖₂/Δ and w_m/Δ per symbol (padded): they bound the f32 error.
-    a_norms: Zeroizing<Vec<f32>>,
-    w_scaled: Zeroizing<Vec<f32>>,
-    /// Row-major A, for exact recomputation near cell boundaries.
+/// Kernel layouts of a key, built on first use and kept with the key. They
+/// are secret copies of `(A, w)`, zeroized on drop.
+#[derive(Default)]
+pub(crate) struct KernelCache {
+    f32: OnceLock<Panels32>,
+    f64: OnceLock<Panels64>,
+}
+
+/// The key's public shape and its row-major secret material, for one call.
+struct Ctx<'k> {
+    /// Row-major A (M × L), for the f64 kernels' quantization and for exact
+    /// recomputation near cell boundaries.
     a: &'k [f64],
-    w: Zeroizing<Vec<f64>>,
+    w: &'k [f64],
     l: usize,
     m: usize,
-    mp: usize,
     words: usize,
     planes: usize,
     k: f64,
     delta: f64,
 }
 
-impl<'k> Prepared<'k> {
+impl<'k> Ctx<'k> {
     fn new(key: &'k SmhKey) -> Self {
+        let p = key.params();
+        Ctx {
+            a: key.projection(),
+            w: key.dither(),
+            l: p.dim(),
+            m: p.symbols(),
+            words: p.words_per_plane(),
+            planes: p.planes(),
+            k: p.k() as f64,
+            delta: p.delta(),
+        }
+    }
+
+    /// The symbol of row `x` at position `m`, computed in f64 exactly as the
+    /// definition reads (the reference the f32 kernel's fix-ups reproduce).
+    fn exact_symbol(&self, x: &[f64], m: usize) -> u32 {
+        let a = &self.a[m * self.l..(m + 1) * self.l];
+        let v = a.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() + self.w[m];
+        (v * (1.0 / self.delta)).floor().rem_euclid(self.k) as u32
+    }
+}
+
+/// `Aᵀ` packed in panels of C columns (panel b holds rows l = 0..L of
+/// columns bC..bC+C, contiguous) and `w` padded to a multiple of C.
+struct Panels64 {
+    panels: Zeroizing<Vec<f64>>,
+    w: Zeroizing<Vec<f64>>,
+    mp: usize,
+}
+
+impl Panels64 {
+    fn new(key: &SmhKey) -> Self {
         let p = key.params();
         let (m, l) = (p.symbols(), p.dim());
         let mp = m.div_ceil(C) * C;
-        let a = key.projection();
         let mut panels = Zeroizing::new(vec![0.0; l * mp]);
-        for (mi, row) in a.chunks_exact(l).enumerate() {
+        for (mi, row) in key.projection().chunks_exact(l).enumerate() {
             let (b, c) = (mi / C, mi % C);
             for (li, &v) in row.iter().enumerate() {
                 panels[b * l * C + li * C + c] = v;
@@ -154,36 +207,68 @@ impl<'k> Prepared<'k> {
         }
         let mut w = Zeroizing::new(vec![0.0; mp]);
         w[..m].copy_from_slice(key.dither());
+        Panels64 { panels, w, mp }
+    }
+}
+
+/// The f32 kernel's layout: `[A | w] / (kΔ)` in groups of G = 64 symbols,
+/// group g holding (L+1) rows of 64 consecutive symbols (padding symbols are
+/// all zero), plus per-symbol coefficients of the f32 error bound.
+struct Panels32 {
+    panels: Zeroizing<Vec<f32>>,
+    /// The bound on |y − y_exact| (y = k·frac(s), in cells) for symbol m
+    /// and a row x is `eps_a[m]·‖x‖₂ + eps_w[m]`.
+    eps_a: Zeroizing<Vec<f32>>,
+    eps_w: Zeroizing<Vec<f32>>,
+    /// max_m ‖A_m‖₂/Δ, for the f32 range check.
+    a_norm_max: f64,
+}
+
+impl Panels32 {
+    /// Error bound: with unit roundoff u = 2⁻²⁴, rounding `A/(kΔ)`, `w/(kΔ)`
+    /// and x to f32 and an (L+1)-term FMA chain err by at most
+    /// γ_{L+4}·(Σ|A_ml x_l| + w_m)/(kΔ) ≤ γ_{L+4}·(‖A_m‖‖x‖ + w_m)/(kΔ) in s
+    /// (Cauchy–Schwarz), γ_n = nu/(1 − nu). `frac(s)` is exact, so in units
+    /// of y = k·frac(s) the error is k times that plus the rounding of the
+    /// product k·frac(s) (≤ k·u). We use 2γ, a 2⁻²⁰ relative and a 1e-6
+    /// absolute slack on top.
+    fn new(key: &SmhKey) -> Self {
+        let p = key.params();
+        let (m, l) = (p.symbols(), p.dim());
+        let (l1, groups) = (l + 1, m.div_ceil(G));
+        let k = p.k() as f64;
+        let scale = 1.0 / (k * p.delta());
         let inv_delta = 1.0 / p.delta();
-        let l1 = l + 1;
-        let mut panels32 = Zeroizing::new(vec![0.0f32; l1 * mp]);
-        let mut a_norms = Zeroizing::new(vec![0.0f32; mp]);
-        let mut w_scaled = Zeroizing::new(vec![0.0f32; mp]);
-        for (mi, row) in a.chunks_exact(l).enumerate() {
-            let (b, c) = (mi / C, mi % C);
+        let u = (2.0f64).powi(-24);
+        let n = (l + 4) as f64;
+        let rel = 2.0 * n * u / (1.0 - n * u) + (2.0f64).powi(-20);
+        let mut panels = Zeroizing::new(vec![0.0f32; groups * l1 * G]);
+        let mut eps_a = Zeroizing::new(vec![0.0f32; groups * G]);
+        let mut eps_w = Zeroizing::new(vec![0.0f32; groups * G]);
+        let mut a_norm_max = 0.0f64;
+        for (mi, (row, &w)) in key
+            .projection()
+            .chunks_exact(l)
+            .zip(key.dither())
+            .enumerate()
+        {
+            let (g, lane) = (mi / G, mi % G);
+            let group = &mut panels[g * l1 * G..(g + 1) * l1 * G];
             for (li, &v) in row.iter().enumerate() {
-                panels32[b * l1 * C + li * C + c] = (v * inv_delta) as f32;
+                group[li * G + lane] = (v * scale) as f32;
             }
-            panels32[b * l1 * C + l * C + c] = (w[mi] * inv_delta) as f32;
-            // Rounded up a little so the f32 bound stays an upper bound.
-            a_norms[mi] =
-                (row.iter().map(|v| v * v).sum::<f64>().sqrt() * inv_delta * (1.0 + 1e-6)) as f32;
-            w_scaled[mi] = (w[mi] * inv_delta * (1.0 + 1e-6)) as f32;
+            group[l * G + lane] = (w * scale) as f32;
+            let a_norm = row.iter().map(|v| v * v).sum::<f64>().sqrt() * inv_delta;
+            a_norm_max = a_norm_max.max(a_norm);
+            // Rounded up a little so the f32 coefficients stay upper bounds.
+            eps_a[mi] = (rel * a_norm * (1.0 + 1e-6)) as f32;
+            eps_w[mi] = (rel * w * inv_delta * (1.0 + 1e-6) + 1e-6 + k * 2.0 * u) as f32;
         }
-        Prepared {
+        Panels32 {
             panels,
-            panels32,
-            a_norms,
-            w_scaled,
-            a,
-            w,
-            l,
-            m,
-            mp,
-            words: p.words_per_plane(),
-            planes: p.planes(),
-            k: p.k() as f64,
-            delta: p.delta(),
+            eps_a,
+            eps_w,
+            a_norm_max,
         }
     }
 }
@@ -205,17 +290,18 @@ enum Level {
 fn detect() -> Level {
     #[cfg(target_arch = "x86_64")]
     {
-        let force_f64 = std::env::var("PRIVOX_SMH_KERNEL").is_ok_and(|v| v == "f64");
-        if force_f64
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Level::Avx512;
-        }
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("fma")
-        {
-            return Level::Avx512F32;
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("fma");
+        if avx512 {
+            let force_f64 = std::env::var("PRIVOX_SMH_KERNEL").is_ok_and(|v| v == "f64");
+            return if force_f64 {
+                Level::Avx512
+            } else {
+                Level::Avx512F32
+            };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
@@ -227,8 +313,8 @@ fn detect() -> Level {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn hash_block_avx2(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
-    hash_block::<2>(prep, xs, out, |xt, panel| {
+fn hash_block_avx2(ctx: &Ctx, p64: &Panels64, xs: &[f64], out: &mut [u64]) {
+    hash_block::<2>(ctx, p64, xs, out, |xt, panel| {
         // The closure inherits avx2+fma from this function (verified by `detect`).
         simd::tile_avx2(xt, panel)
     })
@@ -236,18 +322,18 @@ fn hash_block_avx2(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-fn hash_block_avx512(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
-    hash_block::<8>(prep, xs, out, |xt, panel| {
+fn hash_block_avx512(ctx: &Ctx, p64: &Panels64, xs: &[f64], out: &mut [u64]) {
+    hash_block::<8>(ctx, p64, xs, out, |xt, panel| {
         // The closure inherits avx512f+fma from this function (verified by `detect`).
         simd::tile_avx512(xt, panel)
     })
 }
 
-fn hash_block_portable(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
-    hash_block::<2>(prep, xs, out, tile_portable::<2>)
+fn hash_block_portable(ctx: &Ctx, p64: &Panels64, xs: &[f64], out: &mut [u64]) {
+    hash_block::<2>(ctx, p64, xs, out, tile_portable::<2>)
 }
 
-/// Hashes up to ROWS_PER_TASK rows `xs` into their packed codes `out`.
+/// Hashes up to ROWS_PER_TASK rows `xs` into their packed codes `out` (f64).
 ///
 /// Panel by panel of `Aᵀ` (kept in L1), R rows at a time, projections plus
 /// dither go to a scratch buffer; then each row is quantized and packed.
@@ -255,13 +341,15 @@ fn hash_block_portable(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
 /// with an L × C panel.
 #[inline(always)]
 fn hash_block<const R: usize>(
-    prep: &Prepared,
+    ctx: &Ctx,
+    p64: &Panels64,
     xs: &[f64],
     out: &mut [u64],
     tile: impl Fn(&[f64], &[f64]) -> [[f64; C]; R],
 ) {
-    let l = prep.l;
-    let stride = prep.words * prep.planes;
+    let l = ctx.l;
+    let mp = p64.mp;
+    let stride = ctx.words * ctx.planes;
     let rows = xs.len() / l;
     let blocks = rows.div_ceil(R);
     // x transposed per R-row block: xt[b][li][r], zero-padded rows.
@@ -272,142 +360,158 @@ fn hash_block<const R: usize>(
             xt[b * l * R + li * R + r] = v;
         }
     }
-    let mut vals = vec![0.0f64; blocks * R * prep.mp];
-    for (pb, panel) in prep.panels.chunks_exact(l * C).enumerate() {
-        let w = &prep.w[pb * C..(pb + 1) * C];
+    let mut vals = vec![0.0f64; blocks * R * mp];
+    for (pb, panel) in p64.panels.chunks_exact(l * C).enumerate() {
+        let w = &p64.w[pb * C..(pb + 1) * C];
         for (b, xblk) in xt.chunks_exact(l * R).enumerate() {
             let acc = tile(xblk, panel);
             for (r, acc_r) in acc.iter().enumerate() {
-                let dst = &mut vals[(b * R + r) * prep.mp + pb * C..][..C];
+                let dst = &mut vals[(b * R + r) * mp + pb * C..][..C];
                 for c in 0..C {
                     dst[c] = acc_r[c] + w[c];
                 }
             }
         }
     }
-    for (v, code) in vals.chunks_exact(prep.mp).zip(out.chunks_exact_mut(stride)) {
-        quantize_pack(&v[..prep.m], code, prep);
+    for (v, code) in vals.chunks_exact(mp).zip(out.chunks_exact_mut(stride)) {
+        quantize_pack(&v[..ctx.m], code, ctx);
     }
 }
 
-/// The f32 fast path: `t = [A/Δ | w/Δ]·[x; 1]` in f32 (twice the SIMD width
-/// of f64), quantized and packed straight from registers (floor, mod k and
-/// bit-plane masks in AVX-512), so no projection is ever stored. Every `t`
-/// whose distance to a cell boundary is within a rigorous bound of the f32
-/// rounding error is recomputed in f64 and its symbol patched, so the codes
-/// are those of the f64 computation; ~0.1 % of symbols need it.
+/// The f32 fast path for up to ROWS_PER_TASK32 rows `xs` and their codes `out`.
 ///
-/// Bound: with unit roundoff u = 2⁻²⁴, rounding the inputs to f32 and an
-/// (L+1)-term FMA dot product err by at most γ_{L+4}·(Σ|a_l x_l| + w)/Δ ≤
-/// γ_{L+4}·(‖a‖₂‖x‖₂ + w)/Δ (Cauchy–Schwarz), γ_n = nu/(1 − nu); we use
-/// twice that plus a small absolute slack.
+/// For each 64-symbol panel group (kept in L1) and each tile of R32 rows,
+/// `s = [A | w]/(kΔ)·[x; 1]` accumulates in 24 zmm registers; then, still in
+/// registers, `f = s − floor(s)` (exact), `y = k·f` and the symbol
+/// `floor(y) = floor((A x + w)/Δ) mod k`, whose bits are written as one word
+/// per bit-plane. Every y whose fractional part is within the bound of
+/// [`Panels32::new`] of 0 or 1 is recomputed in f64 afterwards and its symbol
+/// patched, so the codes are those of the f64 computation (about 0.1 % of
+/// symbols on scaled features).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-fn hash_block_avx512_f32(prep: &Prepared, xs: &[f64], out: &mut [u64]) {
+fn hash_block_avx512_f32(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64]) {
+    match ctx.planes {
+        1 => tile_rows_f32::<1>(ctx, p32, xs, out),
+        2 => tile_rows_f32::<2>(ctx, p32, xs, out),
+        3 => tile_rows_f32::<3>(ctx, p32, xs, out),
+        4 => tile_rows_f32::<4>(ctx, p32, xs, out),
+        5 => tile_rows_f32::<5>(ctx, p32, xs, out),
+        6 => tile_rows_f32::<6>(ctx, p32, xs, out),
+        7 => tile_rows_f32::<7>(ctx, p32, xs, out),
+        _ => tile_rows_f32::<8>(ctx, p32, xs, out),
+    }
+}
+
+/// [`hash_block_avx512_f32`] for P bit-planes (k ≤ 2^P).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
+fn tile_rows_f32<const P: usize>(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64]) {
     use std::arch::x86_64::*;
-    const R: usize = 16;
-    let l = prep.l;
+    const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
+    let l = ctx.l;
     let l1 = l + 1;
-    let stride = prep.words * prep.planes;
+    let (words, stride) = (ctx.words, ctx.words * ctx.planes);
     let rows = xs.len() / l;
-    let blocks = rows.div_ceil(R);
-    // Transposed rows with the constant 1 that multiplies w/Δ; padding rows stay 0.
-    let mut xt = vec![0.0f32; blocks * l1 * R];
-    let mut x_norm = vec![0.0f32; blocks * R];
+    let blocks = rows.div_ceil(R32);
+    // Transposed f32 rows with the constant 1 that multiplies w/(kΔ): xt[b][li][r].
+    let mut xt = vec![0.0f32; blocks * l1 * R32];
+    let mut x_norm = vec![0.0f32; blocks * R32];
     for (i, row) in xs.chunks_exact(l).enumerate() {
-        let (b, r) = (i / R, i % R);
+        let (b, r) = (i / R32, i % R32);
+        let slab = &mut xt[b * l1 * R32..(b + 1) * l1 * R32];
         for (li, &v) in row.iter().enumerate() {
-            xt[b * l1 * R + li * R + r] = v as f32;
+            slab[li * R32 + r] = v as f32;
         }
-        xt[b * l1 * R + l * R + r] = 1.0;
+        slab[l * R32 + r] = 1.0;
         x_norm[i] = (row.iter().map(|v| v * v).sum::<f64>().sqrt() * (1.0 + 1e-6)) as f32;
     }
-    let u = (2.0f64).powi(-24);
-    let n = (l + 4) as f64;
-    let gamma = (2.0 * n * u / (1.0 - n * u)) as f32;
-    let (k, inv_k) = (prep.k as f32, (1.0 / prep.k) as f32);
-    let kv = _mm512_set1_ps(k);
-    let inv_kv = _mm512_set1_ps(inv_k);
+    let kv = _mm512_set1_ps(ctx.k as f32);
     let one = _mm512_set1_ps(1.0);
-    let rel_slack = _mm512_set1_ps((2.0f32).powi(-20));
-    let abs_slack = _mm512_set1_ps(1e-6);
-    let mut fixes: Vec<(usize, usize, u16)> = Vec::new();
-    for (pb, panel) in prep.panels32.chunks_exact(l1 * C).enumerate() {
-        assert!(panel.len() == l1 * C, "panels are whole");
-        // SAFETY: a_norms and w_scaled hold mp = panels · C values.
-        let (an, wn) = unsafe {
+    let plane_bit: [__m512i; P] = std::array::from_fn(|p| _mm512_set1_epi32(1 << p));
+    let mut fixes: Vec<(usize, usize, u64)> = Vec::new();
+    for (g, group) in p32.panels.chunks_exact(l1 * G).enumerate() {
+        // SAFETY: eps_a and eps_w hold groups · 64 values, g < groups.
+        let (ea, ew): ([__m512; 4], [__m512; 4]) = unsafe {
             (
-                _mm512_loadu_ps(prep.a_norms.as_ptr().add(pb * C)),
-                _mm512_loadu_ps(prep.w_scaled.as_ptr().add(pb * C)),
+                std::array::from_fn(|s| _mm512_loadu_ps(p32.eps_a.as_ptr().add(g * G + 16 * s))),
+                std::array::from_fn(|s| _mm512_loadu_ps(p32.eps_w.as_ptr().add(g * G + 16 * s))),
             )
         };
-        let gv = _mm512_set1_ps(gamma);
-        let (an, wn) = (_mm512_mul_ps(an, gv), _mm512_mul_ps(wn, gv));
-        let (word, shift) = (pb * C / 64, (pb * C) % 64);
-        for (b, xblk) in xt.chunks_exact(l1 * R).enumerate() {
-            let mut acc = [_mm512_setzero_ps(); R];
+        for (b, slab) in xt.chunks_exact(l1 * R32).enumerate() {
+            let mut acc = [[_mm512_setzero_ps(); 4]; R32];
             for li in 0..l1 {
-                // SAFETY: li * C + 16 <= panel.len() = l1 * C and li * R + R <= xblk.len() = l1 * R.
+                // SAFETY: li * G + 64 <= group.len() = l1 * G and
+                // li * R32 + R32 <= slab.len() = l1 * R32.
                 unsafe {
-                    let a = _mm512_loadu_ps(panel.as_ptr().add(li * C));
-                    let x = xblk.as_ptr().add(li * R);
+                    let ap = group.as_ptr().add(li * G);
+                    let a = [
+                        _mm512_loadu_ps(ap),
+                        _mm512_loadu_ps(ap.add(16)),
+                        _mm512_loadu_ps(ap.add(32)),
+                        _mm512_loadu_ps(ap.add(48)),
+                    ];
+                    let xp = slab.as_ptr().add(li * R32);
                     for (r, acc_r) in acc.iter_mut().enumerate() {
-                        *acc_r = _mm512_fmadd_ps(_mm512_set1_ps(*x.add(r)), a, *acc_r);
+                        let xv = _mm512_set1_ps(*xp.add(r));
+                        for (acc_rs, &a_s) in acc_r.iter_mut().zip(&a) {
+                            *acc_rs = _mm512_fmadd_ps(xv, a_s, *acc_rs);
+                        }
                     }
                 }
             }
-            for (r, &t) in acc.iter().enumerate() {
-                let row = b * R + r;
+            for (r, acc_r) in acc.iter().enumerate() {
+                let row = b * R32 + r;
                 if row >= rows {
                     break;
                 }
-                let q = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(t);
-                let frac = _mm512_sub_ps(t, q);
-                let eps = _mm512_fmadd_ps(an, _mm512_set1_ps(x_norm[row]), wn);
-                let eps =
-                    _mm512_add_ps(eps, _mm512_fmadd_ps(_mm512_abs_ps(t), rel_slack, abs_slack));
-                let near = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(frac, eps)
-                    | _mm512_cmp_ps_mask::<_CMP_GT_OQ>(frac, _mm512_sub_ps(one, eps));
-                // q mod k: exact integer arithmetic in f32 for |q| < 2^22.
-                let qk = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(
-                    _mm512_mul_ps(q, inv_kv),
-                );
-                let mut rem = _mm512_fnmadd_ps(qk, kv, q);
-                rem = _mm512_mask_add_ps(
-                    rem,
-                    _mm512_cmp_ps_mask::<_CMP_LT_OQ>(rem, _mm512_setzero_ps()),
-                    rem,
-                    kv,
-                );
-                rem = _mm512_mask_sub_ps(rem, _mm512_cmp_ps_mask::<_CMP_GE_OQ>(rem, kv), rem, kv);
-                let sym = _mm512_cvttps_epi32(rem);
+                let xn = _mm512_set1_ps(x_norm[row]);
+                let mut near = 0u64;
+                let mut bits = [0u64; P];
+                for (s, &sv) in acc_r.iter().enumerate() {
+                    let f = _mm512_sub_ps(sv, _mm512_roundscale_ps::<FLOOR>(sv));
+                    let y = _mm512_mul_ps(f, kv);
+                    let yf = _mm512_roundscale_ps::<FLOOR>(y);
+                    let frac = _mm512_sub_ps(y, yf);
+                    let eps = _mm512_fmadd_ps(ea[s], xn, ew[s]);
+                    let m = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(frac, eps)
+                        | _mm512_cmp_ps_mask::<_CMP_GT_OQ>(frac, _mm512_sub_ps(one, eps));
+                    near |= (m as u64) << (16 * s);
+                    // y ≥ 0, so truncation is floor; a y rounded up to k is flagged above.
+                    let sym = _mm512_cvttps_epi32(yf);
+                    for (bits_p, &bit) in bits.iter_mut().zip(&plane_bit) {
+                        *bits_p |= (_mm512_test_epi32_mask(sym, bit) as u64) << (16 * s);
+                    }
+                }
                 let code = &mut out[row * stride..(row + 1) * stride];
-                for p in 0..prep.planes {
-                    let bits = _mm512_test_epi32_mask(sym, _mm512_set1_epi32(1 << p)) as u64;
-                    code[p * prep.words + word] |= bits << shift;
+                for (p, &bits_p) in bits.iter().enumerate() {
+                    code[p * words + g] = bits_p;
                 }
                 if near != 0 {
-                    fixes.push((row, pb, near));
+                    fixes.push((row, g, near));
                 }
             }
         }
     }
-    let inv_delta = 1.0 / prep.delta;
-    for (row, pb, mask) in fixes {
+    for (row, g, mut mask) in fixes {
         let x = &xs[row * l..(row + 1) * l];
         let code = &mut out[row * stride..(row + 1) * stride];
-        for lane in 0..C {
-            let m = pb * C + lane;
-            if mask & (1 << lane) == 0 || m >= prep.m {
-                continue;
+        while mask != 0 {
+            let lane = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let m = g * G + lane;
+            if m >= ctx.m {
+                break;
             }
-            let a = &prep.a[m * l..(m + 1) * l];
-            let v = a.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() + prep.w[m];
-            let sym = (v * inv_delta).floor().rem_euclid(prep.k) as u32;
-            let (w, bit) = (m / 64, m % 64);
-            for p in 0..prep.planes {
-                let word = &mut code[p * prep.words + w];
-                *word = (*word & !(1u64 << bit)) | ((((sym >> p) & 1) as u64) << bit);
+            let sym = ctx.exact_symbol(x, m);
+            let bit = 1u64 << lane;
+            for p in 0..P {
+                let word = &mut code[p * words + g];
+                *word = if (sym >> p) & 1 == 1 {
+                    *word | bit
+                } else {
+                    *word & !bit
+                };
             }
         }
     }
@@ -502,8 +606,8 @@ mod simd {
 /// Quantizes one row of projections `v = A x + w` to `floor(v/Δ) mod k` and
 /// packs the symbols into the bit-planes of `code`, 64 symbols per word.
 #[inline(always)]
-fn quantize_pack(vals: &[f64], code: &mut [u64], prep: &Prepared) {
-    let (delta, k) = (prep.delta, prep.k);
+fn quantize_pack(vals: &[f64], code: &mut [u64], ctx: &Ctx) {
+    let (delta, k) = (ctx.delta, ctx.k);
     let (inv_delta, inv_k) = (1.0 / delta, 1.0 / k);
     for (wi, chunk) in vals.chunks(64).enumerate() {
         let mut syms = [0u8; 64];
@@ -528,8 +632,8 @@ fn quantize_pack(vals: &[f64], code: &mut [u64], prep: &Prepared) {
                 *s = (v * inv_delta).floor().rem_euclid(k) as u8;
             }
         }
-        for p in 0..prep.planes {
-            code[p * prep.words + wi] = pack_plane(&syms, p);
+        for p in 0..ctx.planes {
+            code[p * ctx.words + wi] = pack_plane(&syms, p);
         }
     }
 }
@@ -594,6 +698,48 @@ mod tests {
             // FMA vs. separate rounding may flip a symbol whose projection sits
             // within ~1e-15 of a boundary; with these sizes that never happens.
             assert_eq!(mismatches, 0, "k={k} mpc={mpc} l={l}");
+        }
+    }
+
+    /// Scaled real features are full of exact ±1, zeros and repeated values,
+    /// and batches are not multiples of the kernel's tiles: the f32 kernel
+    /// (with its boundary fix-ups) must still give the f64 definition's
+    /// codes, for every plane count, across tasks and on repeated calls with
+    /// the key's cached layout.
+    #[test]
+    fn kernel_matches_definition_on_scaled_like_data() {
+        for (k, delta, mpc, l, n) in [
+            (3, 2.0, 3, 88, 97),
+            (2, 0.5, 1, 70, 50),
+            (5, 0.05, 2, 33, 13),
+            (200, 0.3, 1, 65, 7),
+            // A fine step puts many projections near boundaries: exercises the fix-ups.
+            (3, 0.002, 2, 88, 61),
+        ] {
+            let p = SmhParams::new(k, delta, mpc, l).unwrap();
+            let key = SmhKey::generate_with_seed(p, 5);
+            let x: Vec<f64> = (0..n * l)
+                .map(
+                    |i| match ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 11 {
+                        0..=2 => 1.0,
+                        3..=4 => -1.0,
+                        5 => 0.0,
+                        6 => 0.5,
+                        j => (j as f64 - 8.0) / 3.0,
+                    },
+                )
+                .collect();
+            let expected = reference(&key, &x);
+            for _ in 0..2 {
+                let codes = key.hash_rows(&x).unwrap();
+                for i in 0..n {
+                    let got = codes.unpack(i).unwrap();
+                    let want = &expected[i * p.symbols()..(i + 1) * p.symbols()];
+                    assert_eq!(got, want, "k={k} l={l} row {i}");
+                }
+                let one = key.hash_one(&x[(n - 1) * l..]).unwrap();
+                assert_eq!(one.row(0).unwrap(), codes.row(n - 1).unwrap());
+            }
         }
     }
 

@@ -36,6 +36,9 @@ pub struct SmhKey {
     /// Dither, one per row of `A`.
     w: Vec<f64>,
     id: Fingerprint,
+    /// Kernel layouts of `(A, w)`, built on first use and kept for the key's
+    /// lifetime (a service hashes many batches with one key). Zeroized on drop.
+    cache: crate::hash::KernelCache,
 }
 
 impl Drop for SmhKey {
@@ -80,7 +83,13 @@ impl SmhKey {
 
     fn from_parts(params: SmhParams, a: Vec<f64>, w: Vec<f64>) -> Self {
         let id = key_id(&params, &a, &w);
-        SmhKey { params, a, w, id }
+        SmhKey {
+            params,
+            a,
+            w,
+            id,
+            cache: Default::default(),
+        }
     }
 
     /// The public parameters this key was made for.
@@ -103,6 +112,11 @@ impl SmhKey {
     /// The dither vector of length M (secret).
     pub(crate) fn dither(&self) -> &[f64] {
         &self.w
+    }
+
+    /// The kernel layouts cached with this key.
+    pub(crate) fn kernel_cache(&self) -> &crate::hash::KernelCache {
+        &self.cache
     }
 
     /// Serializes the key into an envelope. The returned buffer holds secret
