@@ -1,8 +1,10 @@
-//! End-to-end tests against plaintext complex arithmetic.
+//! End-to-end tests against plaintext complex arithmetic. The property
+//! tests of every operation at N = 2^12 … 2^14 are in `src/tests/properties.rs`.
+
+mod properties;
 
 use crate::params::test_params;
 use crate::*;
-use proptest::prelude::*;
 
 pub(crate) struct Setup {
     pub params: CkksParams,
@@ -196,42 +198,6 @@ fn bsgs_matrix_vector_product() {
             got[i].re
         );
     }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, .. ProptestConfig::default() })]
-    #[test]
-    fn every_op_matches_plaintext_arithmetic(seed in 0u64..1000, c in -4.0f64..4.0, k in -5i64..5) {
-        let s = SMALL.with(|s| s.clone());
-        let (s, ev) = (&*s, &s.ev);
-        let a = vals(2048, seed);
-        let b = vals(2048, seed + 1);
-        let (ca, cb) = (s.encrypt(&a, seed), s.encrypt(&b, seed + 7));
-        let pb = s.enc.encode(&b, s.params.max_level(), s.params.default_scale()).unwrap();
-        let tol = 2f64.powi(-18);
-        let zip = |f: &dyn Fn(Complex, Complex) -> Complex| a.iter().zip(&b).map(|(x, y)| f(*x, *y)).collect::<Vec<_>>();
-        prop_assert!(max_err(&zip(&|x, y| x + y), &s.decrypt(&ev.add(&ca, &cb).unwrap())) < tol);
-        prop_assert!(max_err(&zip(&|x, y| x - y), &s.decrypt(&ev.sub(&ca, &cb).unwrap())) < tol);
-        prop_assert!(max_err(&zip(&|x, _| Complex::default() - x), &s.decrypt(&ev.negate(&ca))) < tol);
-        prop_assert!(max_err(&zip(&|x, y| x + y), &s.decrypt(&ev.add_plain(&ca, &pb).unwrap())) < tol);
-        prop_assert!(max_err(&zip(&|x, y| x - y), &s.decrypt(&ev.sub_plain(&ca, &pb).unwrap())) < tol);
-        let mp = ev.rescale(&ev.mul_plain(&ca, &pb).unwrap()).unwrap();
-        prop_assert!(max_err(&zip(&|x, y| x * y), &s.decrypt(&mp)) < tol);
-        let mc = ev.rescale(&ev.mul_const(&ca, c, 2f64.powi(40)).unwrap()).unwrap();
-        prop_assert!(max_err(&zip(&|x, _| x * Complex::from(c)), &s.decrypt(&mc)) < tol * 4.0);
-        let cc = Complex::new(c, -c / 2.0);
-        prop_assert!(max_err(&zip(&|x, _| x + cc), &s.decrypt(&ev.add_const(&ca, cc).unwrap())) < tol);
-        prop_assert!(max_err(&zip(&|x, _| x * Complex::from(k as f64)), &s.decrypt(&ev.mul_integer(&ca, k))) < tol * 8.0);
-        let m = ev.rescale(&ev.mul(&ca, &cb, &s.keys.relin).unwrap()).unwrap();
-        prop_assert!(max_err(&zip(&|x, y| x * y), &s.decrypt(&m)) < tol);
-        // Adding operands at different levels aligns them.
-        let mixed = ev.add(&m, &ev.rescale(&ev.mul_plain(&cb, &pb).unwrap()).unwrap()).unwrap();
-        prop_assert!(max_err(&zip(&|x, y| x * y + y * y), &s.decrypt(&mixed)) < tol * 2.0);
-    }
-}
-
-thread_local! {
-    static SMALL: std::rc::Rc<Setup> = std::rc::Rc::new(small());
 }
 
 /// Worst-case key-switching error bound of the crate docs (coefficient domain,

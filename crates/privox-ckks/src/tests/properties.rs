@@ -1,20 +1,20 @@
-//! Property tests against plaintext complex arithmetic at the production ring
-//! dimensions N = 2^13 and N = 2^14, with 128-bit-secure parameter sets.
+//! Property tests against plaintext complex arithmetic for every operation
+//! at N = 2^12, 2^13 and 2^14.
 //!
 //! Every operation of the evaluator is checked on random complex inputs, at a
 //! random starting level, with random slot counts (full and sparse packing),
 //! random constants and random rotation steps. One key set per N is built once
 //! per test binary and shared by all cases, so the cost is a few encryptions
-//! and key switches per case (few cases: 8 at 2^13, 4 at 2^14).
-//!
-//! The N = 2^12 properties live in `src/tests.rs`
-//! (`every_op_matches_plaintext_arithmetic`).
+//! and key switches per case (16 cases at 2^12, 8 at 2^13, 4 at 2^14).
+//! N = 2^13 and 2^14 use 128-bit-secure parameter sets; N = 2^12 uses the
+//! test chain of the other unit tests (too long for 128 bits at that N).
 
-use privox_ckks::*;
+use crate::params::test_params;
+use crate::*;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-/// `privox_ckks::Result` is in scope (glob import); test steps fail with proptest errors.
+/// `crate::Result` is in scope (glob import); test steps fail with proptest errors.
 type TestResult<T = ()> = std::result::Result<T, TestCaseError>;
 
 /// Keys and helpers for one parameter set, built once per test binary.
@@ -33,8 +33,7 @@ struct Fixture {
 const EXTRA_STEPS: [i64; 5] = [-1, 3, -5, 7, 100];
 
 impl Fixture {
-    fn new(spec: ParamSpec) -> Fixture {
-        let params = CkksParams::new(spec).expect("the test parameter sets are 128-bit valid");
+    fn new(params: CkksParams) -> Fixture {
         let mut kg = KeyGenerator::from_seed(&params, 0x5eed);
         let sk = kg.secret_key();
         let pk = kg.public_key(&sk).expect("same parameters");
@@ -62,25 +61,36 @@ impl Fixture {
     }
 }
 
+/// N = 2^12: Q = [60, 40, 40, 40], dnum 4 (one 60-bit special prime);
+/// insecure at this N (log QP = 240), as the other N = 2^12 unit tests.
+fn n4096() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| Fixture::new(test_params(12, &[60, 40, 40, 40], 60, 4, 40)))
+}
+
+/// A 128-bit-secure parameter set (checked by `CkksParams::new`).
+fn secure(log_n: u32, q_bits: &[u32], dnum: usize) -> CkksParams {
+    CkksParams::new(ParamSpec::new(
+        log_n,
+        q_bits.to_vec(),
+        60,
+        dnum,
+        2f64.powi(40),
+    ))
+    .expect("the test parameter sets are 128-bit valid")
+}
+
 /// N = 2^13: Q = [60, 40, 40], one 60-bit special prime (dnum 3): log QP = 200 ≤ 218.
 fn n8192() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| Fixture::new(ParamSpec::new(13, vec![60, 40, 40], 60, 3, 2f64.powi(40))))
+    F.get_or_init(|| Fixture::new(secure(13, &[60, 40, 40], 3)))
 }
 
 /// N = 2^14: Q = [60, 40, 40, 40], dnum 2, so two primes per digit and two
 /// 60-bit special primes (the multi-prime ModUp/ModDown paths): log QP = 300 ≤ 438.
 fn n16384() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        Fixture::new(ParamSpec::new(
-            14,
-            vec![60, 40, 40, 40],
-            60,
-            2,
-            2f64.powi(40),
-        ))
-    })
+    F.get_or_init(|| Fixture::new(secure(14, &[60, 40, 40, 40], 2)))
 }
 
 /// One random case: inputs, packing, levels, constants and rotations.
@@ -392,9 +402,18 @@ fn every_op(fx: &Fixture, cs: &Case) -> TestResult {
 trait OrFail<T> {
     fn or_fail(self) -> TestResult<T>;
 }
-impl<T> OrFail<T> for privox_ckks::Result<T> {
+impl<T> OrFail<T> for crate::Result<T> {
     fn or_fail(self) -> TestResult<T> {
         self.map_err(|e| TestCaseError::fail(e.to_string()))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 32, .. ProptestConfig::default() })]
+    /// N = 2^12, 16 random cases.
+    #[test]
+    fn every_op_matches_plaintext_arithmetic_n4096(cs in case(n4096())) {
+        every_op(n4096(), &cs)?;
     }
 }
 
