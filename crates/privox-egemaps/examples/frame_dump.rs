@@ -1,28 +1,28 @@
-//! Development aid: per-frame unsmoothed values of a 16-bit mono WAV.
-//! `frame_dump FILE.wav [formants|pitch]`
+//! Development aid: per-frame unsmoothed values of an audio file (any format
+//! privox-audio decodes, mixed to mono).
+//! `frame_dump FILE [formants|pitch|lpc]`
 fn main() {
-    let path = std::env::args().nth(1).expect("WAV path");
+    let path = std::env::args().nth(1).expect("audio path");
     let what = std::env::args().nth(2).unwrap_or_else(|| "pitch".into());
-    let b = std::fs::read(&path).expect("read");
-    // Assumes the canonical 44-byte header of mono 16-bit PCM.
-    let rate = u32::from_le_bytes([b[24], b[25], b[26], b[27]]);
-    let x: Vec<f32> = b[44..]
-        .chunks_exact(2)
-        .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
-        .collect();
-    let rows: Vec<Vec<f32>> = if what == "formants" {
-        privox_egemaps::debug_formant_frames(&x, rate)
+    let audio = privox_audio::decode_file(std::path::Path::new(&path)).expect("decode");
+    let (x, rate) = (audio.samples, audio.sample_rate);
+    let rows: Vec<Vec<f32>> = match what.as_str() {
+        "formants" => privox_egemaps::debug_formant_frames(&x, rate)
             .iter()
             .map(|r| r.to_vec())
-            .collect()
-    } else {
-        privox_egemaps::debug_pitch_frames(&x, rate)
+            .collect(),
+        "lpc" => privox_egemaps::debug_lpc_frames(&x, rate)
             .iter()
             .map(|r| r.to_vec())
-            .collect()
+            .collect(),
+        _ => privox_egemaps::debug_pitch_frames(&x, rate)
+            .iter()
+            .map(|r| r.to_vec())
+            .collect(),
     };
     for (i, r) in rows.iter().enumerate() {
-        let s: Vec<String> = r.iter().map(|v| v.to_string()).collect();
+        // `{:e}` with Rust's shortest round-trip digits keeps full f32 precision.
+        let s: Vec<String> = r.iter().map(|v| format!("{v:e}")).collect();
         println!("{i};{}", s.join(";"));
     }
 }

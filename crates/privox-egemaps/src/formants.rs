@@ -1,12 +1,21 @@
 //! Formants F1-F3 (spec §4.7): openSMILE's frequency-domain "resampling" of the
 //! 20 ms frame to 11 kHz, order-11 LPC, and root solving of the polynomial with
 //! negated coefficients (openSMILE's convention, replicated on purpose).
+//!
+//! The LPC problem is ill-conditioned (the 11 kHz frame is band-limited to
+//! ≈3.4 kHz), so ulp-level differences in its input change the coefficients by
+//! up to tens of percent in some frames, and near-degenerate roots then give
+//! very different bandwidths. Everything up to the LPC coefficients is
+//! therefore computed in float32 with openSMILE's operation order: float32
+//! windowing, Ooura's float FFT ([`crate::ooura`]), a float32 truncated inverse
+//! DFT with float32 cos/sin tables accumulated term by term, a float32
+//! autocorrelation and a float32 Levinson–Durbin recursion. The result is
+//! bit-identical to openSMILE's LPC level on the frames checked (see
+//! `bench/egemaps/formant_check.py`).
 
-use realfft::num_complex::Complex;
+use crate::ooura::OouraRdft;
 
 const TARGET_RATE: f64 = 11_000.0;
-const OUT_LEN: usize = 220;
-const USED_BINS: usize = 109;
 const ORDER: usize = 11;
 
 /// Frequencies and bandwidths of F1..F3 in Hz (0 when missing).
@@ -16,168 +25,157 @@ pub(crate) struct Formants {
     pub bw: [f64; 3],
 }
 
-/// Evaluates the truncated inverse DFT either with an inverse FFT (when the
-/// 11 kHz period `nfft·11000/rate` times a small integer is an even integer,
-/// true for 8, 16, 24, 32 and 48 kHz) or with precomputed cos/sin tables.
-enum Synth {
-    Fft {
-        ifft: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
-        input: Vec<Complex<f64>>,
-        output: Vec<f64>,
-        scratch: Vec<Complex<f64>>,
-        stride: usize,
-    },
-    Table {
-        cos_tab: Vec<f64>, // OUT_LEN x USED_BINS
-        sin_tab: Vec<f64>,
-    },
-}
-
+/// Per-frame formant analysis of the 20 ms branch, float32 throughout.
 pub(crate) struct FormantAnalyzer {
-    synth: Synth,
-    scale: f64,
-    frame: [f64; OUT_LEN],
+    window: Vec<f32>,
+    /// Start of the frame inside the zero-padded FFT buffer (symmetric padding).
+    offset: usize,
+    fft: Option<OouraRdft>,
+    buf: Vec<f32>,
+    /// Number of complex bins used by the synthesis (bins 1..=bins).
+    bins: usize,
+    /// `cos(2π k n / nd)` and `sin(...)` rounded to f32, laid out `[k-1][n]`
+    /// so that the accumulation vectorises over output samples.
+    cos_tab: Vec<f32>,
+    sin_tab: Vec<f32>,
+    /// Divisor of the synthesis (K/2, K = FFT length).
+    norm: f32,
+    /// The synthesised 11 kHz frame.
+    frame: Vec<f32>,
 }
 
 impl FormantAnalyzer {
-    pub fn new(nfft: usize, sample_rate: f64) -> Self {
-        let rate = sample_rate as u64;
-        for stride in 1..=8u64 {
-            let num = nfft as u64 * TARGET_RATE as u64 * stride;
-            if num % rate == 0 {
-                let m = (num / rate) as usize;
-                if m % 2 == 0 && m / 2 > USED_BINS && m <= 8192 {
-                    let ifft = realfft::RealFftPlanner::<f64>::new().plan_fft_inverse(m);
-                    return Self {
-                        synth: Synth::Fft {
-                            input: ifft.make_input_vec(),
-                            output: ifft.make_output_vec(),
-                            scratch: ifft.make_scratch_vec(),
-                            ifft,
-                            stride: stride as usize,
-                        },
-                        scale: nfft as f64 / 2.0,
-                        frame: [0.0; OUT_LEN],
-                    };
-                }
-            }
-        }
-        let period = nfft as f64 * TARGET_RATE / sample_rate;
-        let bins = USED_BINS.min(nfft / 2);
-        let mut cos_tab = vec![0.0; OUT_LEN * USED_BINS];
-        let mut sin_tab = vec![0.0; OUT_LEN * USED_BINS];
-        for n in 0..OUT_LEN {
-            for k in 1..=bins {
-                let ph = 2.0 * std::f64::consts::PI * (k * n) as f64 / period;
-                cos_tab[n * USED_BINS + k - 1] = ph.cos();
-                sin_tab[n * USED_BINS + k - 1] = ph.sin();
+    /// `len` is the 20 ms frame length in samples, `nfft` its FFT length.
+    pub fn new(len: usize, nfft: usize, sample_rate: f64) -> Self {
+        let window = crate::geometry::hamming(len)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect();
+        // Output length and synthesis period as openSMILE's spectral resampler
+        // derives them from the frame sizes before and after zero padding.
+        let last_fs = len as f64 / sample_rate;
+        let fs = last_fs * (nfft as f64 / len as f64);
+        let ratio0 = TARGET_RATE / sample_rate;
+        let nout0 = (nfft as f64 * ratio0 * last_fs / fs).round().max(1.0);
+        let new_ratio = nout0 / (nfft as f64 * (last_fs / fs));
+        let ratio = if new_ratio != ratio0 {
+            new_ratio
+        } else {
+            ratio0
+        };
+        let nd = nfft as f64 * ratio;
+        let out_len = nout0 as usize;
+        // Anti-aliasing: only bins below min(K, I), rounded down to even.
+        let mut kmax = nfft.min(out_len);
+        kmax &= !1;
+        let bins = (kmax / 2).saturating_sub(1).min(nfft / 2 - 1);
+        let mut cos_tab = vec![0f32; bins * out_len];
+        let mut sin_tab = vec![0f32; bins * out_len];
+        let two_pi = 2.0 * std::f64::consts::PI;
+        for k in 1..=bins {
+            for n in 0..out_len {
+                let ph = two_pi * (k * n) as f64 / nd;
+                cos_tab[(k - 1) * out_len + n] = ph.cos() as f32;
+                sin_tab[(k - 1) * out_len + n] = ph.sin() as f32;
             }
         }
         Self {
-            synth: Synth::Table { cos_tab, sin_tab },
-            scale: nfft as f64 / 2.0,
-            frame: [0.0; OUT_LEN],
+            window,
+            offset: (nfft - len) / 2,
+            fft: OouraRdft::new(nfft),
+            buf: vec![0f32; nfft],
+            bins,
+            cos_tab,
+            sin_tab,
+            norm: (nfft / 2) as f32,
+            frame: vec![0f32; out_len],
         }
     }
 
-    /// `spec` is the complex spectrum of the symmetrically zero-padded
-    /// Hamming-windowed 20 ms frame.
-    pub fn process(&mut self, spec: &[Complex<f64>]) -> Formants {
-        let bins = USED_BINS.min(spec.len() - 1);
-        let re0 = spec[0].re;
-        let (cos_tab, sin_tab) = match &mut self.synth {
-            Synth::Fft {
-                ifft,
-                input,
-                output,
-                scratch,
-                stride,
-            } => {
-                // c2r computes X0 + 2 Σ Re(X_k e^{+iθ}): halve the bins.
-                input.iter_mut().for_each(|c| *c = Complex::new(0.0, 0.0));
-                input[0] = Complex::new(re0, 0.0);
-                for k in 1..=bins {
-                    input[k] = spec[k] * 0.5;
-                }
-                // Input and output were made by this plan and the DC/Nyquist
-                // imaginary parts are zero, so the transform cannot fail.
-                let _ = ifft.process_with_scratch(input, output, scratch);
-                for n in 0..OUT_LEN {
-                    self.frame[n] = (output[n * *stride] / self.scale) as f32 as f64;
-                }
-                let lpc = lpc_f32(&self.frame);
-                return formants_from_lpc(&lpc);
-            }
-            Synth::Table { cos_tab, sin_tab } => (&*cos_tab, &*sin_tab),
-        };
-        let mut re = [0.0f64; USED_BINS];
-        let mut im = [0.0f64; USED_BINS];
-        for k in 0..bins {
-            re[k] = spec[k + 1].re;
-            // openSMILE stores S_k = -Im (sin-transform sign).
-            im[k] = -spec[k + 1].im;
-        }
-        for n in 0..OUT_LEN {
-            let c = &cos_tab[n * USED_BINS..(n + 1) * USED_BINS];
-            let s = &sin_tab[n * USED_BINS..(n + 1) * USED_BINS];
-            let mut acc = [0.0f64; 4];
-            for (((cc, ss), r), i) in c
-                .chunks_exact(4)
-                .zip(s.chunks_exact(4))
-                .zip(re.chunks_exact(4))
-                .zip(im.chunks_exact(4))
-            {
-                for q in 0..4 {
-                    acc[q] += r[q] * cc[q] + i[q] * ss[q];
-                }
-            }
-            let tail = USED_BINS - USED_BINS % 4;
-            let mut sum = re0 + acc.iter().sum::<f64>();
-            for k in tail..USED_BINS {
-                sum += re[k] * c[k] + im[k] * s[k];
-            }
-            self.frame[n] = (sum / self.scale) as f32 as f64;
-        }
-        let lpc = lpc_f32(&self.frame);
+    /// `frame` holds the raw (unwindowed) 20 ms samples.
+    pub fn process(&mut self, frame: &[f64]) -> Formants {
+        let lpc = self.lpc(frame);
         formants_from_lpc(&lpc)
+    }
+
+    /// The order-11 LPC coefficients of one raw 20 ms frame (openSMILE's
+    /// `lpc` level), `A(z) = 1 + Σ a_k z^-k`.
+    pub fn lpc(&mut self, frame: &[f64]) -> [f32; ORDER] {
+        let Some(fft) = &self.fft else {
+            return [0f32; ORDER];
+        };
+        self.buf.iter_mut().for_each(|v| *v = 0.0);
+        for ((dst, &x), &w) in self.buf[self.offset..]
+            .iter_mut()
+            .zip(frame)
+            .zip(&self.window)
+        {
+            *dst = x as f32 * w;
+        }
+        fft.forward(&mut self.buf);
+        self.synthesise();
+        lpc_durbin_f32(&self.frame)
+    }
+
+    /// Truncated inverse DFT at the 11 kHz rate: DC, then for each bin the
+    /// cosine and the sine term, each rounded to f32 as it is added.
+    fn synthesise(&mut self) {
+        let n = self.frame.len();
+        let dc = self.buf[0];
+        self.frame.iter_mut().for_each(|v| *v = dc);
+        for k in 1..=self.bins {
+            let re = self.buf[2 * k];
+            let s = self.buf[2 * k + 1];
+            let c = &self.cos_tab[(k - 1) * n..k * n];
+            let si = &self.sin_tab[(k - 1) * n..k * n];
+            for ((y, &cv), &sv) in self.frame.iter_mut().zip(c).zip(si) {
+                *y += re * cv;
+                *y += s * sv;
+            }
+        }
+        let norm = self.norm;
+        self.frame.iter_mut().for_each(|v| *v /= norm);
     }
 }
 
-/// Autocorrelation (float32 sums, as openSMILE) and Levinson–Durbin in
-/// double precision (the variant closest to openSMILE on EmoDB), `A(z) = 1 + Σ a_k z^-k`.
-fn lpc_f32(x: &[f64]) -> [f32; ORDER] {
+/// Autocorrelation and Levinson–Durbin in float32 with openSMILE's operation
+/// order (sequential sums, `k = (-1/e)·sum`, symmetric in-place update).
+fn lpc_durbin_f32(x: &[f32]) -> [f32; ORDER] {
     let mut r = [0f32; ORDER + 1];
     for (lag, rv) in r.iter_mut().enumerate() {
         let mut s = 0f32;
-        for (a, b) in x[lag..].iter().zip(x) {
-            s += (*a as f32) * (*b as f32);
+        for (a, b) in x.iter().skip(lag).zip(x) {
+            s += a * b;
         }
         *rv = s;
     }
-    let r: [f64; ORDER + 1] = r.map(f64::from);
-    let mut a = [0f64; ORDER];
-    let mut e = r[0];
-    if e == 0.0 {
-        return [0f32; ORDER];
+    let mut a = [0f32; ORDER];
+    if r[0] == 0.0 {
+        return a;
     }
-    let mut prev = [0f64; ORDER];
+    let mut e = r[0];
     for m in 1..=ORDER {
-        let mut acc = r[m];
-        for i in 0..m - 1 {
-            acc += a[i] * r[m - 1 - i];
-        }
-        let k = -acc / e;
-        prev[..m].copy_from_slice(&a[..m]);
-        a[m - 1] = k;
+        let mut sum = r[m];
         for i in 1..m {
-            a[i - 1] = prev[i - 1] + k * prev[m - i - 1];
+            sum += a[i - 1] * r[m - i];
+        }
+        let k = (-1.0 / e) * sum;
+        a[m - 1] = k;
+        for i in 1..=m / 2 {
+            let x = a[i - 1];
+            a[i - 1] += k * a[m - i - 1];
+            if i < m / 2 || m & 1 == 1 {
+                a[m - i - 1] += k * x;
+            }
         }
         e *= 1.0 - k * k;
         if e == 0.0 {
+            // openSMILE zeroes the not yet computed coefficients and stops.
+            a[m..].iter_mut().for_each(|v| *v = 0.0);
             break;
         }
     }
-    a.map(|v| v as f32)
+    a
 }
 
 /// Roots of `z^11 - a1 z^10 - ... - a11`, reflected into the unit circle,

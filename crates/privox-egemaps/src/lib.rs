@@ -46,11 +46,12 @@
 //!
 //! # Agreement with openSMILE
 //! Frame by frame every stage matches openSMILE's intermediate levels
-//! (including the online Viterbi, the RMS gate and jitter/shimmer) except the
-//! order-11 LPC behind the formant frequencies/bandwidths, which is
-//! ill-conditioned: its float32 rounding in openSMILE cannot be reproduced
-//! exactly, so formant bandwidth statistics differ by a few per mille per
-//! file (see `bench/egemaps/RESULTS.md`).
+//! (including the online Viterbi, the RMS gate and jitter/shimmer). The
+//! formant branch (an ill-conditioned order-11 LPC, where ulp-level input
+//! differences change coefficients by tens of percent) is computed in float32
+//! with openSMILE's operation order, including a port of Ooura's float FFT, and
+//! gives bit-identical LPC coefficients on the frames checked (see
+//! `bench/egemaps/RESULTS.md` for the corpus-level agreement).
 
 // Index loops mirror the numerical algorithms (QR, Levinson, spline,
 // harmonic search) and keep neighbouring-element access readable.
@@ -63,6 +64,7 @@ mod functionals;
 mod geometry;
 mod jitter;
 mod names;
+mod ooura;
 mod pipeline;
 mod roots;
 mod shs;
@@ -264,6 +266,25 @@ pub fn debug_formant_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 6]> 
             ]
         })
         .collect()
+}
+
+/// Development aid (not part of the stable API): the order-11 LPC
+/// coefficients of every 20 ms frame (openSMILE's `gemapsv01b_lpc` level).
+#[doc(hidden)]
+pub fn debug_lpc_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 11]> {
+    let geo = geometry::Geometry::new(sample_rate);
+    let mut fa = formants::FormantAnalyzer::new(geo.len20, geo.nfft20, geo.sample_rate);
+    let x: Vec<f64> = samples
+        .iter()
+        .map(|&v| pipeline::to_opensmile_scale(v))
+        .collect();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start + geo.len20 <= x.len() {
+        out.push(fa.lpc(&x[start..start + geo.len20]));
+        start += geo.hop;
+    }
+    out
 }
 
 /// Development aid (not part of the stable API): unsmoothed per-pitch-frame

@@ -75,7 +75,7 @@ impl Pipeline {
         let nyquist = geo.sample_rate / 2.0;
         Self {
             spectral: SpectralAnalyzer::new(geo.bins20(), geo.df20(), nyquist),
-            formants: FormantAnalyzer::new(geo.nfft20, geo.sample_rate),
+            formants: FormantAnalyzer::new(geo.len20, geo.nfft20, geo.sample_rate),
             shs: ShsAnalyzer::new(geo.bins60(), geo.df60()),
             voice: VoiceAnalyzer::new(&mut planner, geo.nfft60, geo.sample_rate),
             viterbi: Viterbi::new(),
@@ -126,7 +126,7 @@ impl Pipeline {
         let energy = self.frame[..n].iter().map(|v| v * v).sum::<f64>() / n as f64;
         self.fft20.process(&self.frame[..n]);
         let s: SpectralFrame = self.spectral.process(&self.fft20.mag);
-        let f: Formants = self.formants.process(&self.fft20.spec);
+        let f: Formants = self.formants.process(&self.frame[..n]);
         let spectral = [
             s.loudness,
             s.alpha_ratio,
@@ -249,7 +249,7 @@ impl Pipeline {
 }
 
 /// openSMILE's Python wrapper: float → int16 by truncation, library: ÷ 32767.
-fn to_opensmile_scale(x: f32) -> f64 {
+pub(crate) fn to_opensmile_scale(x: f32) -> f64 {
     let i = (x * 32768.0).trunc().clamp(-32768.0, 32767.0);
     f64::from(i) / 32767.0
 }
