@@ -114,7 +114,16 @@ impl Encryptor {
         Ok(())
     }
 
-    /// Public-key encryption: `(u·b + e0, u·a + e1)` over Q·P, divided by P, plus the message.
+    /// Public-key encryption, as in SEAL: `(u·b + e0, u·a + e1)` over Q·P
+    /// (the public key lives over Q·P), divided by P with rounding (ModDown),
+    /// plus the message.
+    ///
+    /// The division removes the encryption noise `u·e + e0 + e1·s` (σ ≈ 470
+    /// at N = 2^14) and leaves only the rounding `r0 + r1·s`, σ = √((1+h)/12)
+    /// ≈ 30 at N = 2^14 for a secret of Hamming weight h ≈ 2N/3: about 4 bits
+    /// less precision than [`Encryptor::encrypt_symmetric`] (σ = 3.2), e.g.
+    /// ≈ 25.7 vs ≈ 29.7 bits in the worst slot at Δ = 2^40 (see the crate
+    /// docs, "Noise and precision model").
     pub fn encrypt(&mut self, pt: &Plaintext, pk: &PublicKey) -> Result<Ciphertext> {
         self.params.check_same(&pk.params)?;
         self.check(pt)?;
@@ -159,6 +168,8 @@ impl Encryptor {
     /// Secret-key encryption `(-a·s + e + m, a)` with `a` expanded from a
     /// fresh seed, so the ciphertext can be sent at half size
     /// ([`Ciphertext::to_bytes_seeded`](crate::Ciphertext::to_bytes_seeded)).
+    /// Its only noise is `e` (σ = 3.2): ≈ 29.7 bits in the worst slot at
+    /// N = 2^14, Δ = 2^40, and log2(Δ/2^40) more bits at larger scales.
     pub fn encrypt_symmetric(&mut self, pt: &Plaintext, sk: &SecretKey) -> Result<Ciphertext> {
         self.params.check_same(&sk.params)?;
         self.check(pt)?;
