@@ -3,9 +3,10 @@
 //!
 //! Every operation of the evaluator is checked on random complex inputs, at a
 //! random starting level, with random slot counts (full and sparse packing),
-//! random constants and random rotation steps. One key set per N is built once
+//! random constants, random rotation steps and a random BSGS matrix–vector
+//! product. One key set per N is built once
 //! per test binary and shared by all cases, so the cost is a few encryptions
-//! and key switches per case (16 cases at 2^12, 8 at 2^13, 4 at 2^14).
+//! and key switches per case (16 cases at 2^12, 12 at 2^13, 6 at 2^14).
 //! N = 2^13 and 2^14 use 128-bit-secure parameter sets; N = 2^12 uses the
 //! test chain of the other unit tests (too long for 128 bits at that N).
 
@@ -29,8 +30,13 @@ struct Fixture {
     steps: Vec<i64>,
 }
 
-/// Extra rotation steps besides the powers of two (negative = right).
-const EXTRA_STEPS: [i64; 5] = [-1, 3, -5, 7, 100];
+/// Extra rotation steps besides the powers of two (negative = right); 3 and
+/// 12 complete the steps of the 16×16 BSGS product with 4 baby steps.
+const EXTRA_STEPS: [i64; 6] = [-1, 3, -5, 7, 12, 100];
+
+/// Dimension and baby steps of the BSGS matrix–vector product case.
+const MATVEC_DIM: usize = 16;
+const MATVEC_BABY: usize = 4;
 
 impl Fixture {
     fn new(params: CkksParams) -> Fixture {
@@ -111,6 +117,9 @@ struct Case {
     k: i64,
     step: i64,
     hoisted: Vec<i64>,
+    /// A MATVEC_DIM × MATVEC_DIM matrix (row-major) and a vector for the BSGS product.
+    matrix: Vec<f64>,
+    x: Vec<Complex>,
     seed: u64,
 }
 
@@ -130,6 +139,8 @@ impl std::fmt::Debug for Case {
             .field("k", &self.k)
             .field("step", &self.step)
             .field("hoisted", &self.hoisted)
+            .field("matrix[..2]", &&self.matrix[..2])
+            .field("x[..2]", &&self.x[..2])
             .field("seed", &self.seed)
             .finish()
     }
@@ -164,8 +175,10 @@ fn case(fx: &'static Fixture) -> impl Strategy<Value = Case> {
                     complex_vec(slots, amp),
                     0..=level,
                     level..=max_level,
+                    prop::collection::vec(-1.0f64..1.0, MATVEC_DIM * MATVEC_DIM),
+                    complex_vec(MATVEC_DIM, amp),
                 )
-                    .prop_map(move |(a, b, level_b, level_pt)| Case {
+                    .prop_map(move |(a, b, level_b, level_pt, matrix, x)| Case {
                         log_slots,
                         a,
                         b,
@@ -177,6 +190,8 @@ fn case(fx: &'static Fixture) -> impl Strategy<Value = Case> {
                         k,
                         step,
                         hoisted: hoisted.clone(),
+                        matrix,
+                        x,
                         seed,
                     })
             },
@@ -211,7 +226,8 @@ fn check(what: &str, expect: &[Complex], got: &[Complex], tol: f64) -> TestResul
     Ok(())
 }
 
-/// Every operation against plaintext complex arithmetic. Inputs have modulus
+/// Every operation against plaintext complex arithmetic (plus the BSGS
+/// matrix–vector product built from them). Inputs have modulus
 /// at most 2·√2 and Δ = 2^40: a fresh encryption is good to ≈ 2^-25 in the
 /// worst slot, so 2^-18 (2^-16 where constants up to 5 multiply the noise)
 /// leaves a wide margin without hiding real errors (a wrong result is O(1)).
@@ -395,6 +411,40 @@ fn every_op(fx: &Fixture, cs: &Case) -> TestResult {
         &fx.decrypt(&ev.inner_sum(&ca, &fx.keys.galois).or_fail()?),
         tol * slots as f64,
     )?;
+
+    // BSGS diagonal matrix–vector product on a 16-slot ciphertext: hoisted
+    // baby steps, lazy ct–pt accumulation, giant-step rotations, one rescale.
+    let dim = MATVEC_DIM;
+    let rows: Vec<Vec<f64>> = cs.matrix.chunks(dim).map(<[f64]>::to_vec).collect();
+    let cx = encryptor
+        .encrypt(&encode(&cs.x, cs.level), &fx.pk)
+        .expect("encrypt");
+    let diagonals = enc
+        .encode_bsgs_diagonals(&rows, MATVEC_BABY, cs.level, delta)
+        .or_fail()?;
+    let y = ev
+        .rescale(
+            &ev.matvec_bsgs(&cx, &diagonals, MATVEC_BABY, &fx.keys.galois)
+                .or_fail()?,
+        )
+        .or_fail()?;
+    let expect: Vec<Complex> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(&cs.x)
+                .fold(Complex::default(), |acc, (&m, &x)| {
+                    acc + x * Complex::from(m)
+                })
+        })
+        .collect();
+    // Up to 16 terms of modulus ≤ 2√2 each: the error grows with the dimension.
+    check(
+        "matvec_bsgs + rescale",
+        &expect,
+        &fx.decrypt(&y),
+        tol * dim as f64,
+    )?;
     Ok(())
 }
 
@@ -418,8 +468,8 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, max_shrink_iters: 32, .. ProptestConfig::default() })]
-    /// N = 2^13, 8 random cases.
+    #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 32, .. ProptestConfig::default() })]
+    /// N = 2^13, 12 random cases.
     #[test]
     fn every_op_matches_plaintext_arithmetic_n8192(cs in case(n8192())) {
         every_op(n8192(), &cs)?;
@@ -427,8 +477,8 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 4, max_shrink_iters: 16, .. ProptestConfig::default() })]
-    /// N = 2^14, 4 random cases.
+    #![proptest_config(ProptestConfig { cases: 6, max_shrink_iters: 16, .. ProptestConfig::default() })]
+    /// N = 2^14, 6 random cases.
     #[test]
     fn every_op_matches_plaintext_arithmetic_n16384(cs in case(n16384())) {
         every_op(n16384(), &cs)?;
