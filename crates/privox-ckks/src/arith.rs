@@ -183,6 +183,206 @@ pub(crate) fn ntt_prime_below(bits: u32, two_n: u64, used: &[u64]) -> Option<u64
     None
 }
 
+/// AVX-512 IFMA kernels for primes below 2^50 (the 40-bit ciphertext primes):
+/// the lazily reduced key-switching inner product and `(x - t)·w (+ a)`, the
+/// last step of ModDown and rescale. Callers check [`ifma::Consts::new`]
+/// (`None` without IFMA or for larger primes) and fall back to scalar code.
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod ifma {
+    use std::arch::x86_64::*;
+
+    const M52: u64 = (1 << 52) - 1;
+    /// Digits summed before one reduction: the high halves stay below
+    /// 14·2^48 + 14 < 2^52 (IFMA reads 52-bit operands), the low halves below 2^56.
+    const GROUP: usize = 14;
+
+    /// Per-prime constants of the 52-bit kernels.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Consts {
+        p: u64,
+        /// 2^52 mod p and its 52-bit Shoup companion floor(c·2^52 / p).
+        c: u64,
+        c_shoup: u64,
+        inv_p: f64,
+    }
+
+    fn shoup52(w: u64, p: u64) -> u64 {
+        (((w as u128) << 52) / p as u128) as u64
+    }
+
+    impl Consts {
+        /// Constants for `p`, if `p < 2^50` and the CPU has AVX-512 IFMA.
+        pub fn new(p: u64) -> Option<Self> {
+            let cpu = std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+                && std::arch::is_x86_feature_detected!("avx512ifma");
+            if !cpu || !(1 << 20..1 << 50).contains(&p) {
+                return None;
+            }
+            let c = ((1u128 << 52) % p as u128) as u64;
+            Some(Consts {
+                p,
+                c,
+                c_shoup: shoup52(c, p),
+                inv_p: 1.0 / p as f64,
+            })
+        }
+    }
+
+    /// `(lo + hi·2^52) mod p` for `hi < 2^52`, `lo < 2^64`.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
+    fn reduce_wide(lo: __m512i, hi: __m512i, k: &Consts) -> __m512i {
+        let zero = _mm512_setzero_si512();
+        let m52 = _mm512_set1_epi64(M52 as i64);
+        let p = _mm512_set1_epi64(k.p as i64);
+        // Move lo's bits above 52 into hi: hi < 2^52 still (see GROUP).
+        let hi = _mm512_add_epi64(hi, _mm512_srli_epi64::<52>(lo));
+        let lo = _mm512_and_si512(lo, m52);
+        // hi·c - q·p in [0, 2p) (Shoup with base 2^52), computed modulo 2^52.
+        let q = _mm512_madd52hi_epu64(zero, hi, _mm512_set1_epi64(k.c_shoup as i64));
+        let x1 = _mm512_madd52lo_epu64(zero, hi, _mm512_set1_epi64(k.c as i64));
+        let x2 = _mm512_madd52lo_epu64(zero, q, p);
+        let r = _mm512_add_epi64(_mm512_and_si512(_mm512_sub_epi64(x1, x2), m52), lo);
+        // r < 2p + 2^52 < 2^53 is exact in f64; the quotient is off by at most one.
+        let qf = _mm512_mul_pd(_mm512_cvtepu64_pd(r), _mm512_set1_pd(k.inv_p));
+        let r = _mm512_sub_epi64(r, _mm512_mullo_epi64(_mm512_cvttpd_epu64(qf), p));
+        let r = _mm512_min_epu64(r, _mm512_add_epi64(r, p));
+        _mm512_min_epu64(r, _mm512_sub_epi64(r, p))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load(s: &[u64], x: usize) -> __m512i {
+        assert!(x + 8 <= s.len());
+        // SAFETY: the 8 words at x are in bounds (checked above); loadu has no alignment need.
+        unsafe { _mm512_loadu_epi64(s.as_ptr().add(x) as *const i64) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn store(s: &mut [u64], x: usize, v: __m512i) {
+        assert!(x + 8 <= s.len());
+        // SAFETY: the 8 words at x are in bounds (checked above).
+        unsafe { _mm512_storeu_epi64(s.as_mut_ptr().add(x) as *mut i64, v) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
+    fn inner_product_impl(
+        o0: &mut [u64],
+        o1: &mut [u64],
+        srcs: &[&[u64]],
+        kb: &[&[u64]],
+        ka: &[&[u64]],
+        k: &Consts,
+    ) {
+        let n = o0.len();
+        let zero = _mm512_setzero_si512();
+        for (g, start) in (0..srcs.len()).step_by(GROUP).enumerate() {
+            let end = (start + GROUP).min(srcs.len());
+            let (s, b, a) = (&srcs[start..end], &kb[start..end], &ka[start..end]);
+            for x in (0..n).step_by(8) {
+                // Later groups start from the reduced sum of the earlier ones (< p).
+                let (mut lo0, mut lo1) = if g == 0 {
+                    (zero, zero)
+                } else {
+                    (load(o0, x), load(o1, x))
+                };
+                let (mut hi0, mut hi1) = (zero, zero);
+                for ((s, b), a) in s.iter().zip(b).zip(a) {
+                    let v = load(s, x);
+                    let vb = load(b, x);
+                    let va = load(a, x);
+                    lo0 = _mm512_madd52lo_epu64(lo0, v, vb);
+                    hi0 = _mm512_madd52hi_epu64(hi0, v, vb);
+                    lo1 = _mm512_madd52lo_epu64(lo1, v, va);
+                    hi1 = _mm512_madd52hi_epu64(hi1, v, va);
+                }
+                store(o0, x, reduce_wide(lo0, hi0, k));
+                store(o1, x, reduce_wide(lo1, hi1, k));
+            }
+        }
+    }
+
+    /// `o0 = Σ_j srcs[j]·kb[j]`, `o1 = Σ_j srcs[j]·ka[j]` mod p, one reduction
+    /// per output word. Every input must be reduced (< p); all slices have the
+    /// length of `o0`, a multiple of 8.
+    pub fn inner_product(
+        o0: &mut [u64],
+        o1: &mut [u64],
+        srcs: &[&[u64]],
+        kb: &[&[u64]],
+        ka: &[&[u64]],
+        k: &Consts,
+    ) {
+        let n = o0.len();
+        assert!(n.is_multiple_of(8) && o1.len() == n);
+        assert!(srcs.len() == kb.len() && srcs.len() == ka.len());
+        assert!(srcs.iter().chain(kb).chain(ka).all(|s| s.len() == n));
+        // SAFETY: `Consts::new` returned Some only if the CPU has these features.
+        unsafe { inner_product_impl(o0, o1, srcs, kb, ka, k) }
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
+    fn sub_mul_impl(t: &mut [u64], x: &[u64], add: Option<&[u64]>, w: u64, k: &Consts) {
+        let zero = _mm512_setzero_si512();
+        let m52 = _mm512_set1_epi64(M52 as i64);
+        let p = _mm512_set1_epi64(k.p as i64);
+        let vw = _mm512_set1_epi64(w as i64);
+        let vws = _mm512_set1_epi64(shoup52(w, k.p) as i64);
+        for i in (0..t.len()).step_by(8) {
+            let d = _mm512_sub_epi64(load(x, i), load(t, i));
+            let d = _mm512_min_epu64(d, _mm512_add_epi64(d, p));
+            let q = _mm512_madd52hi_epu64(zero, d, vws);
+            let r = _mm512_sub_epi64(
+                _mm512_madd52lo_epu64(zero, d, vw),
+                _mm512_madd52lo_epu64(zero, q, p),
+            );
+            let r = _mm512_and_si512(r, m52);
+            let mut r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p));
+            if let Some(a) = add {
+                r = _mm512_add_epi64(r, load(a, i));
+                r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p));
+            }
+            store(t, i, r);
+        }
+    }
+
+    /// `t = (x - t)·w (+ add) mod p` for reduced inputs and a constant `w < p`.
+    pub fn sub_mul(t: &mut [u64], x: &[u64], add: Option<&[u64]>, w: u64, k: &Consts) {
+        let n = t.len();
+        assert!(n.is_multiple_of(8) && x.len() == n && add.is_none_or(|a| a.len() == n));
+        assert!(w < k.p);
+        // SAFETY: `Consts::new` returned Some only if the CPU has these features.
+        unsafe { sub_mul_impl(t, x, add, w, k) }
+    }
+}
+
+/// Stand-in on other architectures: never available.
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) mod ifma {
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct Consts;
+    impl Consts {
+        pub fn new(_p: u64) -> Option<Self> {
+            None
+        }
+    }
+    pub fn inner_product(
+        _o0: &mut [u64],
+        _o1: &mut [u64],
+        _s: &[&[u64]],
+        _b: &[&[u64]],
+        _a: &[&[u64]],
+        _k: &Consts,
+    ) {
+        unreachable!("Consts::new is None off x86_64")
+    }
+    pub fn sub_mul(_t: &mut [u64], _x: &[u64], _add: Option<&[u64]>, _w: u64, _k: &Consts) {
+        unreachable!("Consts::new is None off x86_64")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +406,58 @@ mod tests {
             assert!(p < 1 << 40 && p > 1 << 39);
             assert!(used.iter().all(|&u| u > p));
             used.push(p);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn refs(v: &[Vec<u64>]) -> Vec<&[u64]> {
+        v.iter().map(Vec::as_slice).collect()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    proptest! {
+        #[test]
+        fn ifma_inner_product_matches_definition(
+            digits in 1usize..31,
+            seed in any::<u64>(),
+            pi in 0usize..3,
+        ) {
+            let p = [1_099_510_054_913u64, (1u64 << 50) - 27, 786_433][pi];
+            let Some(k) = ifma::Consts::new(p) else { return Ok(()) };
+            let n = 16;
+            let mut state = seed | 1;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Extremes (0, p - 1) are the worst case for the lazy sums.
+                match state % 4 { 0 => p - 1, 1 => 0, _ => state % p }
+            };
+            let mut draw = |count: usize| -> Vec<Vec<u64>> {
+                (0..count).map(|_| (0..n).map(|_| next()).collect()).collect()
+            };
+            let (s, b, a) = (draw(digits), draw(digits), draw(digits));
+            let (mut o0, mut o1) = (vec![0u64; n], vec![0u64; n]);
+            ifma::inner_product(&mut o0, &mut o1, &refs(&s), &refs(&b), &refs(&a), &k);
+            for x in 0..n {
+                let want = |key: &Vec<Vec<u64>>| {
+                    (0..digits).fold(0u128, |acc, j| (acc + s[j][x] as u128 * key[j][x] as u128) % p as u128) as u64
+                };
+                prop_assert_eq!(o0[x], want(&b));
+                prop_assert_eq!(o1[x], want(&a));
+            }
+            // (x - t)·w + add, with and without the addend.
+            let (xs, ts, adds) = (s[0].clone(), b[0].clone(), a[0].clone());
+            let w = s[digits - 1][0];
+            for add in [None, Some(adds.as_slice())] {
+                let mut t = ts.clone();
+                ifma::sub_mul(&mut t, &xs, add, w, &k);
+                for i in 0..n {
+                    let d = (xs[i] as u128 + p as u128 - ts[i] as u128) % p as u128;
+                    let want = (d * w as u128 + add.map_or(0, |a| a[i] as u128)) % p as u128;
+                    prop_assert_eq!(t[i] as u128, want);
+                }
+            }
         }
     }
 

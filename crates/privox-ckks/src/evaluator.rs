@@ -5,7 +5,7 @@ use crate::ciphertext::{Ciphertext, Ciphertext3, Plaintext};
 use crate::encoder::Complex;
 use crate::error::{CkksError, Result};
 use crate::keys::{GaloisKeys, KeySwitchKey, RelinKey};
-use crate::keyswitch::{Decomposed, apply_key, decompose};
+use crate::keyswitch::{Decomposed, apply_key, decompose, switch_key};
 use crate::params::CkksParams;
 
 /// Relative tolerance under which two scales count as equal.
@@ -364,13 +364,11 @@ impl Evaluator {
     pub fn relinearize(&self, ct: &Ciphertext3, rk: &RelinKey) -> Result<Ciphertext> {
         self.check_key(&rk.params)?;
         let ctx = &self.params.ctx;
-        let basis = ctx.q_basis(ct.level);
-        let dec = decompose(ctx, &ct.d2, ct.level);
-        let (k0, k1) = apply_key(ctx, &dec, &rk.key, None);
-        let mut c0 = ct.d0.clone();
-        let mut c1 = ct.d1.clone();
-        ctx.add_assign(&mut c0, &k0, &basis);
-        ctx.add_assign(&mut c1, &k1, &basis);
+        // (d0, d1) + ModDown(d2 · key): the switched parts are divided by P
+        // straight into the sums, so nothing is copied or zero-filled twice.
+        let (mut c0, mut c1) = switch_key(ctx, &ct.d2, ct.level, &rk.key);
+        ctx.mod_down_in_place(&mut c0, ct.level, Some(&ct.d0));
+        ctx.mod_down_in_place(&mut c1, ct.level, Some(&ct.d1));
         Ok(Ciphertext {
             c0,
             c1,
@@ -383,8 +381,8 @@ impl Evaluator {
 
     /// a · b followed by relinearization (rescale separately, or lazily later).
     pub fn mul(&self, a: &Ciphertext, b: &Ciphertext, rk: &RelinKey) -> Result<Ciphertext> {
-        let t = self.mul_no_relin(a, b)?;
-        self.relinearize(&t, rk)
+        self.check_key(&rk.params)?;
+        self.relinearize(&self.mul_no_relin(a, b)?, rk)
     }
 
     /// a² followed by relinearization.
@@ -458,27 +456,34 @@ impl Evaluator {
         }
     }
 
-    fn apply_galois(&self, h: &HoistedCiphertext<'_>, g: u64, key: &KeySwitchKey) -> Ciphertext {
+    /// Finishes a Galois key switch: ModDown (adding `c0`), then the
+    /// automorphism on the two results.
+    fn finish_galois(&self, ct: &Ciphertext, g: u64, k: (Vec<u64>, Vec<u64>)) -> Ciphertext {
         let ctx = &self.params.ctx;
-        let ct = h.ct;
-        let basis = ctx.q_basis(ct.level);
-        let perm = ctx.galois_permutation(g);
+        let (mut k0, mut k1) = k;
         // The key is stored as σ^{-1}(k): key-switch the unpermuted digits,
         // add c0, and permute the two results once.
-        let (mut k0, k1) = apply_key(ctx, &h.dec, key, None);
-        ctx.add_assign(&mut k0, &ct.c0, &basis);
-        let mut c0 = vec![0u64; k0.len()];
-        let mut c1 = vec![0u64; k1.len()];
-        ctx.permute(&mut c0, &k0, &perm);
-        ctx.permute(&mut c1, &k1, &perm);
+        ctx.mod_down_in_place(&mut k0, ct.level, Some(&ct.c0));
+        ctx.mod_down_in_place(&mut k1, ct.level, None);
+        let perm = ctx.galois_permutation(g);
         Ciphertext {
-            c0,
-            c1,
+            c0: ctx.permuted(&k0, &perm),
+            c1: ctx.permuted(&k1, &perm),
             level: ct.level,
             scale: ct.scale,
             slots: ct.slots,
             seed: None,
         }
+    }
+
+    fn apply_galois(&self, h: &HoistedCiphertext<'_>, g: u64, key: &KeySwitchKey) -> Ciphertext {
+        self.finish_galois(h.ct, g, apply_key(&self.params.ctx, &h.dec, key))
+    }
+
+    /// One Galois key switch without hoisting (no stored digits).
+    fn galois_single(&self, ct: &Ciphertext, g: u64, key: &KeySwitchKey) -> Ciphertext {
+        let k = switch_key(&self.params.ctx, &ct.c1, ct.level, key);
+        self.finish_galois(ct, g, k)
     }
 
     /// Rotates the slots left by `step` (negative: right).
@@ -490,7 +495,7 @@ impl Evaluator {
             return Ok(c);
         }
         let key = self.galois_key(gk, g, || format!("rotation by {step}"))?;
-        Ok(self.apply_galois(&self.hoist(ct), g, key))
+        Ok(self.galois_single(ct, g, key))
     }
 
     /// Rotations of one ciphertext by many steps, sharing one decomposition.
@@ -530,7 +535,7 @@ impl Evaluator {
     pub fn conjugate(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
         let g = self.params.conjugation_element();
         let key = self.galois_key(gk, g, || "conjugation".into())?;
-        Ok(self.apply_galois(&self.hoist(ct), g, key))
+        Ok(self.galois_single(ct, g, key))
     }
 
     /// Every slot receives the sum of all `ct.slots()` slots (log2(slots)

@@ -6,7 +6,7 @@
 //! lives modulo `moduli[basis[i]]`. Ciphertext polynomials use the basis
 //! `Q_l = [0..=l]`; key-switching polynomials the basis `Q_l ∪ P`.
 
-use crate::arith::Modulus;
+use crate::arith::{Modulus, ifma};
 use crate::error::{CkksError, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -44,6 +44,8 @@ pub(crate) struct RnsContext {
     p_recip: Vec<f64>,
     /// garner_inv[i][j] = q_j^{-1} mod q_i for j < i.
     garner_inv: Vec<Vec<u64>>,
+    /// IFMA kernel constants per modulus (None: prime too large or no IFMA).
+    ifma: Vec<Option<ifma::Consts>>,
 }
 
 /// Runs `f(limb_index, limb)` over the limbs of `data`, in parallel when large.
@@ -149,6 +151,7 @@ impl RnsContext {
             p_mod_q,
             p_recip,
             garner_inv,
+            ifma: all.iter().map(|&v| ifma::Consts::new(v)).collect(),
         })
     }
 
@@ -234,12 +237,6 @@ impl RnsContext {
         for_limbs(acc, n, |i, o| {
             self.plans[basis[i]].mul_accumulate(o, &a[i * n..(i + 1) * n], &b[i * n..(i + 1) * n]);
         });
-    }
-
-    /// acc += a * b on one limb of modulus `modulus`.
-    #[inline]
-    pub fn mul_add_limb(&self, acc: &mut [u64], a: &[u64], b: &[u64], modulus: usize) {
-        self.plans[modulus].mul_accumulate(acc, a, b);
     }
 
     pub fn add_assign(&self, a: &mut [u64], b: &[u64], basis: &[usize]) {
@@ -329,6 +326,18 @@ impl RnsContext {
         });
     }
 
+    /// A new polynomial with the automorphism `perm` applied to every limb
+    /// (written once, no zero fill).
+    pub fn permuted(&self, input: &[u64], perm: &[u32]) -> Vec<u64> {
+        let n = self.n;
+        let mut out = Vec::with_capacity(input.len());
+        for src in input.chunks(n) {
+            // perm holds indices < n by construction (galois_permutation).
+            out.extend(perm.iter().map(|&p| src[p as usize]));
+        }
+        out
+    }
+
     /// Rescale in evaluation form: divides by q_level with rounding and drops
     /// that prime. `data` has level+1 limbs; returns `level` limbs.
     pub fn rescale(&self, data: &[u64], level: usize) -> Vec<u64> {
@@ -345,17 +354,187 @@ impl RnsContext {
             let m = self.moduli[i];
             lift_reduce(t, &last, m.value, half, m.neg(m.reduce(ql.value)));
             self.plans[i].fwd(t);
-            let (w, ws) = inv[i];
-            for (t, &x) in t.iter_mut().zip(&data[i * n..(i + 1) * n]) {
-                *t = m.mul_shoup(m.sub(x, *t), w, ws);
-            }
+            self.sub_mul_limb(t, &data[i * n..(i + 1) * n], None, inv[i], i);
         });
         out
     }
 
-    /// ModDown in evaluation form: from basis Q_level ∪ P to Q_level, dividing by P with rounding.
-    pub fn mod_down(&self, data: &[u64], level: usize) -> Vec<u64> {
-        self.mod_down_with_error(data, level, None)
+    /// `t = (x - t)·w (+ add)` on one limb of modulus `mi`, `w = (value, Shoup)`.
+    fn sub_mul_limb(
+        &self,
+        t: &mut [u64],
+        x: &[u64],
+        add: Option<&[u64]>,
+        w: (u64, u64),
+        mi: usize,
+    ) {
+        if let Some(k) = &self.ifma[mi] {
+            ifma::sub_mul(t, x, add, w.0, k);
+            return;
+        }
+        let m = self.moduli[mi];
+        let (w, ws) = w;
+        match add {
+            None => {
+                for (t, &x) in t.iter_mut().zip(x) {
+                    *t = m.mul_shoup(m.sub(x, *t), w, ws);
+                }
+            }
+            Some(a) => {
+                for ((t, &x), &a) in t.iter_mut().zip(x).zip(a) {
+                    *t = m.add(m.mul_shoup(m.sub(x, *t), w, ws), a);
+                }
+            }
+        }
+    }
+
+    /// `o0 = Σ_j srcs[j]·kb[j]`, `o1 = Σ_j srcs[j]·ka[j]` on one limb of
+    /// modulus `mi`: the key-switching inner product. With IFMA the sums are
+    /// reduced once per word instead of once per product.
+    pub fn inner_product_limb(
+        &self,
+        o0: &mut [u64],
+        o1: &mut [u64],
+        srcs: &[&[u64]],
+        kb: &[&[u64]],
+        ka: &[&[u64]],
+        mi: usize,
+    ) {
+        if let Some(k) = &self.ifma[mi] {
+            ifma::inner_product(o0, o1, srcs, kb, ka, k);
+            return;
+        }
+        o0.fill(0);
+        o1.fill(0);
+        let plan = &self.plans[mi];
+        for ((s, b), a) in srcs.iter().zip(kb).zip(ka) {
+            plan.mul_accumulate(o0, s, b);
+            plan.mul_accumulate(o1, s, a);
+        }
+    }
+
+    /// ModDown in place: `data` over Q_level ∪ P (evaluation form) becomes
+    /// `round(data / P) (+ add)` over Q_level. The P limbs are consumed, and
+    /// each Q limb only needs one limb of scratch.
+    pub fn mod_down_in_place(&self, data: &mut Vec<u64>, level: usize, add: Option<&[u64]>) {
+        let n = self.n;
+        let nq = level + 1;
+        let (qs, ps) = data.split_at_mut(nq * n);
+        for_limbs(ps, n, |j, l| {
+            let idx = self.num_q + j;
+            self.intt_limb(l, idx);
+            let m = self.moduli[idx];
+            let h = self.p_half[idx];
+            let (w, ws) = self.phat_inv_mod_p[j];
+            for x in l.iter_mut() {
+                *x = m.mul_shoup(m.add(*x, h), w, ws);
+            }
+        });
+        let ps = &*ps;
+        // See mod_down_with_error for why the overflow u is removed exactly.
+        let overflow: Vec<u64> = if self.num_p > 1 {
+            (0..n)
+                .map(|x| {
+                    let f: f64 = (0..self.num_p)
+                        .map(|j| ps[j * n + x] as f64 * self.p_recip[j])
+                        .sum();
+                    f.floor() as u64
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for_limbs(qs, n, |i, limb| {
+            let m = self.moduli[i];
+            let h = self.p_half[i];
+            let mut t = Vec::with_capacity(n);
+            if self.num_p == 1 {
+                // One special prime: the conversion is an exact reduction (phat = 1).
+                t.resize(n, 0);
+                reduce_sub(&mut t, &ps[..n], m.value, h);
+            } else {
+                let coef = &self.phat_mod_q[i];
+                let pm = self.p_mod_q[i];
+                t.extend((0..n).map(|x| {
+                    let mut acc: u128 = 0;
+                    for (j, &c) in coef.iter().enumerate() {
+                        acc += ps[j * n + x] as u128 * c as u128;
+                    }
+                    // u < num_p <= 60, so u·(q_i - P mod q_i) keeps the sum below 2^128.
+                    acc += (m.value as u128 - pm as u128) * overflow[x] as u128;
+                    m.sub(m.reduce_u128(acc), h)
+                }));
+            }
+            self.plans[i].fwd(&mut t);
+            // limb = (limb - t)·P^{-1} (+ add), written back into `t` then moved.
+            self.sub_mul_limb(
+                &mut t,
+                limb,
+                add.map(|a| &a[i * n..(i + 1) * n]),
+                self.p_inv_mod_q[i],
+                i,
+            );
+            limb.copy_from_slice(&t);
+        });
+        data.truncate(nq * n);
+    }
+
+    /// The values `v_i = [x_i·(D/q_i)^{-1}]_{q_i}` of a digit with primes
+    /// `lo..hi` (coefficient form, in place); the identity for one-prime digits.
+    pub fn digit_values(&self, coef: &mut [u64], lo: usize, hi: usize) {
+        if hi - lo == 1 {
+            return;
+        }
+        let n = self.n;
+        for di in lo..hi {
+            let m = self.moduli[di];
+            let dhat = (lo..hi)
+                .filter(|&d| d != di)
+                .fold(1u64, |acc, d| m.mul(acc, m.reduce(self.moduli[d].value)));
+            let w = m.inv(dhat);
+            let ws = m.shoup(w);
+            for x in coef[(di - lo) * n..(di - lo + 1) * n].iter_mut() {
+                *x = m.mul_shoup(*x, w, ws);
+            }
+        }
+    }
+
+    /// ModUp of one digit (primes `lo..hi`, values `v` from [`Self::digit_values`])
+    /// into one limb of modulus `ti` outside the digit, in evaluation form.
+    pub fn mod_up_limb(&self, v: &[u64], lo: usize, hi: usize, ti: usize, o: &mut [u64]) {
+        let n = self.n;
+        let m = self.moduli[ti];
+        // Lift with centred representatives: a lift biased towards [0, D)
+        // would add (D/2)·(1 + X + … + X^{N-1})·e/P to the key-switching
+        // error, a low-frequency term the canonical embedding amplifies.
+        let d_mod_t = (lo..hi).fold(1u64, |acc, d| m.mul(acc, m.reduce(self.moduli[d].value)));
+        let neg_d = m.neg(d_mod_t);
+        if hi - lo == 1 {
+            // One prime per digit: the lift is an exact (centred) reduction.
+            lift_reduce(o, &v[..n], m.value, self.moduli[lo].value / 2, neg_d);
+        } else {
+            let coefs: Vec<u64> = (lo..hi)
+                .map(|di| {
+                    (lo..hi)
+                        .filter(|&d| d != di)
+                        .fold(1u64, |acc, d| m.mul(acc, m.reduce(self.moduli[d].value)))
+                })
+                .collect();
+            let halves: Vec<u64> = (lo..hi).map(|d| self.moduli[d].value / 2).collect();
+            for (x, o) in o.iter_mut().enumerate() {
+                let mut acc: u128 = 0;
+                let mut negatives = 0u64;
+                for (i, &c) in coefs.iter().enumerate() {
+                    let vi = v[i * n + x];
+                    acc += vi as u128 * c as u128;
+                    negatives += (vi > halves[i]) as u64;
+                }
+                // Each centred v_i - q_i contributes -q_i·(D/q_i) = -D.
+                acc += negatives as u128 * neg_d as u128;
+                *o = m.reduce_u128(acc);
+            }
+        }
+        self.plans[ti].fwd(o);
     }
 
     /// ModDown of `data + error` where `error` is a small coefficient-form
@@ -444,84 +623,6 @@ impl RnsContext {
         out
     }
 
-    /// ModUp of one digit: `coef` holds the digit's limbs (moduli `digit`) in
-    /// coefficient form, `eval` the same limbs in evaluation form. Returns the
-    /// digit lifted to `target` (evaluation form), exact on the digit's own primes.
-    pub fn mod_up_digit(
-        &self,
-        coef: &[u64],
-        eval: &[u64],
-        digit: &[usize],
-        target: &[usize],
-    ) -> Vec<u64> {
-        let n = self.n;
-        // v_i = [x_i * (D/q_i)^{-1}]_{q_i} (just x when the digit is one prime).
-        let mut v_owned = Vec::new();
-        if digit.len() > 1 {
-            v_owned.extend_from_slice(coef);
-        }
-        for (i, &di) in digit.iter().enumerate().filter(|_| digit.len() > 1) {
-            let m = self.moduli[di];
-            let dhat = digit
-                .iter()
-                .filter(|&&d| d != di)
-                .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
-            let w = m.inv(dhat);
-            let ws = m.shoup(w);
-            for x in v_owned[i * n..(i + 1) * n].iter_mut() {
-                *x = m.mul_shoup(*x, w, ws);
-            }
-        }
-        let v: &[u64] = if digit.len() == 1 { coef } else { &v_owned };
-        let mut out = vec![0u64; target.len() * n];
-        for_limbs(&mut out, n, |t, o| {
-            let ti = target[t];
-            if let Some(pos) = digit.iter().position(|&d| d == ti) {
-                o.copy_from_slice(&eval[pos * n..(pos + 1) * n]);
-                return;
-            }
-            let m = self.moduli[ti];
-            // Lift with centred representatives: a lift biased towards [0, D)
-            // would add (D/2)·(1 + X + … + X^{N-1})·e/P to the key-switching
-            // error, a low-frequency term the canonical embedding amplifies.
-            let d_mod_t = digit
-                .iter()
-                .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)));
-            let neg_d = m.neg(d_mod_t);
-            if digit.len() == 1 {
-                // One prime per digit: the lift is an exact (centred) reduction.
-                let half = self.moduli[digit[0]].value / 2;
-                lift_reduce(o, &v[..n], m.value, half, neg_d);
-                self.plans[ti].fwd(o);
-                return;
-            }
-            let coefs: Vec<u64> = digit
-                .iter()
-                .map(|&di| {
-                    digit
-                        .iter()
-                        .filter(|&&d| d != di)
-                        .fold(1u64, |acc, &d| m.mul(acc, m.reduce(self.moduli[d].value)))
-                })
-                .collect();
-            let halves: Vec<u64> = digit.iter().map(|&d| self.moduli[d].value / 2).collect();
-            for (x, o) in o.iter_mut().enumerate() {
-                let mut acc: u128 = 0;
-                let mut negatives = 0u64;
-                for (i, &c) in coefs.iter().enumerate() {
-                    let vi = v[i * n + x];
-                    acc += vi as u128 * c as u128;
-                    negatives += (vi > halves[i]) as u64;
-                }
-                // Each centred v_i - q_i contributes -q_i·(D/q_i) = -D.
-                acc += negatives as u128 * neg_d as u128;
-                *o = m.reduce_u128(acc);
-            }
-            self.plans[ti].fwd(o);
-        });
-        out
-    }
-
     #[allow(clippy::needless_range_loop)] // res is updated in place by index
     /// Exact centred values of a coefficient-form polynomial over q_0..q_level,
     /// as f64 (balanced mixed-radix conversion, no big integers).
@@ -562,6 +663,15 @@ impl RnsContext {
     }
 }
 
+/// `v` rounded to the nearest integer, for `0 <= v < 2^51`: adding 2^52
+/// leaves the integer in the low mantissa bits. Unlike `v as u64` (a
+/// saturating conversion that LLVM scalarizes), this vectorizes.
+#[inline(always)]
+fn round_small(v: f64) -> u64 {
+    const MAGIC: f64 = 4_503_599_627_370_496.0; // 2^52
+    (v + MAGIC).to_bits() - MAGIC.to_bits()
+}
+
 /// `o[i] = (x[i] > half ? x[i] - q : x[i]) mod t` for residues `x[i] < 2^61`
 /// of a prime `q` (`neg_d = -q mod t`): the centred single-prime lift.
 ///
@@ -573,7 +683,7 @@ fn lift_reduce(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
         let inv_t = 1.0 / t as f64;
         for (o, &x) in o.iter_mut().zip(x) {
             // The f64 quotient is off by at most one (x < 2^61, t >= 2^19).
-            let q = (x as f64 * inv_t) as u64;
+            let q = round_small(x as f64 * inv_t);
             let r = x.wrapping_sub(q.wrapping_mul(t));
             let r = if (r as i64) < 0 { r.wrapping_add(t) } else { r };
             let r = r.min(r.wrapping_sub(t));
@@ -590,6 +700,34 @@ fn lift_reduce(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
         return;
     }
     body(o, x, t, half, neg_d)
+}
+
+/// `o[i] = (x[i] mod t) - h mod t` for `x[i] < 2^61`, `h < t`: the
+/// conversion step of ModDown with one special prime (vectorized like
+/// [`lift_reduce`]).
+fn reduce_sub(o: &mut [u64], x: &[u64], t: u64, h: u64) {
+    #[inline(always)]
+    fn body(o: &mut [u64], x: &[u64], t: u64, h: u64) {
+        let inv_t = 1.0 / t as f64;
+        for (o, &x) in o.iter_mut().zip(x) {
+            // The f64 quotient is off by at most one (x < 2^61, t >= 2^19).
+            let q = round_small(x as f64 * inv_t);
+            let r = x.wrapping_sub(q.wrapping_mul(t));
+            let r = if (r as i64) < 0 { r.wrapping_add(t) } else { r };
+            let r = r.min(r.wrapping_sub(t));
+            let v = r.wrapping_sub(h);
+            *o = v.min(v.wrapping_add(t));
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        simd.vectorize(
+            #[inline(always)]
+            || body(o, x, t, h),
+        );
+        return;
+    }
+    body(o, x, t, h)
 }
 
 /// Finds which power of a primitive 2N-th root each NTT output index holds,
@@ -726,6 +864,12 @@ mod tests {
         }
     }
 
+    fn down_eval(c: &RnsContext, d: &[u64]) -> Vec<u64> {
+        let mut v = d.to_vec();
+        c.mod_down_in_place(&mut v, 1, None);
+        v
+    }
+
     #[test]
     fn rescale_and_mod_down_round_correctly() {
         let c = ctx();
@@ -766,8 +910,11 @@ mod tests {
             }
         }
         c.ntt(&mut d, &qp);
-        let mut down = c.mod_down(&d, 1);
+        let mut down = d.clone();
+        c.mod_down_in_place(&mut down, 1, None);
         c.intt(&mut down, &c.q_basis(1));
+        // The encryption variant (error added inside) agrees with it.
+        assert_eq!(down_eval(&c, &d), c.mod_down_with_error(&d, 1, None));
         let got = c.to_centered_f64(&down, 1);
         for x in 0..n {
             assert!((got[x] - small[x] as f64).abs() <= 2.0, "{x}");

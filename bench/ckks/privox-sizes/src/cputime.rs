@@ -54,8 +54,10 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Prints `{"op": {"cpu_ns": .., "wall_ns": ..}, ...}` for the bench operations.
-pub fn run(params: &CkksParams) -> Result<()> {
+/// Prints `{"op": {"cpu_ns": .., "wall_ns": ..}, ...}` for the bench
+/// operations, or only those named in `only` (e.g. `["relinearize"]`).
+pub fn run(params: &CkksParams, only: &[String]) -> Result<()> {
+    let wanted = |op: &str| only.is_empty() || only.iter().any(|o| o == op);
     let top = params.max_level();
     let scale = params.default_scale();
     let mut kg = KeyGenerator::from_seed(params, 1);
@@ -81,88 +83,118 @@ pub fn run(params: &CkksParams) -> Result<()> {
     // Errors inside the timed closures cannot happen: every input above was
     // built from the same parameters and keys; `ok()` keeps the loop branch-free.
     let mut rows: Vec<(&str, (f64, f64))> = Vec::new();
-    rows.push((
-        "encode",
-        measure(|| {
-            encoder.encode_real(&values, top, scale).ok();
-        }),
-    ));
-    rows.push((
-        "encrypt_pk",
-        measure(|| {
-            encryptor.encrypt(&pt, &pk).ok();
-        }),
-    ));
-    rows.push((
-        "encrypt_sk",
-        measure(|| {
-            encryptor.encrypt_symmetric(&pt, &sk).ok();
-        }),
-    ));
-    rows.push((
-        "decrypt",
-        measure(|| {
-            decryptor.decrypt(&ct, &sk).ok();
-        }),
-    ));
-    rows.push((
-        "decode",
-        measure(|| {
-            encoder.decode_real(&dec).ok();
-        }),
-    ));
-    rows.push((
-        "decrypt_decode",
-        measure(|| {
-            if let Ok(p) = decryptor.decrypt(&ct, &sk) {
-                encoder.decode_real(&p).ok();
-            }
-        }),
-    ));
-    rows.push((
-        "mul_ct_ct",
-        measure(|| {
-            ev.mul_no_relin(&ct, &ct2).ok();
-        }),
-    ));
-    rows.push((
-        "relinearize",
-        measure(|| {
-            ev.relinearize(&prod3, &keys.relin).ok();
-        }),
-    ));
-    rows.push((
-        "mul_relin",
-        measure(|| {
-            ev.mul(&ct, &ct2, &keys.relin).ok();
-        }),
-    ));
-    rows.push((
-        "rescale",
-        measure(|| {
-            ev.rescale(&prod).ok();
-        }),
-    ));
-    rows.push((
-        "rotate",
-        measure(|| {
-            ev.rotate(&ct, 1, &keys.galois).ok();
-        }),
-    ));
-    rows.push((
-        "rotate_hoisted16",
-        measure(|| {
-            ev.rotate_hoisted(&ct, &steps, &keys.galois).ok();
-        }),
-    ));
-    rows.push((
-        "mul_ct_pt",
-        measure(|| {
-            ev.mul_plain(&ct, &pt).ok();
-        }),
-    ));
-    rows.push(("ntt_limb", measure(|| ntt.forward_limb(1))));
-    rows.push(("intt_limb", measure(|| ntt.inverse_limb(1))));
+    if wanted("encode") {
+        rows.push((
+            "encode",
+            measure(|| {
+                encoder.encode_real(&values, top, scale).ok();
+            }),
+        ));
+    }
+    if wanted("encrypt_pk") {
+        rows.push((
+            "encrypt_pk",
+            measure(|| {
+                encryptor.encrypt(&pt, &pk).ok();
+            }),
+        ));
+    }
+    if wanted("encrypt_sk") {
+        rows.push((
+            "encrypt_sk",
+            measure(|| {
+                encryptor.encrypt_symmetric(&pt, &sk).ok();
+            }),
+        ));
+    }
+    if wanted("decrypt") {
+        rows.push((
+            "decrypt",
+            measure(|| {
+                decryptor.decrypt(&ct, &sk).ok();
+            }),
+        ));
+    }
+    if wanted("decode") {
+        rows.push((
+            "decode",
+            measure(|| {
+                encoder.decode_real(&dec).ok();
+            }),
+        ));
+    }
+    if wanted("decrypt_decode") {
+        rows.push((
+            "decrypt_decode",
+            measure(|| {
+                if let Ok(p) = decryptor.decrypt(&ct, &sk) {
+                    encoder.decode_real(&p).ok();
+                }
+            }),
+        ));
+    }
+    if wanted("mul_ct_ct") {
+        rows.push((
+            "mul_ct_ct",
+            measure(|| {
+                ev.mul_no_relin(&ct, &ct2).ok();
+            }),
+        ));
+    }
+    if wanted("relinearize") {
+        rows.push((
+            "relinearize",
+            measure(|| {
+                ev.relinearize(&prod3, &keys.relin).ok();
+            }),
+        ));
+    }
+    if wanted("mul_relin") {
+        rows.push((
+            "mul_relin",
+            measure(|| {
+                ev.mul(&ct, &ct2, &keys.relin).ok();
+            }),
+        ));
+    }
+    if wanted("rescale") {
+        rows.push((
+            "rescale",
+            measure(|| {
+                ev.rescale(&prod).ok();
+            }),
+        ));
+    }
+    if wanted("rotate") {
+        rows.push((
+            "rotate",
+            measure(|| {
+                ev.rotate(&ct, 1, &keys.galois).ok();
+            }),
+        ));
+    }
+    if wanted("rotate_hoisted16") {
+        rows.push((
+            "rotate_hoisted16",
+            measure(|| {
+                ev.rotate_hoisted(&ct, &steps, &keys.galois).ok();
+            }),
+        ));
+    }
+    if wanted("mul_ct_pt") {
+        rows.push((
+            "mul_ct_pt",
+            measure(|| {
+                ev.mul_plain(&ct, &pt).ok();
+            }),
+        ));
+    }
+    if wanted("ntt_limb") {
+        rows.push(("ntt_limb", measure(|| ntt.forward_limb(1))));
+    }
+    if wanted("intt_limb") {
+        rows.push(("intt_limb", measure(|| ntt.inverse_limb(1))));
+    }
     let body: Vec<String> = rows
         .iter()
         .map(|(k, (c, w))| format!("  \"{k}\": {{\"cpu_ns\": {c:.0}, \"wall_ns\": {w:.0}}}"))

@@ -2,7 +2,8 @@
 //! (N = 2^14, Q = [60, 40 x depth], one 60-bit special prime per digit group),
 //! printed as one JSON object on stdout. Depth and dnum follow the same
 //! environment variables as `crates/privox-ckks/benches/ops.rs`.
-//! With the argument `cpu-time` it prints CPU and wall time per operation instead.
+//! With the argument `cpu-time [op,op,...]` it prints CPU and wall time per
+//! operation instead (all operations, or only the named ones).
 
 mod cputime;
 
@@ -20,8 +21,14 @@ fn main() -> Result<()> {
     let dnum = env_usize("CKKS_BENCH_DNUM", depth + 1);
     let log_n = env_usize("CKKS_BENCH_LOGN", 14) as u32;
     let params = CkksParams::new(ParamSpec::standard(log_n, depth, dnum))?;
-    if std::env::args().nth(1).as_deref() == Some("cpu-time") {
-        return cputime::run(&params);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("cpu-time") {
+        // Optional second argument: comma-separated operations to time (default: all).
+        let only: Vec<String> = args
+            .get(1)
+            .map(|a| a.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        return cputime::run(&params, &only);
     }
     // Fixed seeds: sizes do not depend on the randomness, and this is a bench tool.
     let mut kg = KeyGenerator::from_seed(&params, 1);
