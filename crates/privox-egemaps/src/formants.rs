@@ -13,6 +13,8 @@
 //! bit-identical to openSMILE's LPC level on the frames checked (see
 //! `bench/egemaps/formant_check.py`).
 
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
 use crate::ooura::OouraRdft;
 
 const TARGET_RATE: f64 = 11_000.0;
@@ -25,28 +27,34 @@ pub(crate) struct Formants {
     pub bw: [f64; 3],
 }
 
-/// Per-frame formant analysis of the 20 ms branch, float32 throughout.
-pub(crate) struct FormantAnalyzer {
+/// Output samples accumulated together in the synthesis (four SSE registers);
+/// each lane is its own sequential sum, so the rounding is unchanged.
+const LANES: usize = 16;
+/// Distinct geometries whose plans are kept (one per sample rate in use).
+const PLAN_CACHE: usize = 8;
+
+/// Everything that depends only on the frame geometry, shared by all
+/// analyzers of the same sample rate (building the tables costs ~50k sin/cos).
+struct FormantPlan {
+    key: (usize, usize, u64),
     window: Vec<f32>,
     /// Start of the frame inside the zero-padded FFT buffer (symmetric padding).
     offset: usize,
     fft: Option<OouraRdft>,
-    buf: Vec<f32>,
     /// Number of complex bins used by the synthesis (bins 1..=bins).
     bins: usize,
-    /// `cos(2π k n / nd)` and `sin(...)` rounded to f32, laid out `[k-1][n]`
-    /// so that the accumulation vectorises over output samples.
-    cos_tab: Vec<f32>,
-    sin_tab: Vec<f32>,
+    /// Length of the synthesised 11 kHz frame (220 at the usual rates).
+    out_len: usize,
+    /// `cos(2π k n / nd)` and `sin(...)` rounded to f32, laid out per block of
+    /// [`LANES`] output samples, then per bin: `LANES` cosines, `LANES` sines
+    /// (zero in the padding beyond `out_len`), so the synthesis streams it.
+    table: Vec<f32>,
     /// Divisor of the synthesis (K/2, K = FFT length).
     norm: f32,
-    /// The synthesised 11 kHz frame.
-    frame: Vec<f32>,
 }
 
-impl FormantAnalyzer {
-    /// `len` is the 20 ms frame length in samples, `nfft` its FFT length.
-    pub fn new(len: usize, nfft: usize, sample_rate: f64) -> Self {
+impl FormantPlan {
+    fn new(len: usize, nfft: usize, sample_rate: f64) -> Self {
         let window = crate::geometry::hamming(len)
             .into_iter()
             .map(|v| v as f32)
@@ -66,29 +74,75 @@ impl FormantAnalyzer {
         let nd = nfft as f64 * ratio;
         let out_len = nout0 as usize;
         // Anti-aliasing: only bins below min(K, I), rounded down to even.
-        let mut kmax = nfft.min(out_len);
-        kmax &= !1;
+        let kmax = nfft.min(out_len) & !1;
         let bins = (kmax / 2).saturating_sub(1).min(nfft / 2 - 1);
-        let mut cos_tab = vec![0f32; bins * out_len];
-        let mut sin_tab = vec![0f32; bins * out_len];
+        let blocks = out_len.div_ceil(LANES);
+        let mut table = vec![0f32; blocks * bins * 2 * LANES];
         let two_pi = 2.0 * std::f64::consts::PI;
-        for k in 1..=bins {
-            for n in 0..out_len {
-                let ph = two_pi * (k * n) as f64 / nd;
-                cos_tab[(k - 1) * out_len + n] = ph.cos() as f32;
-                sin_tab[(k - 1) * out_len + n] = ph.sin() as f32;
+        for b in 0..blocks {
+            for k in 1..=bins {
+                let row = &mut table[(b * bins + k - 1) * 2 * LANES..][..2 * LANES];
+                for l in 0..LANES {
+                    let n = b * LANES + l;
+                    if n < out_len {
+                        let ph = two_pi * (k * n) as f64 / nd;
+                        row[l] = ph.cos() as f32;
+                        row[LANES + l] = ph.sin() as f32;
+                    }
+                }
             }
         }
         Self {
+            key: (len, nfft, sample_rate.to_bits()),
             window,
             offset: (nfft - len) / 2,
             fft: OouraRdft::new(nfft),
-            buf: vec![0f32; nfft],
             bins,
-            cos_tab,
-            sin_tab,
+            out_len,
+            table,
             norm: (nfft / 2) as f32,
-            frame: vec![0f32; out_len],
+        }
+    }
+
+    /// The plan for this geometry, built once per process and shared.
+    fn shared(len: usize, nfft: usize, sample_rate: f64) -> Arc<Self> {
+        static PLANS: OnceLock<Mutex<Vec<Arc<FormantPlan>>>> = OnceLock::new();
+        let key = (len, nfft, sample_rate.to_bits());
+        // A poisoned lock only means another thread panicked while holding it;
+        // the plans themselves are immutable, so keep using them.
+        let mut plans = PLANS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = plans.iter().find(|p| p.key == key) {
+            return Arc::clone(p);
+        }
+        let plan = Arc::new(Self::new(len, nfft, sample_rate));
+        if plans.len() >= PLAN_CACHE {
+            plans.remove(0);
+        }
+        plans.push(Arc::clone(&plan));
+        plan
+    }
+}
+
+/// Per-frame formant analysis of the 20 ms branch, float32 throughout.
+pub(crate) struct FormantAnalyzer {
+    plan: Arc<FormantPlan>,
+    /// Zero-padded FFT buffer.
+    buf: Vec<f32>,
+    /// The synthesised 11 kHz frame.
+    frame: Vec<f32>,
+}
+
+impl FormantAnalyzer {
+    /// `len` is the 20 ms frame length in samples, `nfft` its FFT length.
+    pub fn new(len: usize, nfft: usize, sample_rate: f64) -> Self {
+        let plan = FormantPlan::shared(len, nfft, sample_rate);
+        Self {
+            buf: vec![0f32; nfft],
+            frame: vec![0f32; plan.out_len],
+            plan,
         }
     }
 
@@ -101,53 +155,66 @@ impl FormantAnalyzer {
     /// The order-11 LPC coefficients of one raw 20 ms frame (openSMILE's
     /// `lpc` level), `A(z) = 1 + Σ a_k z^-k`.
     pub fn lpc(&mut self, frame: &[f64]) -> [f32; ORDER] {
-        let Some(fft) = &self.fft else {
+        let plan = &*self.plan;
+        let Some(fft) = &plan.fft else {
             return [0f32; ORDER];
         };
         self.buf.iter_mut().for_each(|v| *v = 0.0);
-        for ((dst, &x), &w) in self.buf[self.offset..]
+        for ((dst, &x), &w) in self.buf[plan.offset..]
             .iter_mut()
             .zip(frame)
-            .zip(&self.window)
+            .zip(&plan.window)
         {
             *dst = x as f32 * w;
         }
         fft.forward(&mut self.buf);
-        self.synthesise();
+        synthesise(plan, &self.buf, &mut self.frame);
         lpc_durbin_f32(&self.frame)
     }
+}
 
-    /// Truncated inverse DFT at the 11 kHz rate: DC, then for each bin the
-    /// cosine and the sine term, each rounded to f32 as it is added.
-    fn synthesise(&mut self) {
-        let n = self.frame.len();
-        let dc = self.buf[0];
-        self.frame.iter_mut().for_each(|v| *v = dc);
-        for k in 1..=self.bins {
-            let re = self.buf[2 * k];
-            let s = self.buf[2 * k + 1];
-            let c = &self.cos_tab[(k - 1) * n..k * n];
-            let si = &self.sin_tab[(k - 1) * n..k * n];
-            for ((y, &cv), &sv) in self.frame.iter_mut().zip(c).zip(si) {
-                *y += re * cv;
-                *y += s * sv;
+/// Truncated inverse DFT at the 11 kHz rate: each output sample starts at DC,
+/// then for every bin adds the cosine and then the sine term, rounding to f32
+/// at each addition (openSMILE's order), and is finally divided by K/2.
+fn synthesise(plan: &FormantPlan, spec: &[f32], out: &mut [f32]) {
+    let bins = plan.bins;
+    let dc = spec[0];
+    let per_block = bins * 2 * LANES;
+    for (b, rows) in plan.table.chunks_exact(per_block).enumerate() {
+        let mut acc = [dc; LANES];
+        // Bins 1..=bins: (Re_k, S_k) pairs start at index 2.
+        for (row, bin) in rows.chunks_exact(2 * LANES).zip(spec[2..].chunks_exact(2)) {
+            let (re, im) = (bin[0], bin[1]);
+            let (c, s) = row.split_at(LANES);
+            for l in 0..LANES {
+                acc[l] += re * c[l];
+                acc[l] += im * s[l];
             }
         }
-        let norm = self.norm;
-        self.frame.iter_mut().for_each(|v| *v /= norm);
+        let start = b * LANES;
+        let end = (start + LANES).min(out.len());
+        for (y, a) in out[start..end].iter_mut().zip(&acc) {
+            *y = a / plan.norm;
+        }
     }
 }
 
 /// Autocorrelation and Levinson–Durbin in float32 with openSMILE's operation
 /// order (sequential sums, `k = (-1/e)·sum`, symmetric in-place update).
 fn lpc_durbin_f32(x: &[f32]) -> [f32; ORDER] {
+    // r[lag] = Σ_{i ≥ lag} x[i]·x[i-lag], summed in ascending i. The lags are
+    // interleaved so that their 12 dependency chains overlap in the pipeline.
     let mut r = [0f32; ORDER + 1];
-    for (lag, rv) in r.iter_mut().enumerate() {
-        let mut s = 0f32;
-        for (a, b) in x.iter().skip(lag).zip(x) {
-            s += a * b;
+    for (i, &xi) in x.iter().enumerate() {
+        if i >= ORDER {
+            for (lag, rv) in r.iter_mut().enumerate() {
+                *rv += xi * x[i - lag];
+            }
+        } else {
+            for (lag, rv) in r.iter_mut().enumerate().take(i + 1) {
+                *rv += xi * x[i - lag];
+            }
         }
-        *rv = s;
     }
     let mut a = [0f32; ORDER];
     if r[0] == 0.0 {
