@@ -51,13 +51,33 @@ def load_real():
     return np.ascontiguousarray(2.0 * (x - lo) / span - 1.0)
 
 
-def numpy_hash(x, a, w):
-    """Fastest plain-numpy form: one GEMM, then in-place elementwise passes."""
-    p = x @ a.T
-    p += w
-    np.divide(p, DELTA, out=p)
+def numpy_key(a, w):
+    """numpy's once-per-key preparation (outside the timed region, like privox's
+    cached kernel layout): (A/Δ)ᵀ contiguous and w/Δ, so no division pass per call."""
+    return np.ascontiguousarray((a / DELTA).T), w / DELTA
+
+
+def numpy_hash(x, key):
+    """The natural numpy form: one GEMM, then in-place `+= w/Δ`, `floor`, `mod k`."""
+    at, wd = key
+    p = x @ at
+    p += wd
     np.floor(p, out=p)
     np.mod(p, K, out=p)
+    return p.astype(np.uint8)
+
+
+def numpy_hash_fast_mod(x, key):
+    """Hand-tuned numpy (informative): `mod k` as q − k·floor(q/k), which avoids
+    np.mod's slow floating-point remainder; same codes as `numpy_hash`."""
+    at, wd = key
+    p = x @ at
+    p += wd
+    np.floor(p, out=p)
+    t = np.divide(p, K)
+    np.floor(t, out=t)
+    t *= K
+    p -= t
     return p.astype(np.uint8)
 
 
@@ -118,6 +138,7 @@ def run_privox(binary, path, dim, gram_n, kernel="auto"):
 
 def main():
     binary = sys.argv[1]
+    load_start = os.getloadavg()[0]
     OUT.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2026)
     real = load_real()
@@ -137,14 +158,19 @@ def main():
         w = rng.uniform(0, K * DELTA, size=m)
         path = OUT / f"hashing_x_{n}.f64"
         x.astype("<f8").tofile(path)
-        np_hash_t, np_gram = float("inf"), {}
-        pv_hash_t, pv_gram_t, pv64_hash_t = float("inf"), float("inf"), float("inf")
-        codes = numpy_hash(x, a, w)
+        key = numpy_key(a, w)
+        np_hash_t, np_fast_t, np_gram = float("inf"), float("inf"), {}
+        pv_hash_t, pv_cold_t, pv_gram_t, pv64_hash_t = (float("inf"),) * 4
+        codes = numpy_hash(x, key)
+        if not np.array_equal(codes, numpy_hash_fast_mod(x, key)):
+            raise SystemExit("numpy fast-mod hashing disagrees with np.mod")
         sub = codes[:GRAM_N]
         do_gram = len(results) == 0  # Gram on the first (real) data set only
         for _ in range(ROUNDS):
-            t, _ = best(lambda: numpy_hash(x, a, w), REPS)
+            t, _ = best(lambda: numpy_hash(x, key), REPS)
             np_hash_t = min(np_hash_t, t)
+            t, _ = best(lambda: numpy_hash_fast_mod(x, key), REPS)
+            np_fast_t = min(np_fast_t, t)
             if do_gram:
                 ref = None
                 for gname, g in (("simplex-GEMM", gram_simplex), ("one-hot-GEMM", gram_onehot), ("bitwise_count", gram_bitcount)):
@@ -156,15 +182,17 @@ def main():
                         raise SystemExit(f"numpy Gram formulations disagree ({gname})")
             pv = run_privox(binary, path, dim, GRAM_N)
             pv_hash_t = min(pv_hash_t, pv["hash_s"])
+            pv_cold_t = min(pv_cold_t, pv["hash_cold_s"])
             pv64_hash_t = min(pv64_hash_t, run_privox(binary, path, dim, 2, "f64")["hash_s"])
             pv_gram_t = min(pv_gram_t, pv["gram_s"])
-        results.append(dict(name=name, n=n, dim=dim, m=m, np_hash=np_hash_t, pv_hash=pv_hash_t, pv64_hash=pv64_hash_t,
+        results.append(dict(name=name, n=n, dim=dim, m=m, np_hash=np_hash_t, np_fast=np_fast_t, pv_hash=pv_hash_t,
+                            pv_cold=pv_cold_t, pv64_hash=pv64_hash_t,
                             np_gram=np_gram if do_gram else None, pv_gram=pv_gram_t if do_gram else None,
                             threads=pv["threads"], gram_n=min(GRAM_N, n)))
-    write_report(results)
+    write_report(results, load_start, os.getloadavg()[0])
 
 
-def write_report(results):
+def write_report(results, load_start, load_end):
     lines = [
         "# SMH hashing and RBF-Hamming Gram: privox vs numpy (same run)",
         "",
@@ -173,23 +201,33 @@ def write_report(results):
         f"- Machine: {platform.machine()}, {os.cpu_count()} logical CPUs (shared with other builds), "
         f"numpy {np.__version__} (OpenBLAS), Python {platform.python_version()}; privox rayon threads: {results[0]['threads']}.",
         f"- Parameters: k = {K}, Δ = {DELTA}, mpc = {MPC}; Gram γ = {GAMMA}. Best of {REPS} repetitions, "
-        f"{ROUNDS} alternating rounds (numpy, privox, numpy, ...).",
-        "- numpy hashing: `X @ A.T` (float64 GEMM) then in-place `+= w`, `/= Δ`, `floor`, `mod k`, cast to uint8.",
-        "  privox (default): AVX-512 f32 register-blocked product fused with floor/mod k/bit-plane packing, with every",
-        "  projection closer to a cell boundary than the proven f32 error bound recomputed in f64, so the codes equal the",
-        "  f64 computation's. privox f64 (`PRIVOX_SMH_KERNEL=f64`): the all-f64 AVX-512 kernel, for comparison.",
+        f"{ROUNDS} alternating rounds (numpy, privox, numpy, ...). 1-minute load average at start / end: "
+        f"{load_start:.2f} / {load_end:.2f} (above ~0.5 other jobs shared the CPUs: ratios are then noisy).",
+        "- numpy hashing: `X @ (A/Δ).T` (float64 GEMM) then in-place `+= w/Δ`, `floor`, `mod k`, cast to uint8;",
+        "  `(A/Δ).T` (contiguous) and `w/Δ` are prepared once per key outside the timed region.",
+        "  privox (default): AVX-512 f32 register-blocked product (6 rows × 64 symbols) fused with floor/mod k/bit-plane",
+        "  packing, with every projection closer to a cell boundary than the proven f32 error bound recomputed in f64, so",
+        "  the codes equal the f64 computation's. Its kernel layout of the key (A/(kΔ) packed in f32 panels) is built on",
+        "  a key's first use and cached with the key, so like numpy's preparation it is outside `privox s`;",
+        "  `privox cold s` is the first call with a fresh key, layout building included.",
+        "  privox f64 (`PRIVOX_SMH_KERNEL=f64`): the all-f64 AVX-512 kernel, for comparison.",
+        "- numpy fast-mod (informative, not the acceptance anchor): the same hashing with `mod k` written as",
+        "  `q - k*floor(q/k)` (checked to give the same codes), which avoids np.mod's slow float remainder; it shows",
+        "  how much of the ratio comes from np.mod.",
         "- numpy Gram: three formulations, all checked equal; the ratio uses the fastest. privox: packed bit-planes,",
-        "  XOR/OR + popcount on half the pairs, exp via an (M+1)-entry lookup table.",
+        "  32 × 32 tiles on and below the diagonal (each also written mirrored), AVX-512 XOR/OR + popcount,",
+        "  exp via an (M+1)-entry lookup table, written straight into the n × n float64 output.",
         "",
         "## Hashing throughput",
         "",
-        "| data | n × L | M | numpy s | privox s | privox f64 s | numpy vectors/s | privox vectors/s | ratio (privox/numpy) | ratio f64 kernel |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| data | n × L | M | numpy s | privox s | privox cold s | privox f64 s | numpy vectors/s | privox vectors/s | ratio (privox/numpy) | ratio cold key | ratio f64 kernel | numpy fast-mod s | ratio vs fast-mod |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
-            f"| {r['name']} | {r['n']} × {r['dim']} | {r['m']} | {r['np_hash']:.4f} | {r['pv_hash']:.4f} | {r['pv64_hash']:.4f} | "
-            f"{r['n'] / r['np_hash']:.0f} | {r['n'] / r['pv_hash']:.0f} | **{r['np_hash'] / r['pv_hash']:.1f}×** | {r['np_hash'] / r['pv64_hash']:.1f}× |"
+            f"| {r['name']} | {r['n']} × {r['dim']} | {r['m']} | {r['np_hash']:.4f} | {r['pv_hash']:.4f} | {r['pv_cold']:.4f} | {r['pv64_hash']:.4f} | "
+            f"{r['n'] / r['np_hash']:.0f} | {r['n'] / r['pv_hash']:.0f} | **{r['np_hash'] / r['pv_hash']:.1f}×** | {r['np_hash'] / r['pv_cold']:.1f}× | "
+            f"{r['np_hash'] / r['pv64_hash']:.1f}× | {r['np_fast']:.4f} | {r['np_fast'] / r['pv_hash']:.1f}× |"
         )
     g = results[0]
     fastest = min(g["np_gram"], key=g["np_gram"].get)

@@ -78,9 +78,12 @@ impl SmhKey {
                 dim: l,
             });
         }
-        if let Some(pos) = x
-            .iter()
-            .position(|v| v.is_nan() || v.abs() > MAX_ABS_FEATURE)
+        // A branch-free pass (vectorizes) first; the position only on failure.
+        let in_range = |v: &f64| v.abs() <= MAX_ABS_FEATURE; // false for NaN
+        if !x
+            .chunks(256)
+            .all(|c| c.iter().fold(true, |ok, v| ok & in_range(v)))
+            && let Some(pos) = x.iter().position(|v| !in_range(v))
         {
             return Err(SmhError::NonFinite {
                 row: pos / l,
@@ -103,21 +106,19 @@ impl SmhKey {
         #[cfg(target_arch = "x86_64")]
         if matches!(detect(), Level::Avx512F32) {
             let p32 = cache.f32.get_or_init(|| Panels32::new(self));
-            // The f32 path needs |(A x + w)/Δ| < 2^22 so that integer parts
-            // are exact in f32; bound it by ‖A_m‖‖x‖/Δ + w_m/Δ.
-            let x_max = x
-                .chunks_exact(l)
-                .map(|r| r.iter().map(|v| v * v).sum::<f64>().sqrt())
-                .fold(0.0f64, f64::max);
-            if p32.a_norm_max * x_max + p.k() as f64 <= F32_PATH_MAX_CELL {
-                codes
-                    .rows_mut()
-                    .par_chunks_mut(ROWS_PER_TASK32 * stride)
-                    .zip(x.par_chunks(ROWS_PER_TASK32 * l))
-                    // SAFETY: AVX-512F/BW/VL/DQ and FMA were detected at run time in `detect`.
-                    .for_each(|(out, xs)| unsafe { hash_block_avx512_f32(&ctx, p32, xs, out) });
-                return Ok(codes);
-            }
+            codes
+                .rows_mut()
+                .par_chunks_mut(ROWS_PER_TASK32 * stride)
+                .zip(x.par_chunks(ROWS_PER_TASK32 * l))
+                .for_each(|(out, xs)| {
+                    // SAFETY (both calls): AVX-512F/BW/VL/DQ and FMA were detected at
+                    // run time in `detect`.
+                    if !unsafe { hash_block_avx512_f32(&ctx, p32, xs, out) } {
+                        let p64 = cache.f64.get_or_init(|| Panels64::new(self));
+                        unsafe { hash_block_avx512(&ctx, p64, xs, out) }
+                    }
+                });
+            return Ok(codes);
         }
         let p64 = cache.f64.get_or_init(|| Panels64::new(self));
         let level = detect();
@@ -388,9 +389,12 @@ fn hash_block<const R: usize>(
 /// [`Panels32::new`] of 0 or 1 is recomputed in f64 afterwards and its symbol
 /// patched, so the codes are those of the f64 computation (about 0.1 % of
 /// symbols on scaled features).
+///
+/// Returns false, having written nothing, when a row is too large for the
+/// f32 range (|(A x + w)/Δ| could reach 2^22); the caller then uses an f64 kernel.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-fn hash_block_avx512_f32(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64]) {
+fn hash_block_avx512_f32(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64]) -> bool {
     match ctx.planes {
         1 => tile_rows_f32::<1>(ctx, p32, xs, out),
         2 => tile_rows_f32::<2>(ctx, p32, xs, out),
@@ -406,7 +410,7 @@ fn hash_block_avx512_f32(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64])
 /// [`hash_block_avx512_f32`] for P bit-planes (k ≤ 2^P).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,fma")]
-fn tile_rows_f32<const P: usize>(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64]) {
+fn tile_rows_f32<const P: usize>(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mut [u64]) -> bool {
     use std::arch::x86_64::*;
     const FLOOR: i32 = _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC;
     let l = ctx.l;
@@ -424,7 +428,13 @@ fn tile_rows_f32<const P: usize>(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mu
             slab[li * R32 + r] = v as f32;
         }
         slab[l * R32 + r] = 1.0;
-        x_norm[i] = (row.iter().map(|v| v * v).sum::<f64>().sqrt() * (1.0 + 1e-6)) as f32;
+        let norm = row.iter().map(|v| v * v).sum::<f64>().sqrt();
+        // The f32 path needs |(A x + w)/Δ| < 2^22 so that integer parts are
+        // exact in f32; bound it by ‖A_m‖‖x‖/Δ + w_m/Δ.
+        if p32.a_norm_max * norm + ctx.k > F32_PATH_MAX_CELL {
+            return false;
+        }
+        x_norm[i] = (norm * (1.0 + 1e-6)) as f32;
     }
     let kv = _mm512_set1_ps(ctx.k as f32);
     let one = _mm512_set1_ps(1.0);
@@ -515,6 +525,7 @@ fn tile_rows_f32<const P: usize>(ctx: &Ctx, p32: &Panels32, xs: &[f64], out: &mu
             }
         }
     }
+    true
 }
 
 /// Portable R × C tile (no FMA, so results match `a * b + c` everywhere).
