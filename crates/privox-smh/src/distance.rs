@@ -465,7 +465,11 @@ mod tests {
     use privox_format::Fingerprint;
 
     fn codes(k: u32, n: usize, seed: u32) -> Codes {
-        let params = SmhParams::new(k, 1.0, 3, 47).unwrap();
+        codes_shaped(k, 3, 47, n, seed)
+    }
+
+    fn codes_shaped(k: u32, mpc: usize, dim: usize, n: usize, seed: u32) -> Codes {
+        let params = SmhParams::new(k, 1.0, mpc, dim).unwrap();
         let m = params.symbols();
         let mut x = seed.wrapping_mul(2654435761).max(1);
         let syms: Vec<u32> = (0..n * m)
@@ -506,6 +510,40 @@ mod tests {
             let mut out = [0u32];
             rows_dyn(r, blk, words, planes, &mut out);
             assert_eq!(out[0], naive(&a, 0, &b, 5));
+        }
+    }
+
+    /// The tiled symmetric builder and the 4-pairs-per-sum kernel on shapes
+    /// that leave partial tiles and a remainder of 1..3 pairs, and on codes
+    /// too long (M ≥ 2^16) for the 16-bit packed sums.
+    #[test]
+    fn tiles_remainders_and_long_codes_match_unpacked_comparison() {
+        for (k, mpc, dim, n) in [
+            (3, 32, 88, 37),
+            (3, 1024, 64, 6),
+            (2, 1, 5, 67),
+            (5, 3, 21, 33),
+        ] {
+            let a = codes_shaped(k, mpc, dim, n, 3);
+            let s = hamming_counts_symmetric(&a);
+            let full = hamming_counts(&a, &a).unwrap();
+            assert_eq!(s.counts(), full.counts(), "k={k} M={}", mpc * dim);
+            for i in 0..n {
+                for j in 0..n {
+                    assert_eq!(
+                        s.counts()[i * n + j],
+                        naive(&a, i, &a, j),
+                        "k={k} ({i}, {j})"
+                    );
+                }
+            }
+            let g = rbf_hamming_gram_symmetric(&a, 1.5).unwrap();
+            let lut = rbf_table(a.symbols(), 1.5).unwrap();
+            assert!(
+                g.iter()
+                    .zip(s.counts())
+                    .all(|(&v, &c)| v == lut[c as usize])
+            );
         }
     }
 
