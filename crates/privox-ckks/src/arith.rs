@@ -324,7 +324,14 @@ pub(crate) mod ifma {
     }
 
     #[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
-    fn sub_mul_impl(t: &mut [u64], x: &[u64], add: Option<&[u64]>, w: u64, k: &Consts) {
+    fn sub_mul_impl(
+        t: &mut [u64],
+        x: &[u64],
+        add: Option<&[u64]>,
+        prods: &[(&[u64], &[u64])],
+        w: u64,
+        k: &Consts,
+    ) {
         let zero = _mm512_setzero_si512();
         let m52 = _mm512_set1_epi64(M52 as i64);
         let p = _mm512_set1_epi64(k.p as i64);
@@ -340,6 +347,16 @@ pub(crate) mod ifma {
             );
             let r = _mm512_and_si512(r, m52);
             let mut r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p));
+            if !prods.is_empty() {
+                // r + Σ a·b with one reduction, like the inner product.
+                let (mut lo, mut hi) = (r, zero);
+                for (a, b) in prods {
+                    let (va, vb) = (load(a, i), load(b, i));
+                    lo = _mm512_madd52lo_epu64(lo, va, vb);
+                    hi = _mm512_madd52hi_epu64(hi, va, vb);
+                }
+                r = reduce_wide(lo, hi, k);
+            }
             if let Some(a) = add {
                 r = _mm512_add_epi64(r, load(a, i));
                 r = _mm512_min_epu64(r, _mm512_sub_epi64(r, p));
@@ -348,13 +365,22 @@ pub(crate) mod ifma {
         }
     }
 
-    /// `t = (x - t)·w (+ add) mod p` for reduced inputs and a constant `w < p`.
-    pub fn sub_mul(t: &mut [u64], x: &[u64], add: Option<&[u64]>, w: u64, k: &Consts) {
+    /// `t = (x - t)·w (+ add) (+ Σ a·b over prods) mod p` for reduced inputs
+    /// and a constant `w < p`; at most 13 products.
+    pub fn sub_mul(
+        t: &mut [u64],
+        x: &[u64],
+        add: Option<&[u64]>,
+        prods: &[(&[u64], &[u64])],
+        w: u64,
+        k: &Consts,
+    ) {
         let n = t.len();
         assert!(n.is_multiple_of(8) && x.len() == n && add.is_none_or(|a| a.len() == n));
+        assert!(prods.len() < GROUP && prods.iter().all(|(a, b)| a.len() == n && b.len() == n));
         assert!(w < k.p);
         // SAFETY: `Consts::new` returned Some only if the CPU has these features.
-        unsafe { sub_mul_impl(t, x, add, w, k) }
+        unsafe { sub_mul_impl(t, x, add, prods, w, k) }
     }
 }
 
@@ -378,7 +404,14 @@ pub(crate) mod ifma {
     ) {
         unreachable!("Consts::new is None off x86_64")
     }
-    pub fn sub_mul(_t: &mut [u64], _x: &[u64], _add: Option<&[u64]>, _w: u64, _k: &Consts) {
+    pub fn sub_mul(
+        _t: &mut [u64],
+        _x: &[u64],
+        _add: Option<&[u64]>,
+        _prods: &[(&[u64], &[u64])],
+        _w: u64,
+        _k: &Consts,
+    ) {
         unreachable!("Consts::new is None off x86_64")
     }
 }
@@ -449,13 +482,17 @@ mod tests {
             // (x - t)·w + add, with and without the addend.
             let (xs, ts, adds) = (s[0].clone(), b[0].clone(), a[0].clone());
             let w = s[digits - 1][0];
+            let prods: Vec<(&[u64], &[u64])> = s.iter().zip(&b).take(3).map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
             for add in [None, Some(adds.as_slice())] {
-                let mut t = ts.clone();
-                ifma::sub_mul(&mut t, &xs, add, w, &k);
-                for i in 0..n {
-                    let d = (xs[i] as u128 + p as u128 - ts[i] as u128) % p as u128;
-                    let want = (d * w as u128 + add.map_or(0, |a| a[i] as u128)) % p as u128;
-                    prop_assert_eq!(t[i] as u128, want);
+                for np in [0, prods.len()] {
+                    let mut t = ts.clone();
+                    ifma::sub_mul(&mut t, &xs, add, &prods[..np], w, &k);
+                    for i in 0..n {
+                        let d = (xs[i] as u128 + p as u128 - ts[i] as u128) % p as u128;
+                        let extra: u128 = prods[..np].iter().map(|(x, y)| x[i] as u128 * y[i] as u128).sum();
+                        let want = (d * w as u128 + add.map_or(0, |a| a[i] as u128) + extra) % p as u128;
+                        prop_assert_eq!(t[i] as u128, want);
+                    }
                 }
             }
         }

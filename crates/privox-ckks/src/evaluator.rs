@@ -321,8 +321,13 @@ impl Evaluator {
         out
     }
 
-    /// Tensor product of two ciphertexts (no relinearization).
-    pub fn mul_no_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext3> {
+    /// The common level of a ct–ct product and the four operand polynomials
+    /// `(a0, a1, b0, b1)` truncated to it.
+    fn tensor_operands<'c>(
+        &self,
+        a: &'c Ciphertext,
+        b: &'c Ciphertext,
+    ) -> Result<(usize, [&'c [u64]; 4])> {
         if a.slots != b.slots {
             return Err(CkksError::SlotMismatch {
                 what: "mul",
@@ -330,18 +335,17 @@ impl Evaluator {
                 b: b.slots,
             });
         }
-        let ctx = &self.params.ctx;
-        let n = ctx.n;
+        let n = self.params.ctx.n;
         let level = a.level.min(b.level);
+        let t = |p: &'c [u64]| Self::truncate(p, n, level);
+        Ok((level, [t(&a.c0), t(&a.c1), t(&b.c0), t(&b.c1)]))
+    }
+
+    /// Tensor product of two ciphertexts (no relinearization).
+    pub fn mul_no_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext3> {
+        let (level, [a0, a1, b0, b1]) = self.tensor_operands(a, b)?;
+        let ctx = &self.params.ctx;
         let basis = ctx.q_basis(level);
-        let (a0, a1) = (
-            Self::truncate(&a.c0, n, level),
-            Self::truncate(&a.c1, n, level),
-        );
-        let (b0, b1) = (
-            Self::truncate(&b.c0, n, level),
-            Self::truncate(&b.c1, n, level),
-        );
         let d0 = ctx.mul_new(a0, b0, &basis);
         let mut d1 = ctx.mul_new(a0, b1, &basis);
         ctx.mul_add_assign(&mut d1, a1, b0, &basis);
@@ -380,9 +384,28 @@ impl Evaluator {
     }
 
     /// a · b followed by relinearization (rescale separately, or lazily later).
+    ///
+    /// Only `d2 = a1·b1` is stored: `d0 = a0·b0` and `d1 = a0·b1 + a1·b0`
+    /// are added inside ModDown's last pass, so a product allocates no more
+    /// than a relinearization (fresh multi-megabyte buffers per call cost
+    /// page faults, which made this slower than `mul_no_relin` + `relinearize`).
     pub fn mul(&self, a: &Ciphertext, b: &Ciphertext, rk: &RelinKey) -> Result<Ciphertext> {
         self.check_key(&rk.params)?;
-        self.relinearize(&self.mul_no_relin(a, b)?, rk)
+        let (level, [a0, a1, b0, b1]) = self.tensor_operands(a, b)?;
+        let ctx = &self.params.ctx;
+        let d2 = ctx.mul_new(a1, b1, &ctx.q_basis(level));
+        let (mut c0, mut c1) = switch_key(ctx, &d2, level, &rk.key);
+        drop(d2);
+        ctx.mod_down_in_place_plus(&mut c0, level, None, &[(a0, b0)]);
+        ctx.mod_down_in_place_plus(&mut c1, level, None, &[(a0, b1), (a1, b0)]);
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level,
+            scale: a.scale * b.scale,
+            slots: a.slots,
+            seed: None,
+        })
     }
 
     /// a² followed by relinearization.

@@ -354,37 +354,37 @@ impl RnsContext {
             let m = self.moduli[i];
             lift_reduce(t, &last, m.value, half, m.neg(m.reduce(ql.value)));
             self.plans[i].fwd(t);
-            self.sub_mul_limb(t, &data[i * n..(i + 1) * n], None, inv[i], i);
+            self.sub_mul_limb(t, &data[i * n..(i + 1) * n], None, &[], inv[i], i);
         });
         out
     }
 
-    /// `t = (x - t)·w (+ add)` on one limb of modulus `mi`, `w = (value, Shoup)`.
+    /// `t = (x - t)·w (+ add) (+ Σ a·b over prods)` on one limb of modulus
+    /// `mi`, `w = (value, Shoup)`.
     fn sub_mul_limb(
         &self,
         t: &mut [u64],
         x: &[u64],
         add: Option<&[u64]>,
+        prods: &[(&[u64], &[u64])],
         w: (u64, u64),
         mi: usize,
     ) {
         if let Some(k) = &self.ifma[mi] {
-            ifma::sub_mul(t, x, add, w.0, k);
+            ifma::sub_mul(t, x, add, prods, w.0, k);
             return;
         }
         let m = self.moduli[mi];
         let (w, ws) = w;
-        match add {
-            None => {
-                for (t, &x) in t.iter_mut().zip(x) {
-                    *t = m.mul_shoup(m.sub(x, *t), w, ws);
-                }
+        for (i, (t, &x)) in t.iter_mut().zip(x).enumerate() {
+            let mut r = m.mul_shoup(m.sub(x, *t), w, ws);
+            if let Some(a) = add {
+                r = m.add(r, a[i]);
             }
-            Some(a) => {
-                for ((t, &x), &a) in t.iter_mut().zip(x).zip(a) {
-                    *t = m.add(m.mul_shoup(m.sub(x, *t), w, ws), a);
-                }
+            for (a, b) in prods {
+                r = m.add(r, m.mul(a[i], b[i]));
             }
+            *t = r;
         }
     }
 
@@ -417,6 +417,19 @@ impl RnsContext {
     /// `round(data / P) (+ add)` over Q_level. The P limbs are consumed, and
     /// each Q limb only needs one limb of scratch.
     pub fn mod_down_in_place(&self, data: &mut Vec<u64>, level: usize, add: Option<&[u64]>) {
+        self.mod_down_in_place_plus(data, level, add, &[]);
+    }
+
+    /// [`Self::mod_down_in_place`] that also adds `Σ a·b` over `prods`
+    /// (polynomials over Q_level): the tensor terms of a ct–ct product are
+    /// added without ever being stored.
+    pub fn mod_down_in_place_plus(
+        &self,
+        data: &mut Vec<u64>,
+        level: usize,
+        add: Option<&[u64]>,
+        prods: &[(&[u64], &[u64])],
+    ) {
         let n = self.n;
         let nq = level + 1;
         let (qs, ps) = data.split_at_mut(nq * n);
@@ -467,10 +480,16 @@ impl RnsContext {
             }
             self.plans[i].fwd(&mut t);
             // limb = (limb - t)·P^{-1} (+ add), written back into `t` then moved.
+            let r = i * n..(i + 1) * n;
+            let limb_prods: Vec<(&[u64], &[u64])> = prods
+                .iter()
+                .map(|(a, b)| (&a[r.clone()], &b[r.clone()]))
+                .collect();
             self.sub_mul_limb(
                 &mut t,
                 limb,
-                add.map(|a| &a[i * n..(i + 1) * n]),
+                add.map(|a| &a[r.clone()]),
+                &limb_prods,
                 self.p_inv_mod_q[i],
                 i,
             );
