@@ -53,8 +53,12 @@ pub(crate) fn functionals(e: &[EFrame], f: &[FFrame], pending: usize) -> [f64; N
         masked(e, &voiced, |x| x.formant_bw[2]),
         column(f, |x| x.values[8]),
     ];
+    // openSMILE's smoother of this set (one level further down the chain than
+    // the F0 and V/UV sets) has only the first N_F frames when the input ends,
+    // so its last included value is replicate-padded instead of using the real
+    // next frame (verified on nEMO files that end voiced).
     for c in &vq {
-        let (m, s) = mean_stddev_norm(&nonzero(&sma3nz(c)[..nf]));
+        let (m, s) = mean_stddev_norm(&nonzero(&sma3nz(&c[..nf.min(c.len())])));
         out.extend([m, s]);
     }
     // 59-76: spectral set in voiced frames.
