@@ -137,7 +137,7 @@ pub fn hamming_counts_symmetric(a: &Codes) -> HammingMatrix {
         rows: n,
         cols: n,
         symbols: a.symbols(),
-        counts: symmetric(a, |c| c),
+        counts: symmetric(a, &(0..=a.symbols() as u32).collect::<Vec<_>>()),
     }
 }
 
@@ -145,15 +145,17 @@ pub fn hamming_counts_symmetric(a: &Codes) -> HammingMatrix {
 /// (2 × 22.5 KB at M = 2816, k = 3) stay in L1 while its counts are made.
 const TILE: usize = 32;
 
-/// The full n × n matrix `f(count)` of all pairs of `a`, row-major.
+/// The full n × n matrix `table[count]` of all pairs of `a`, row-major;
+/// `table` has M + 1 entries (counts are at most M).
 ///
 /// Only tiles on and below the diagonal are counted; each writes its values
 /// to its own place and, transposed, to the mirror tile above the diagonal,
 /// so nothing is counted twice (bar the diagonal tiles), no triangle is
 /// stored, and every element is written straight into the uninitialized
 /// output (no zeroing pass over n² values).
-fn symmetric<T: Copy + Send + Sync>(a: &Codes, f: impl Fn(u32) -> T + Sync) -> Vec<T> {
+fn symmetric<T: Copy + Send + Sync>(a: &Codes, table: &[T]) -> Vec<T> {
     let n = a.len();
+    assert!(table.len() > a.symbols(), "one table entry per count 0..=M");
     let stride = a.stride();
     let kernel = RowKernel::new(a.words_per_plane(), a.planes());
     let blocks = n.div_ceil(TILE);
@@ -165,6 +167,9 @@ fn symmetric<T: Copy + Send + Sync>(a: &Codes, f: impl Fn(u32) -> T + Sync) -> V
     tiles.into_par_iter().for_each_init(
         || vec![0u32; TILE * TILE],
         |counts, (bi, bj)| {
+            // A local copy of the slice: the compiler keeps it in registers
+            // instead of reloading it from the closure after every store.
+            let table: &[T] = table;
             let (i0, i1) = (bi * TILE, ((bi + 1) * TILE).min(n));
             let (j0, j1) = (bj * TILE, ((bj + 1) * TILE).min(n));
             let width = j1 - j0;
@@ -180,7 +185,8 @@ fn symmetric<T: Copy + Send + Sync>(a: &Codes, f: impl Fn(u32) -> T + Sync) -> V
                 // written only by this tile (see below).
                 let dst = unsafe { out.segment(i * n + j0, width) };
                 for (d, &c) in dst.iter_mut().zip(&counts[(i - i0) * TILE..][..width]) {
-                    d.write(f(c));
+                    // Invariant: counts are <= M < table.len().
+                    d.write(table[c as usize]);
                 }
             }
             if bi != bj {
@@ -188,7 +194,7 @@ fn symmetric<T: Copy + Send + Sync>(a: &Codes, f: impl Fn(u32) -> T + Sync) -> V
                     // SAFETY: as above, for row j < n.
                     let dst = unsafe { out.segment(j * n + i0, i1 - i0) };
                     for (d, i) in dst.iter_mut().zip(i0..i1) {
-                        d.write(f(counts[(i - i0) * TILE + (j - j0)]));
+                        d.write(table[counts[(i - i0) * TILE + (j - j0)] as usize]);
                     }
                 }
             }
@@ -253,7 +259,7 @@ pub fn rbf_hamming_gram(a: &Codes, b: &Codes, gamma: f64) -> Result<Vec<f64>, Sm
 pub fn rbf_hamming_gram_symmetric(a: &Codes, gamma: f64) -> Result<Vec<f64>, SmhError> {
     let lut = rbf_table(a.symbols(), gamma)?;
     // Invariant: counts are <= M and the table has M + 1 entries.
-    Ok(symmetric(a, |c| lut[c as usize]))
+    Ok(symmetric(a, &lut))
 }
 
 /// Number of pairs with fewer than `limit` differing symbols: unordered
@@ -403,26 +409,43 @@ fn rows_avx512<const P: usize>(row: &[u64], block: &[u64], words: usize, out: &m
     use std::arch::x86_64::*;
     let stride = P * words;
     assert!(row.len() >= stride, "row holds P planes of `words` words");
-    let steps = words.div_ceil(8);
+    // Whole 8-word steps use plain loads (no mask register to refill each
+    // step, and loads can fold into `vpternlogq`); a last partial step is masked.
+    let full = words / 8;
     let tail = words % 8;
-    let last_mask: __mmask8 = if tail == 0 { 0xff } else { (1u8 << tail) - 1 };
+    let tail_mask: __mmask8 = ((1u16 << tail) - 1) as u8;
     // Lane sums of one pair's popcounts.
     let pair = |other: &[u64]| {
         let mut acc = _mm512_setzero_si512();
-        for step in 0..steps {
-            let mask = if step + 1 == steps { last_mask } else { 0xff };
+        for step in 0..full {
             let mut d = _mm512_setzero_si512();
             for p in 0..P {
                 let at = p * words + 8 * step;
-                // SAFETY: the mask enables only words at + 0..8 below (p + 1) * words
-                // <= stride, within both `row` and `other` (masked-off lanes are not read).
+                // SAFETY: at + 8 <= p * words + words <= stride, within both
+                // `row` (asserted) and `other` (a whole code of `block`).
                 let (x, y) = unsafe {
                     (
-                        _mm512_maskz_loadu_epi64(mask, row.as_ptr().add(at).cast()),
-                        _mm512_maskz_loadu_epi64(mask, other.as_ptr().add(at).cast()),
+                        _mm512_loadu_si512(row.as_ptr().add(at).cast()),
+                        _mm512_loadu_si512(other.as_ptr().add(at).cast()),
                     )
                 };
                 // 0xF6 = A | (B ^ C).
+                d = _mm512_ternarylogic_epi64::<0xF6>(d, x, y);
+            }
+            acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(d));
+        }
+        if tail != 0 {
+            let mut d = _mm512_setzero_si512();
+            for p in 0..P {
+                let at = p * words + 8 * full;
+                // SAFETY: the mask enables only words at..at + tail < (p + 1) * words
+                // <= stride (masked-off lanes are not read).
+                let (x, y) = unsafe {
+                    (
+                        _mm512_maskz_loadu_epi64(tail_mask, row.as_ptr().add(at).cast()),
+                        _mm512_maskz_loadu_epi64(tail_mask, other.as_ptr().add(at).cast()),
+                    )
+                };
                 d = _mm512_ternarylogic_epi64::<0xF6>(d, x, y);
             }
             acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(d));
