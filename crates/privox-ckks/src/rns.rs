@@ -32,6 +32,8 @@ pub(crate) struct RnsContext {
     rescale_inv: Vec<Vec<(u64, u64)>>,
     /// (P^{-1} mod q_i, Shoup) for each ciphertext prime.
     p_inv_mod_q: Vec<(u64, u64)>,
+    /// (-P^{-1} mod q_i, Shoup): ModDown computes (t - x)·(-P^{-1}) in place in x.
+    neg_p_inv_mod_q: Vec<(u64, u64)>,
     /// floor(P/2) mod every prime (q's then p's), for rounded division by P.
     p_half: Vec<u64>,
     /// ((P/p_j)^{-1} mod p_j, Shoup).
@@ -59,6 +61,23 @@ where
             .for_each(|(i, l)| f(i, l));
     } else {
         data.chunks_mut(n).enumerate().for_each(|(i, l)| f(i, l));
+    }
+}
+
+/// [`for_limbs`] with a scratch limb per worker (one buffer when sequential).
+fn for_limbs_scratch<F>(data: &mut [u64], n: usize, f: F)
+where
+    F: Fn(usize, &mut [u64], &mut [u64]) + Sync + Send,
+{
+    if data.len() >= PAR_MIN * 2 && rayon::current_num_threads() > 1 {
+        data.par_chunks_mut(n)
+            .enumerate()
+            .for_each_init(|| vec![0u64; n], |s, (i, l)| f(i, l, s));
+    } else {
+        let mut s = vec![0u64; n];
+        data.chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, l)| f(i, l, &mut s));
     }
 }
 
@@ -93,7 +112,7 @@ impl RnsContext {
             .collect();
         let prod_mod =
             |set: &[u64], m: &Modulus| set.iter().fold(1u64, |acc, &v| m.mul(acc, m.reduce(v)));
-        let p_inv_mod_q = moduli[..num_q]
+        let p_inv_mod_q: Vec<(u64, u64)> = moduli[..num_q]
             .iter()
             .map(|m| {
                 let w = m.inv(prod_mod(p, m));
@@ -134,6 +153,14 @@ impl RnsContext {
                     .collect()
             })
             .collect();
+        let neg_p_inv_mod_q = p_inv_mod_q
+            .iter()
+            .zip(&moduli)
+            .map(|(&(w, _), m)| {
+                let nw = m.neg(w);
+                (nw, m.shoup(nw))
+            })
+            .collect();
         Ok(RnsContext {
             n,
             moduli,
@@ -144,6 +171,7 @@ impl RnsContext {
             ntt_exp,
             exp_index,
             rescale_inv,
+            neg_p_inv_mod_q,
             p_inv_mod_q,
             p_half,
             phat_inv_mod_p,
@@ -438,9 +466,16 @@ impl RnsContext {
             self.intt_limb(l, idx);
             let m = self.moduli[idx];
             let h = self.p_half[idx];
-            let (w, ws) = self.phat_inv_mod_p[j];
-            for x in l.iter_mut() {
-                *x = m.mul_shoup(m.add(*x, h), w, ws);
+            if self.num_p == 1 {
+                // (P/p_0)^{-1} = 1: only the rounding offset is added.
+                for x in l.iter_mut() {
+                    *x = m.add(*x, h);
+                }
+            } else {
+                let (w, ws) = self.phat_inv_mod_p[j];
+                for x in l.iter_mut() {
+                    *x = m.mul_shoup(m.add(*x, h), w, ws);
+                }
             }
         });
         let ps = &*ps;
@@ -457,43 +492,40 @@ impl RnsContext {
         } else {
             Vec::new()
         };
-        for_limbs(qs, n, |i, limb| {
+        for_limbs_scratch(qs, n, |i, limb, t| {
             let m = self.moduli[i];
             let h = self.p_half[i];
-            let mut t = Vec::with_capacity(n);
             if self.num_p == 1 {
                 // One special prime: the conversion is an exact reduction (phat = 1).
-                t.resize(n, 0);
-                reduce_sub(&mut t, &ps[..n], m.value, h);
+                reduce_sub(t, &ps[..n], m.value, h);
             } else {
                 let coef = &self.phat_mod_q[i];
                 let pm = self.p_mod_q[i];
-                t.extend((0..n).map(|x| {
+                for (x, t) in t.iter_mut().enumerate() {
                     let mut acc: u128 = 0;
                     for (j, &c) in coef.iter().enumerate() {
                         acc += ps[j * n + x] as u128 * c as u128;
                     }
                     // u < num_p <= 60, so u·(q_i - P mod q_i) keeps the sum below 2^128.
                     acc += (m.value as u128 - pm as u128) * overflow[x] as u128;
-                    m.sub(m.reduce_u128(acc), h)
-                }));
+                    *t = m.sub(m.reduce_u128(acc), h);
+                }
             }
-            self.plans[i].fwd(&mut t);
-            // limb = (limb - t)·P^{-1} (+ add), written back into `t` then moved.
+            self.plans[i].fwd(t);
+            // limb = (limb - t)·P^{-1} (+ add), computed in place as (t - limb)·(-P^{-1}).
             let r = i * n..(i + 1) * n;
             let limb_prods: Vec<(&[u64], &[u64])> = prods
                 .iter()
                 .map(|(a, b)| (&a[r.clone()], &b[r.clone()]))
                 .collect();
             self.sub_mul_limb(
-                &mut t,
                 limb,
+                t,
                 add.map(|a| &a[r.clone()]),
                 &limb_prods,
-                self.p_inv_mod_q[i],
+                self.neg_p_inv_mod_q[i],
                 i,
             );
-            limb.copy_from_slice(&t);
         });
         data.truncate(nq * n);
     }
