@@ -119,11 +119,13 @@ fn hqr<const N: usize>(a: &mut [[f64; N]; N]) -> Option<Vec<Complex<f64>>> {
                 nn -= 2;
                 break;
             }
-            if its == 60 {
+            // openSMILE's solver allows 70 iterations per root and applies an
+            // exceptional shift every 10 (frames exist that need more than 30).
+            if its == 70 {
                 return None;
             }
             let (mut x, mut y, mut w) = (x, y, w);
-            if its == 10 || its == 20 {
+            if its > 0 && its % 10 == 0 {
                 t += x;
                 for i in 0..=nu {
                     a[i][i] -= x;
