@@ -387,8 +387,10 @@ fn hash_block<const R: usize>(
 /// `floor(y) = floor((A x + w)/Δ) mod k`, whose bits are written as one word
 /// per bit-plane. Every y whose fractional part is within the bound of
 /// [`Panels32::new`] of 0 or 1 is recomputed in f64 afterwards and its symbol
-/// patched, so the codes are those of the f64 computation (about 0.1 % of
-/// symbols on scaled features).
+/// patched, so the codes are those of the f64 computation. At k = 3, Δ = 2,
+/// mpc = 32 that is 0.06 % of symbols (in about 80 % of rows) on the scaled
+/// eGeMAPS rows of nEMO + EmoDB and on U[-1, 1]^88 alike (a few per cent of
+/// the run time in perf profiles).
 ///
 /// Returns false, having written nothing, when a row is too large for the
 /// f32 range (|(A x + w)/Δ| could reach 2^22); the caller then uses an f64 kernel.
