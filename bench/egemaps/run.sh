@@ -160,6 +160,11 @@ summary() { tail -1 "$1"; }
   echo "|---|---|---|---|---|---|---|---|"
   paste "$OUT/stats_emodb.tsv" "$OUT/stats_nemo.tsv" "$OUT/stats_emodb8k.tsv" | tail -n +2 |
     awk -F'\t' '{ flag=""; printf "| %d | %s | %s | %.4f%% | %s | %.4f%% | %s | %.4f%% |\n", NR, $1, $2, $3*100, $5, $6*100, $8, $9*100 }'
+  # Hand-written notes live in NOTES.md so that a re-run keeps them.
+  if [ -s "$HERE/NOTES.md" ]; then
+    echo
+    cat "$HERE/NOTES.md"
+  fi
 } > "$HERE/RESULTS.md"
 log "wrote $HERE/RESULTS.md"
 cat "$OUT/agree_emodb.txt" "$OUT/agree_nemo.txt" "$OUT/agree_emodb8k.txt" | grep matched
