@@ -246,25 +246,31 @@ impl Panels32 {
         let mut panels = Zeroizing::new(vec![0.0f32; groups * l1 * G]);
         let mut eps_a = Zeroizing::new(vec![0.0f32; groups * G]);
         let mut eps_w = Zeroizing::new(vec![0.0f32; groups * G]);
-        let mut a_norm_max = 0.0f64;
-        for (mi, (row, &w)) in key
-            .projection()
-            .chunks_exact(l)
-            .zip(key.dither())
+        let (a, dither) = (key.projection(), key.dither());
+        // One group of 64 symbols per task (a service's first call pays this once).
+        let a_norm_max = panels
+            .par_chunks_mut(l1 * G)
+            .zip(eps_a.par_chunks_mut(G))
+            .zip(eps_w.par_chunks_mut(G))
             .enumerate()
-        {
-            let (g, lane) = (mi / G, mi % G);
-            let group = &mut panels[g * l1 * G..(g + 1) * l1 * G];
-            for (li, &v) in row.iter().enumerate() {
-                group[li * G + lane] = (v * scale) as f32;
-            }
-            group[l * G + lane] = (w * scale) as f32;
-            let a_norm = row.iter().map(|v| v * v).sum::<f64>().sqrt() * inv_delta;
-            a_norm_max = a_norm_max.max(a_norm);
-            // Rounded up a little so the f32 coefficients stay upper bounds.
-            eps_a[mi] = (rel * a_norm * (1.0 + 1e-6)) as f32;
-            eps_w[mi] = (rel * w * inv_delta * (1.0 + 1e-6) + 1e-6 + k * 2.0 * u) as f32;
-        }
+            .map(|(g, ((group, ea), ew))| {
+                let mut norm_max = 0.0f64;
+                for lane in 0..G.min(m - g * G) {
+                    let mi = g * G + lane;
+                    let (row, w) = (&a[mi * l..(mi + 1) * l], dither[mi]);
+                    for (li, &v) in row.iter().enumerate() {
+                        group[li * G + lane] = (v * scale) as f32;
+                    }
+                    group[l * G + lane] = (w * scale) as f32;
+                    let a_norm = row.iter().map(|v| v * v).sum::<f64>().sqrt() * inv_delta;
+                    norm_max = norm_max.max(a_norm);
+                    // Rounded up a little so the f32 coefficients stay upper bounds.
+                    ea[lane] = (rel * a_norm * (1.0 + 1e-6)) as f32;
+                    ew[lane] = (rel * w * inv_delta * (1.0 + 1e-6) + 1e-6 + k * 2.0 * u) as f32;
+                }
+                norm_max
+            })
+            .reduce(|| 0.0, f64::max);
         Panels32 {
             panels,
             eps_a,
