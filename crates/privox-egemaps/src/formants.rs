@@ -179,6 +179,11 @@ impl FormantAnalyzer {
 fn synthesise(plan: &FormantPlan, spec: &[f32], out: &mut [f32]) {
     let bins = plan.bins;
     let dc = spec[0];
+    if bins == 0 {
+        // Degenerate geometry (not reachable for 8-48 kHz): DC only.
+        out.iter_mut().for_each(|y| *y = dc / plan.norm);
+        return;
+    }
     let per_block = bins * 2 * LANES;
     for (b, rows) in plan.table.chunks_exact(per_block).enumerate() {
         let mut acc = [dc; LANES];
@@ -282,4 +287,67 @@ fn formants_from_lpc(a: &[f32; ORDER]) -> Formants {
         out.bw[i] = b;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::Geometry;
+
+    /// The blocked float32 synthesis equals the defining sum (spec §4.7) up to
+    /// float32 rounding, at rates with integer and non-integer periods.
+    #[test]
+    fn synthesis_matches_definition_at_several_rates() {
+        for rate in [8_000u32, 16_000, 22_050, 24_000, 44_100, 48_000] {
+            let geo = Geometry::new(rate);
+            let plan = FormantPlan::new(geo.len20, geo.nfft20, geo.sample_rate);
+            assert_eq!(plan.out_len, 220, "rate {rate}");
+            assert_eq!(plan.bins, 109, "rate {rate}");
+            let spec: Vec<f32> = (0..geo.nfft20)
+                .map(|i| ((i * 37 % 23) as f32 - 11.0) / 7.0)
+                .collect();
+            let mut out = vec![0f32; plan.out_len];
+            synthesise(&plan, &spec, &mut out);
+            let nd = geo.nfft20 as f64 * 220.0 / geo.len20 as f64;
+            for (n, &y) in out.iter().enumerate() {
+                let mut want = f64::from(spec[0]);
+                for k in 1..=109 {
+                    let ph = 2.0 * std::f64::consts::PI * (k * n) as f64 / nd;
+                    want +=
+                        f64::from(spec[2 * k]) * ph.cos() + f64::from(spec[2 * k + 1]) * ph.sin();
+                }
+                want /= (geo.nfft20 / 2) as f64;
+                assert!(
+                    (f64::from(y) - want).abs() < 1e-4,
+                    "rate {rate} n {n}: {y} vs {want}"
+                );
+            }
+        }
+    }
+
+    /// Levinson–Durbin recovers the coefficients of a stable AR(2) process.
+    #[test]
+    fn durbin_recovers_ar2() {
+        // x[n] = 1.3 x[n-1] - 0.6 x[n-2] + e[n]  =>  A(z) = 1 - 1.3 z^-1 + 0.6 z^-2
+        let mut x = vec![0f32; 4000];
+        let mut state = 12345u32;
+        for n in 2..x.len() {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let e = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+            x[n] = 1.3 * x[n - 1] - 0.6 * x[n - 2] + e;
+        }
+        let a = lpc_durbin_f32(&x);
+        assert!((a[0] + 1.3).abs() < 0.1, "{a:?}");
+        assert!((a[1] - 0.6).abs() < 0.1, "{a:?}");
+        assert!(a[2..].iter().all(|v| v.abs() < 0.1), "{a:?}");
+    }
+
+    #[test]
+    fn silence_gives_no_formants() {
+        let geo = Geometry::new(16_000);
+        let mut fa = FormantAnalyzer::new(geo.len20, geo.nfft20, geo.sample_rate);
+        let f = fa.process(&vec![0.0; geo.len20]);
+        assert_eq!(f.freq, [0.0; 3]);
+        assert_eq!(f.bw, [0.0; 3]);
+    }
 }
