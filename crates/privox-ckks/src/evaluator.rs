@@ -489,9 +489,11 @@ impl Evaluator {
         ctx.mod_down_in_place(&mut k0, ct.level, Some(&ct.c0));
         ctx.mod_down_in_place(&mut k1, ct.level, None);
         let perm = ctx.galois_permutation(g);
+        ctx.permute_in_place(&mut k0, &perm);
+        ctx.permute_in_place(&mut k1, &perm);
         Ciphertext {
-            c0: ctx.permuted(&k0, &perm),
-            c1: ctx.permuted(&k1, &perm),
+            c0: k0,
+            c1: k1,
             level: ct.level,
             scale: ct.scale,
             slots: ct.slots,

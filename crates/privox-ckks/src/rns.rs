@@ -354,16 +354,16 @@ impl RnsContext {
         });
     }
 
-    /// A new polynomial with the automorphism `perm` applied to every limb
-    /// (written once, no zero fill).
-    pub fn permuted(&self, input: &[u64], perm: &[u32]) -> Vec<u64> {
-        let n = self.n;
-        let mut out = Vec::with_capacity(input.len());
-        for src in input.chunks(n) {
-            // perm holds indices < n by construction (galois_permutation).
-            out.extend(perm.iter().map(|&p| src[p as usize]));
-        }
-        out
+    /// Applies the automorphism `perm` to every limb in place, through one
+    /// L2-resident scratch limb (no second polynomial is allocated).
+    pub fn permute_in_place(&self, data: &mut [u64], perm: &[u32]) {
+        for_limbs_scratch(data, self.n, |_, limb, src| {
+            src.copy_from_slice(limb);
+            for (o, &p) in limb.iter_mut().zip(perm) {
+                // perm holds indices < n by construction (galois_permutation).
+                *o = src[p as usize];
+            }
+        });
     }
 
     /// Rescale in evaluation form: divides by q_level with rounding and drops
