@@ -618,3 +618,46 @@ impl Evaluator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::params::test_params;
+    use crate::*;
+
+    /// The fused product adds the tensor terms inside ModDown; it must give
+    /// exactly the same residues as the two-step path, for one- and
+    /// multi-prime digits, and for operands at different levels.
+    #[test]
+    fn fused_mul_equals_tensor_then_relinearize() {
+        for (q, p, dnum) in [
+            (&[50u32, 40, 40, 40][..], 50u32, 4usize),
+            (&[50, 40, 40, 40][..], 45, 2),
+        ] {
+            let params = test_params(12, q, p, dnum, 40);
+            let mut kg = KeyGenerator::from_seed(&params, 3);
+            let sk = kg.secret_key();
+            let rk = kg.relin_key(&sk).unwrap();
+            let enc = Encoder::new(&params);
+            let mut e = Encryptor::from_seed(&params, 4);
+            let ev = Evaluator::new(&params);
+            let top = params.max_level();
+            let values: Vec<f64> = (0..params.max_slots())
+                .map(|i| (i % 7) as f64 / 7.0)
+                .collect();
+            let pt = enc
+                .encode_real(&values, top, params.default_scale())
+                .unwrap();
+            let a = e.encrypt_symmetric(&pt, &sk).unwrap();
+            let b = ev
+                .drop_to_level(&e.encrypt_symmetric(&pt, &sk).unwrap(), top - 1)
+                .unwrap();
+            for (x, y) in [(&a, &a), (&a, &b)] {
+                let fused = ev.mul(x, y, &rk).unwrap();
+                let two_step = ev
+                    .relinearize(&ev.mul_no_relin(x, y).unwrap(), &rk)
+                    .unwrap();
+                assert_eq!(fused, two_step, "q {q:?} p {p} dnum {dnum}");
+            }
+        }
+    }
+}

@@ -921,6 +921,50 @@ mod tests {
         v
     }
 
+    proptest::proptest! {
+        #[test]
+        fn reduce_sub_matches_definition(xs in proptest::collection::vec(proptest::prelude::any::<u64>(), 16..64), ti in 0usize..3, h in proptest::prelude::any::<u64>()) {
+            let t = [1_152_921_504_606_748_673u64, 1_099_508_121_601, 786_433][ti];
+            let mut x: Vec<u64> = xs.iter().map(|v| v >> 3).collect(); // < 2^61
+            x.extend([0, t - 1, t, t + 1, (1u64 << 61) - 1]);
+            let h = h % t;
+            let mut o = vec![0u64; x.len()];
+            reduce_sub(&mut o, &x, t, h);
+            for (o, &x) in o.iter().zip(&x) {
+                proptest::prop_assert_eq!(*o as i128, (x as i128 - h as i128).rem_euclid(t as i128));
+            }
+        }
+    }
+
+    #[test]
+    fn mod_down_with_one_special_prime_rounds_correctly() {
+        // One special prime: the vectorized exact-reduction path of ModDown.
+        let mut used = vec![];
+        for b in [50, 40, 40, 45] {
+            used.push(crate::arith::ntt_prime_below(b, 2 * 64, &used).unwrap());
+        }
+        let c = RnsContext::new(6, &used[..3], &used[3..], 1).unwrap();
+        let n = c.n;
+        let pp = c.moduli[3].value as i128;
+        let qp = c.qp_basis(2);
+        let small: Vec<i128> = (0..n as i128).map(|i| i * 1_000_003 - 5_000_000).collect();
+        let mut d = vec![0u64; qp.len() * n];
+        for (l, &mi) in qp.iter().enumerate() {
+            let m = c.moduli[mi].value as i128;
+            for x in 0..n {
+                d[l * n + x] = (small[x] * pp + (x as i128 - 20) * 997).rem_euclid(m) as u64;
+            }
+        }
+        c.ntt(&mut d, &qp);
+        let mut down = d.clone();
+        c.mod_down_in_place(&mut down, 2, None);
+        c.intt(&mut down, &c.q_basis(2));
+        let got = c.to_centered_f64(&down, 2);
+        for x in 0..n {
+            assert!((got[x] - small[x] as f64).abs() <= 1.0, "{x}");
+        }
+    }
+
     #[test]
     fn rescale_and_mod_down_round_correctly() {
         let c = ctx();
