@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SHARED = Path(os.environ.get("PRIVOX_SHARED", ROOT.parent / "shared"))
 OUT = HERE / "out" / "svm_parity"
-REPEATS = 5
+REPEATS = int(os.environ.get("SVM_PARITY_REPEATS", "5"))  # more repeats = less timing noise
 TARGET = ROOT / "target" / "release" / "examples"
 
 

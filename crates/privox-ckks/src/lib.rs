@@ -143,6 +143,18 @@
 //! public-key-encryption errors folded into ModDown. Limbs run in parallel
 //! with rayon when more than one thread is available.
 //!
+//! Key switching runs one target limb at a time: each digit is lifted into a
+//! one-limb scratch buffer (a digit's own limb is reused as is, it is already
+//! in evaluation form), so a single key switch never materialises the lifted
+//! digits; only hoisting keeps them, ordered by target limb. On primes below
+//! 2^50 the digit × key inner product accumulates unreduced 52-bit IFMA
+//! products and reduces once per word (scalar fallback without IFMA). ModDown
+//! works in place and adds the ciphertext's own d0/d1 in its last pass, so the
+//! fused `Evaluator::mul` keeps only d2 of the tensor product (no 3-polynomial
+//! temporary, which page-faulted on every call). Single-threaded at N = 2^14,
+//! 7 limbs, dnum 7, this is about 0.3× SEAL's time for relinearize, mul +
+//! relinearize and rotate (`bench/ckks/RESULTS.md`).
+//!
 //! * `RAYON_NUM_THREADS=1 cargo bench -p privox-ckks --bench ops` — criterion,
 //!   N = 2^14, `CKKS_BENCH_DEPTH` / `CKKS_BENCH_DNUM` / `CKKS_BENCH_LOGN`;
 //! * `crates/privox-ckks/benches/cpu_time.sh [dnum]` — CPU time per call
