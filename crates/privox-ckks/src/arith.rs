@@ -187,6 +187,11 @@ pub(crate) fn ntt_prime_below(bits: u32, two_n: u64, used: &[u64]) -> Option<u64
 /// the lazily reduced key-switching inner product and `(x - t)·w (+ a)`, the
 /// last step of ModDown and rescale. Callers check [`ifma::Consts::new`]
 /// (`None` without IFMA or for larger primes) and fall back to scalar code.
+///
+/// Each kernel repeats its signature three times on purpose: the
+/// `#[target_feature]` body, the safe wrapper that checks lengths, and the
+/// stand-in off x86_64. The two loop bodies look alike but accumulate
+/// different products with different reductions, so they are kept apart.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma {
     use std::arch::x86_64::*;

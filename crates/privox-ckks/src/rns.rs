@@ -479,19 +479,7 @@ impl RnsContext {
             }
         });
         let ps = &*ps;
-        // See mod_down_with_error for why the overflow u is removed exactly.
-        let overflow: Vec<u64> = if self.num_p > 1 {
-            (0..n)
-                .map(|x| {
-                    let f: f64 = (0..self.num_p)
-                        .map(|j| ps[j * n + x] as f64 * self.p_recip[j])
-                        .sum();
-                    f.floor() as u64
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let overflow = self.conversion_overflow(ps);
         for_limbs_scratch(qs, n, |i, limb, t| {
             let m = self.moduli[i];
             let h = self.p_half[i];
@@ -588,6 +576,29 @@ impl RnsContext {
         self.plans[ti].fwd(o);
     }
 
+    /// The overflow of the fast base conversion from P: it yields
+    /// [x]_P + u·P with u = floor(Σ v_j / p_j) per coefficient, where v_j are
+    /// the P limbs (coefficient form, rounding offset added) already multiplied
+    /// by (P/p_j)^{-1}. u is computed in floating point and removed, so that the
+    /// division by P is an exact rounding (a biased u would add a low-frequency
+    /// error u·s that the canonical embedding amplifies). Empty with one special
+    /// prime, where the conversion is an exact reduction.
+    fn conversion_overflow(&self, ps: &[u64]) -> Vec<u64> {
+        let n = self.n;
+        if self.num_p > 1 {
+            (0..n)
+                .map(|x| {
+                    let f: f64 = (0..self.num_p)
+                        .map(|j| ps[j * n + x] as f64 * self.p_recip[j])
+                        .sum();
+                    f.floor() as u64
+                })
+                .collect()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// ModDown of `data + error` where `error` is a small coefficient-form
     /// polynomial: it is added in coefficient form inside the conversion, so
     /// it never needs its own NTTs (used by public-key encryption).
@@ -619,22 +630,7 @@ impl RnsContext {
                 }
             }
         });
-        // The fast base conversion yields [x]_P + u·P with u = floor(Σ v_j / p_j);
-        // u is computed in floating point and removed, so that the division by
-        // P is an exact rounding (a biased u would add a low-frequency error
-        // u·s that the canonical embedding amplifies).
-        let overflow: Vec<u64> = if self.num_p > 1 {
-            (0..n)
-                .map(|x| {
-                    let f: f64 = (0..self.num_p)
-                        .map(|j| ps[j * n + x] as f64 * self.p_recip[j])
-                        .sum();
-                    f.floor() as u64
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let overflow = self.conversion_overflow(&ps);
         // Each output limb first holds the converted value t (then NTT(t)),
         // then (x - t)·P^{-1}: no copies of the input and no scratch buffers.
         let mut out = vec![0u64; nq * n];
@@ -944,25 +940,37 @@ mod tests {
             used.push(crate::arith::ntt_prime_below(b, 2 * 64, &used).unwrap());
         }
         let c = RnsContext::new(6, &used[..3], &used[3..], 1).unwrap();
+        assert_mod_down_divides_by_p(&c, 2, 1.0);
+    }
+
+    /// ModDown fixture at `level`: small values times P (the product of the
+    /// special primes) plus small noise, in every limb of the QP basis, NTT'd.
+    /// Checks that ModDown brings back the small values within `tol` and
+    /// returns the fixture for further checks.
+    fn assert_mod_down_divides_by_p(c: &RnsContext, level: usize, tol: f64) -> Vec<u64> {
         let n = c.n;
-        let pp = c.moduli[3].value as i128;
-        let qp = c.qp_basis(2);
+        let p_product: i128 = c.moduli[c.num_q..c.num_q + c.num_p]
+            .iter()
+            .map(|m| m.value as i128)
+            .product();
+        let qp = c.qp_basis(level);
         let small: Vec<i128> = (0..n as i128).map(|i| i * 1_000_003 - 5_000_000).collect();
         let mut d = vec![0u64; qp.len() * n];
         for (l, &mi) in qp.iter().enumerate() {
             let m = c.moduli[mi].value as i128;
             for x in 0..n {
-                d[l * n + x] = (small[x] * pp + (x as i128 - 20) * 997).rem_euclid(m) as u64;
+                d[l * n + x] = (small[x] * p_product + (x as i128 - 20) * 997).rem_euclid(m) as u64;
             }
         }
         c.ntt(&mut d, &qp);
         let mut down = d.clone();
-        c.mod_down_in_place(&mut down, 2, None);
-        c.intt(&mut down, &c.q_basis(2));
-        let got = c.to_centered_f64(&down, 2);
+        c.mod_down_in_place(&mut down, level, None);
+        c.intt(&mut down, &c.q_basis(level));
+        let got = c.to_centered_f64(&down, level);
         for x in 0..n {
-            assert!((got[x] - small[x] as f64).abs() <= 1.0, "{x}");
+            assert!((got[x] - small[x] as f64).abs() <= tol, "{x}");
         }
+        d
     }
 
     #[test]
@@ -994,25 +1002,8 @@ mod tests {
             );
         }
         // ModDown: values times P plus small noise come back divided by P.
-        let pp = c.moduli[3].value as i128 * c.moduli[4].value as i128;
-        let qp = c.qp_basis(1);
-        let small: Vec<i128> = (0..n as i128).map(|i| i * 1_000_003 - 5_000_000).collect();
-        let mut d = vec![0u64; qp.len() * n];
-        for (l, &mi) in qp.iter().enumerate() {
-            let m = c.moduli[mi].value as i128;
-            for x in 0..n {
-                d[l * n + x] = (small[x] * pp + (x as i128 - 20) * 997).rem_euclid(m) as u64;
-            }
-        }
-        c.ntt(&mut d, &qp);
-        let mut down = d.clone();
-        c.mod_down_in_place(&mut down, 1, None);
-        c.intt(&mut down, &c.q_basis(1));
+        let d = assert_mod_down_divides_by_p(&c, 1, 2.0);
         // The encryption variant (error added inside) agrees with it.
         assert_eq!(down_eval(&c, &d), c.mod_down_with_error(&d, 1, None));
-        let got = c.to_centered_f64(&down, 1);
-        for x in 0..n {
-            assert!((got[x] - small[x] as f64).abs() <= 2.0, "{x}");
-        }
     }
 }

@@ -6,6 +6,7 @@ mod properties;
 use crate::params::test_params;
 use crate::*;
 
+/// Keys and helpers for one parameter set (shared with `tests/properties.rs`).
 pub(crate) struct Setup {
     pub params: CkksParams,
     pub sk: SecretKey,
@@ -13,6 +14,8 @@ pub(crate) struct Setup {
     pub keys: EvaluationKeys,
     pub enc: Encoder,
     pub ev: Evaluator,
+    /// Rotation steps with a Galois key (conjugation has one too).
+    pub steps: Vec<i64>,
 }
 
 pub(crate) fn setup(
@@ -23,22 +26,26 @@ pub(crate) fn setup(
     log_scale: i32,
     steps: &[i64],
 ) -> Setup {
-    let params = test_params(log_n, q, p, dnum, log_scale);
-    let mut kg = KeyGenerator::from_seed(&params, 7);
-    let sk = kg.secret_key();
-    let pk = kg.public_key(&sk).unwrap();
-    let keys = kg.evaluation_keys(&sk, steps, true).unwrap();
-    Setup {
-        enc: Encoder::new(&params),
-        ev: Evaluator::new(&params),
-        params,
-        sk,
-        pk,
-        keys,
-    }
+    Setup::new(test_params(log_n, q, p, dnum, log_scale), 7, steps.to_vec())
 }
 
 impl Setup {
+    /// Keys generated from `key_seed`, with Galois keys for `steps` and conjugation.
+    pub fn new(params: CkksParams, key_seed: u64, steps: Vec<i64>) -> Setup {
+        let mut kg = KeyGenerator::from_seed(&params, key_seed);
+        let sk = kg.secret_key();
+        let pk = kg.public_key(&sk).unwrap();
+        let keys = kg.evaluation_keys(&sk, &steps, true).unwrap();
+        Setup {
+            enc: Encoder::new(&params),
+            ev: Evaluator::new(&params),
+            params,
+            sk,
+            pk,
+            keys,
+            steps,
+        }
+    }
     pub fn encrypt(&self, v: &[Complex], seed: u64) -> Ciphertext {
         let pt = self
             .enc
@@ -322,24 +329,8 @@ fn depth_six_chain_n16384() {
 fn operations_at_n8192_and_n16384_with_secure_parameters() {
     for (log_n, depth, dnum) in [(13u32, 2usize, 3usize), (14, 6, 7), (14, 6, 4)] {
         let params = CkksParams::new(ParamSpec::standard(log_n, depth, dnum)).unwrap();
-        let mut kg = KeyGenerator::from_seed(&params, 5);
-        let sk = kg.secret_key();
-        let pk = kg.public_key(&sk).unwrap();
-        let keys = kg
-            .evaluation_keys(
-                &sk,
-                &KeyGenerator::power_of_two_steps(params.max_slots()),
-                true,
-            )
-            .unwrap();
-        let s = Setup {
-            enc: Encoder::new(&params),
-            ev: Evaluator::new(&params),
-            params,
-            sk,
-            pk,
-            keys,
-        };
+        let steps = KeyGenerator::power_of_two_steps(params.max_slots());
+        let s = Setup::new(params, 5, steps);
         let slots = s.params.max_slots();
         let a = vals(slots, 1);
         let b = vals(slots, 2);

@@ -54,10 +54,21 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Measures `f` as `op` into `rows`, unless `only` names other operations.
+fn time_op(
+    rows: &mut Vec<(&'static str, (f64, f64))>,
+    only: &[String],
+    op: &'static str,
+    f: impl FnMut(),
+) {
+    if only.is_empty() || only.iter().any(|o| o == op) {
+        rows.push((op, measure(f)));
+    }
+}
+
 /// Prints `{"op": {"cpu_ns": .., "wall_ns": ..}, ...}` for the bench
 /// operations, or only those named in `only` (e.g. `["relinearize"]`).
 pub fn run(params: &CkksParams, only: &[String]) -> Result<()> {
-    let wanted = |op: &str| only.is_empty() || only.iter().any(|o| o == op);
     let top = params.max_level();
     let scale = params.default_scale();
     let mut kg = KeyGenerator::from_seed(params, 1);
@@ -82,119 +93,50 @@ pub fn run(params: &CkksParams, only: &[String]) -> Result<()> {
 
     // Errors inside the timed closures cannot happen: every input above was
     // built from the same parameters and keys; `ok()` keeps the loop branch-free.
-    let mut rows: Vec<(&str, (f64, f64))> = Vec::new();
-    if wanted("encode") {
-        rows.push((
-            "encode",
-            measure(|| {
-                encoder.encode_real(&values, top, scale).ok();
-            }),
-        ));
-    }
-    if wanted("encrypt_pk") {
-        rows.push((
-            "encrypt_pk",
-            measure(|| {
-                encryptor.encrypt(&pt, &pk).ok();
-            }),
-        ));
-    }
-    if wanted("encrypt_sk") {
-        rows.push((
-            "encrypt_sk",
-            measure(|| {
-                encryptor.encrypt_symmetric(&pt, &sk).ok();
-            }),
-        ));
-    }
-    if wanted("decrypt") {
-        rows.push((
-            "decrypt",
-            measure(|| {
-                decryptor.decrypt(&ct, &sk).ok();
-            }),
-        ));
-    }
-    if wanted("decode") {
-        rows.push((
-            "decode",
-            measure(|| {
-                encoder.decode_real(&dec).ok();
-            }),
-        ));
-    }
-    if wanted("decrypt_decode") {
-        rows.push((
-            "decrypt_decode",
-            measure(|| {
-                if let Ok(p) = decryptor.decrypt(&ct, &sk) {
-                    encoder.decode_real(&p).ok();
-                }
-            }),
-        ));
-    }
-    if wanted("mul_ct_ct") {
-        rows.push((
-            "mul_ct_ct",
-            measure(|| {
-                ev.mul_no_relin(&ct, &ct2).ok();
-            }),
-        ));
-    }
-    if wanted("relinearize") {
-        rows.push((
-            "relinearize",
-            measure(|| {
-                ev.relinearize(&prod3, &keys.relin).ok();
-            }),
-        ));
-    }
-    if wanted("mul_relin") {
-        rows.push((
-            "mul_relin",
-            measure(|| {
-                ev.mul(&ct, &ct2, &keys.relin).ok();
-            }),
-        ));
-    }
-    if wanted("rescale") {
-        rows.push((
-            "rescale",
-            measure(|| {
-                ev.rescale(&prod).ok();
-            }),
-        ));
-    }
-    if wanted("rotate") {
-        rows.push((
-            "rotate",
-            measure(|| {
-                ev.rotate(&ct, 1, &keys.galois).ok();
-            }),
-        ));
-    }
-    if wanted("rotate_hoisted16") {
-        rows.push((
-            "rotate_hoisted16",
-            measure(|| {
-                ev.rotate_hoisted(&ct, &steps, &keys.galois).ok();
-            }),
-        ));
-    }
-    if wanted("mul_ct_pt") {
-        rows.push((
-            "mul_ct_pt",
-            measure(|| {
-                ev.mul_plain(&ct, &pt).ok();
-            }),
-        ));
-    }
-    if wanted("ntt_limb") {
-        rows.push(("ntt_limb", measure(|| ntt.forward_limb(1))));
-    }
-    if wanted("intt_limb") {
-        rows.push(("intt_limb", measure(|| ntt.inverse_limb(1))));
-    }
+    let mut rows = Vec::new();
+    time_op(&mut rows, only, "encode", || {
+        encoder.encode_real(&values, top, scale).ok();
+    });
+    time_op(&mut rows, only, "encrypt_pk", || {
+        encryptor.encrypt(&pt, &pk).ok();
+    });
+    time_op(&mut rows, only, "encrypt_sk", || {
+        encryptor.encrypt_symmetric(&pt, &sk).ok();
+    });
+    time_op(&mut rows, only, "decrypt", || {
+        decryptor.decrypt(&ct, &sk).ok();
+    });
+    time_op(&mut rows, only, "decode", || {
+        encoder.decode_real(&dec).ok();
+    });
+    time_op(&mut rows, only, "decrypt_decode", || {
+        if let Ok(p) = decryptor.decrypt(&ct, &sk) {
+            encoder.decode_real(&p).ok();
+        }
+    });
+    time_op(&mut rows, only, "mul_ct_ct", || {
+        ev.mul_no_relin(&ct, &ct2).ok();
+    });
+    time_op(&mut rows, only, "relinearize", || {
+        ev.relinearize(&prod3, &keys.relin).ok();
+    });
+    time_op(&mut rows, only, "mul_relin", || {
+        ev.mul(&ct, &ct2, &keys.relin).ok();
+    });
+    time_op(&mut rows, only, "rescale", || {
+        ev.rescale(&prod).ok();
+    });
+    time_op(&mut rows, only, "rotate", || {
+        ev.rotate(&ct, 1, &keys.galois).ok();
+    });
+    time_op(&mut rows, only, "rotate_hoisted16", || {
+        ev.rotate_hoisted(&ct, &steps, &keys.galois).ok();
+    });
+    time_op(&mut rows, only, "mul_ct_pt", || {
+        ev.mul_plain(&ct, &pt).ok();
+    });
+    time_op(&mut rows, only, "ntt_limb", || ntt.forward_limb(1));
+    time_op(&mut rows, only, "intt_limb", || ntt.inverse_limb(1));
     let body: Vec<String> = rows
         .iter()
         .map(|(k, (c, w))| format!("  \"{k}\": {{\"cpu_ns\": {c:.0}, \"wall_ns\": {w:.0}}}"))

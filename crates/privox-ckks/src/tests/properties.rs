@@ -10,6 +10,7 @@
 //! N = 2^13 and 2^14 use 128-bit-secure parameter sets; N = 2^12 uses the
 //! test chain of the other unit tests (too long for 128 bits at that N).
 
+use super::{Setup, max_err};
 use crate::params::test_params;
 use crate::*;
 use proptest::prelude::*;
@@ -17,18 +18,6 @@ use std::sync::OnceLock;
 
 /// `crate::Result` is in scope (glob import); test steps fail with proptest errors.
 type TestResult<T = ()> = std::result::Result<T, TestCaseError>;
-
-/// Keys and helpers for one parameter set, built once per test binary.
-struct Fixture {
-    params: CkksParams,
-    sk: SecretKey,
-    pk: PublicKey,
-    keys: EvaluationKeys,
-    enc: Encoder,
-    ev: Evaluator,
-    /// Rotation steps with a Galois key (powers of two for `inner_sum`, plus a few others).
-    steps: Vec<i64>,
-}
 
 /// Extra rotation steps besides the powers of two (negative = right); 3 and
 /// 12 complete the steps of the 16×16 BSGS product with 4 baby steps.
@@ -38,40 +27,19 @@ const EXTRA_STEPS: [i64; 6] = [-1, 3, -5, 7, 12, 100];
 const MATVEC_DIM: usize = 16;
 const MATVEC_BABY: usize = 4;
 
-impl Fixture {
-    fn new(params: CkksParams) -> Fixture {
-        let mut kg = KeyGenerator::from_seed(&params, 0x5eed);
-        let sk = kg.secret_key();
-        let pk = kg.public_key(&sk).expect("same parameters");
-        let mut steps = KeyGenerator::power_of_two_steps(params.max_slots());
-        steps.extend(EXTRA_STEPS);
-        let keys = kg
-            .evaluation_keys(&sk, &steps, true)
-            .expect("same parameters");
-        Fixture {
-            enc: Encoder::new(&params),
-            ev: Evaluator::new(&params),
-            params,
-            sk,
-            pk,
-            keys,
-            steps,
-        }
-    }
-
-    fn decrypt(&self, ct: &Ciphertext) -> Vec<Complex> {
-        let pt = Decryptor::new(&self.params)
-            .decrypt(ct, &self.sk)
-            .expect("same parameters");
-        self.enc.decode(&pt).expect("valid plaintext")
-    }
+/// Keys for one parameter set, built once per test binary: Galois keys for
+/// the powers of two (for `inner_sum`) plus `EXTRA_STEPS`.
+fn fixture(params: CkksParams) -> Setup {
+    let mut steps = KeyGenerator::power_of_two_steps(params.max_slots());
+    steps.extend(EXTRA_STEPS);
+    Setup::new(params, 0x5eed, steps)
 }
 
 /// N = 2^12: Q = [60, 40, 40, 40], dnum 4 (one 60-bit special prime);
 /// insecure at this N (log QP = 240), as the other N = 2^12 unit tests.
-fn n4096() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| Fixture::new(test_params(12, &[60, 40, 40, 40], 60, 4, 40)))
+fn n4096() -> &'static Setup {
+    static F: OnceLock<Setup> = OnceLock::new();
+    F.get_or_init(|| fixture(test_params(12, &[60, 40, 40, 40], 60, 4, 40)))
 }
 
 /// A 128-bit-secure parameter set (checked by `CkksParams::new`).
@@ -87,16 +55,16 @@ fn secure(log_n: u32, q_bits: &[u32], dnum: usize) -> CkksParams {
 }
 
 /// N = 2^13: Q = [60, 40, 40], one 60-bit special prime (dnum 3): log QP = 200 ≤ 218.
-fn n8192() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| Fixture::new(secure(13, &[60, 40, 40], 3)))
+fn n8192() -> &'static Setup {
+    static F: OnceLock<Setup> = OnceLock::new();
+    F.get_or_init(|| fixture(secure(13, &[60, 40, 40], 3)))
 }
 
 /// N = 2^14: Q = [60, 40, 40, 40], dnum 2, so two primes per digit and two
 /// 60-bit special primes (the multi-prime ModUp/ModDown paths): log QP = 300 ≤ 438.
-fn n16384() -> &'static Fixture {
-    static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| Fixture::new(secure(14, &[60, 40, 40, 40], 2)))
+fn n16384() -> &'static Setup {
+    static F: OnceLock<Setup> = OnceLock::new();
+    F.get_or_init(|| fixture(secure(14, &[60, 40, 40, 40], 2)))
 }
 
 /// One random case: inputs, packing, levels, constants and rotations.
@@ -151,7 +119,7 @@ fn complex_vec(len: usize, amp: f64) -> impl Strategy<Value = Vec<Complex>> {
         .prop_map(|v| v.into_iter().map(|(re, im)| Complex::new(re, im)).collect())
 }
 
-fn case(fx: &'static Fixture) -> impl Strategy<Value = Case> {
+fn case(fx: &'static Setup) -> impl Strategy<Value = Case> {
     let full_log = fx.params.max_slots().trailing_zeros();
     let max_level = fx.params.max_level();
     let log_slots = prop_oneof![3 => Just(full_log), 1 => 1..full_log];
@@ -198,15 +166,6 @@ fn case(fx: &'static Fixture) -> impl Strategy<Value = Case> {
         )
 }
 
-fn max_err(expect: &[Complex], got: &[Complex]) -> f64 {
-    assert_eq!(expect.len(), got.len(), "slot counts differ");
-    expect
-        .iter()
-        .zip(got)
-        .map(|(x, y)| (*x - *y).abs())
-        .fold(0.0, f64::max)
-}
-
 fn rotated(v: &[Complex], step: i64) -> Vec<Complex> {
     let n = v.len() as i64;
     (0..n)
@@ -216,6 +175,7 @@ fn rotated(v: &[Complex], step: i64) -> Vec<Complex> {
 
 /// Checks `got` against `expect` within `tol` (absolute, on every slot).
 fn check(what: &str, expect: &[Complex], got: &[Complex], tol: f64) -> TestResult {
+    prop_assert_eq!(expect.len(), got.len(), "{}: slot counts differ", what);
     let e = max_err(expect, got);
     prop_assert!(
         e <= tol,
@@ -231,7 +191,7 @@ fn check(what: &str, expect: &[Complex], got: &[Complex], tol: f64) -> TestResul
 /// at most 2·√2 and Δ = 2^40: a fresh encryption is good to ≈ 2^-25 in the
 /// worst slot, so 2^-18 (2^-16 where constants up to 5 multiply the noise)
 /// leaves a wide margin without hiding real errors (a wrong result is O(1)).
-fn every_op(fx: &Fixture, cs: &Case) -> TestResult {
+fn every_op(fx: &Setup, cs: &Case) -> TestResult {
     let (enc, ev) = (&fx.enc, &fx.ev);
     let delta = fx.params.default_scale();
     let slots = 1usize << cs.log_slots;
