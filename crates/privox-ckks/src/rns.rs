@@ -719,6 +719,16 @@ fn round_small(v: f64) -> u64 {
     (v + MAGIC).to_bits() - MAGIC.to_bits()
 }
 
+/// `x mod t` for `x < 2^61`, `t >= 2^19` and `inv_t = 1 / t`: the f64
+/// quotient is off by at most one, fixed by two selects (vectorizable).
+#[inline(always)]
+fn reduce_by_f64(x: u64, t: u64, inv_t: f64) -> u64 {
+    let q = round_small(x as f64 * inv_t);
+    let r = x.wrapping_sub(q.wrapping_mul(t));
+    let r = if (r as i64) < 0 { r.wrapping_add(t) } else { r };
+    r.min(r.wrapping_sub(t))
+}
+
 /// `o[i] = (x[i] > half ? x[i] - q : x[i]) mod t` for residues `x[i] < 2^61`
 /// of a prime `q` (`neg_d = -q mod t`): the centred single-prime lift.
 ///
@@ -729,11 +739,7 @@ fn lift_reduce(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
     fn body(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
         let inv_t = 1.0 / t as f64;
         for (o, &x) in o.iter_mut().zip(x) {
-            // The f64 quotient is off by at most one (x < 2^61, t >= 2^19).
-            let q = round_small(x as f64 * inv_t);
-            let r = x.wrapping_sub(q.wrapping_mul(t));
-            let r = if (r as i64) < 0 { r.wrapping_add(t) } else { r };
-            let r = r.min(r.wrapping_sub(t));
+            let r = reduce_by_f64(x, t, inv_t);
             let v = r + if x > half { neg_d } else { 0 };
             *o = v.min(v.wrapping_sub(t));
         }
@@ -757,11 +763,7 @@ fn reduce_sub(o: &mut [u64], x: &[u64], t: u64, h: u64) {
     fn body(o: &mut [u64], x: &[u64], t: u64, h: u64) {
         let inv_t = 1.0 / t as f64;
         for (o, &x) in o.iter_mut().zip(x) {
-            // The f64 quotient is off by at most one (x < 2^61, t >= 2^19).
-            let q = round_small(x as f64 * inv_t);
-            let r = x.wrapping_sub(q.wrapping_mul(t));
-            let r = if (r as i64) < 0 { r.wrapping_add(t) } else { r };
-            let r = r.min(r.wrapping_sub(t));
+            let r = reduce_by_f64(x, t, inv_t);
             let v = r.wrapping_sub(h);
             *o = v.min(v.wrapping_add(t));
         }
