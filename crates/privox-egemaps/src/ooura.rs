@@ -429,47 +429,61 @@ fn cft_tree(n: usize, j: usize, k: usize, a: &mut [f32], nw: usize, w: &[f32]) -
     }
 }
 
-/// `cftleaf` for blocks of 512 or 256 floats: four radix-4 middle blocks of
-/// `q = n/4` floats, each followed by its four 16-point (n = 512) or 8-point
-/// (n = 256) leaves, in Ooura's call order.
+/// `cftleaf` for blocks of 512 or 256 floats.
 fn cft_leaf(n: usize, isplt: bool, a: &mut [f32], nw: usize, w: &[f32]) {
-    let q = n >> 2;
-    let s = q >> 2;
-    let mdl1 = |a: &mut [f32]| cft_mdl1(q, a, &w[nw - (q >> 1)..]);
-    let mdl2 = |a: &mut [f32]| cft_mdl2(q, a, &w[nw - q..]);
-    let leaf1 = |a: &mut [f32]| {
-        if n == 512 {
-            cft_f161(a, &w[nw - 8..]);
+    if n == 512 {
+        cft_mdl1(128, a, &w[nw - 64..]);
+        cft_f161(a, &w[nw - 8..]);
+        cft_f162(&mut a[32..], &w[nw - 32..]);
+        cft_f161(&mut a[64..], &w[nw - 8..]);
+        cft_f161(&mut a[96..], &w[nw - 8..]);
+        cft_mdl2(128, &mut a[128..], &w[nw - 128..]);
+        cft_f161(&mut a[128..], &w[nw - 8..]);
+        cft_f162(&mut a[160..], &w[nw - 32..]);
+        cft_f161(&mut a[192..], &w[nw - 8..]);
+        cft_f162(&mut a[224..], &w[nw - 32..]);
+        cft_mdl1(128, &mut a[256..], &w[nw - 64..]);
+        cft_f161(&mut a[256..], &w[nw - 8..]);
+        cft_f162(&mut a[288..], &w[nw - 32..]);
+        cft_f161(&mut a[320..], &w[nw - 8..]);
+        cft_f161(&mut a[352..], &w[nw - 8..]);
+        if isplt {
+            cft_mdl1(128, &mut a[384..], &w[nw - 64..]);
+            cft_f161(&mut a[480..], &w[nw - 8..]);
         } else {
-            cft_f081(a, &w[nw - 8..]);
+            cft_mdl2(128, &mut a[384..], &w[nw - 128..]);
+            cft_f162(&mut a[480..], &w[nw - 32..]);
         }
-    };
-    let leaf2 = |a: &mut [f32]| {
-        if n == 512 {
-            cft_f162(a, &w[nw - 32..]);
-        } else {
-            cft_f082(a, &w[nw - 8..]);
-        }
-    };
-    mdl1(a);
-    cft_fx41(q, a, nw, w);
-    mdl2(&mut a[q..]);
-    leaf1(&mut a[q..]);
-    leaf2(&mut a[q + s..]);
-    leaf1(&mut a[q + 2 * s..]);
-    leaf2(&mut a[q + 3 * s..]);
-    mdl1(&mut a[2 * q..]);
-    cft_fx41(q, &mut a[2 * q..], nw, w);
-    if isplt {
-        mdl1(&mut a[3 * q..]);
-        leaf1(&mut a[3 * q + 3 * s..]);
+        cft_f161(&mut a[384..], &w[nw - 8..]);
+        cft_f162(&mut a[416..], &w[nw - 32..]);
+        cft_f161(&mut a[448..], &w[nw - 8..]);
     } else {
-        mdl2(&mut a[3 * q..]);
-        leaf2(&mut a[3 * q + 3 * s..]);
+        cft_mdl1(64, a, &w[nw - 32..]);
+        cft_f081(a, &w[nw - 8..]);
+        cft_f082(&mut a[16..], &w[nw - 8..]);
+        cft_f081(&mut a[32..], &w[nw - 8..]);
+        cft_f081(&mut a[48..], &w[nw - 8..]);
+        cft_mdl2(64, &mut a[64..], &w[nw - 64..]);
+        cft_f081(&mut a[64..], &w[nw - 8..]);
+        cft_f082(&mut a[80..], &w[nw - 8..]);
+        cft_f081(&mut a[96..], &w[nw - 8..]);
+        cft_f082(&mut a[112..], &w[nw - 8..]);
+        cft_mdl1(64, &mut a[128..], &w[nw - 32..]);
+        cft_f081(&mut a[128..], &w[nw - 8..]);
+        cft_f082(&mut a[144..], &w[nw - 8..]);
+        cft_f081(&mut a[160..], &w[nw - 8..]);
+        cft_f081(&mut a[176..], &w[nw - 8..]);
+        if isplt {
+            cft_mdl1(64, &mut a[192..], &w[nw - 32..]);
+            cft_f081(&mut a[240..], &w[nw - 8..]);
+        } else {
+            cft_mdl2(64, &mut a[192..], &w[nw - 64..]);
+            cft_f082(&mut a[240..], &w[nw - 8..]);
+        }
+        cft_f081(&mut a[192..], &w[nw - 8..]);
+        cft_f082(&mut a[208..], &w[nw - 8..]);
+        cft_f081(&mut a[224..], &w[nw - 8..]);
     }
-    leaf1(&mut a[3 * q..]);
-    leaf2(&mut a[3 * q + s..]);
-    leaf1(&mut a[3 * q + 2 * s..]);
 }
 
 /// `cftfx41` for blocks of 128 or 64 floats.
