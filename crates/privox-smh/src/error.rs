@@ -9,7 +9,7 @@ pub enum SmhError {
     #[error("k = {0} is not allowed: SMH needs k >= 2 symbols (k = 2 is binary hashing) and at most {max}", max = crate::params::MAX_K)]
     BadK(u32),
     #[error(
-        "quantization step delta = {0} is not allowed: it must be finite and > 0 (the paper uses 2 to 3.5 on [-1,1]-scaled features)"
+        "quantization step delta = {0} is not allowed: it must be finite and > 0, with k·delta and 1/delta finite (the paper uses 2 to 3.5 on [-1,1]-scaled features)"
     )]
     BadDelta(f64),
     #[error(

@@ -38,7 +38,14 @@ impl SmhParams {
         if !(2..=MAX_K).contains(&k) {
             return Err(SmhError::BadK(k));
         }
-        if !(delta.is_finite() && delta > 0.0) {
+        // k·Δ is the dither range (key generation samples w in [0, k·Δ)) and
+        // 1/Δ scales every projection: both must be finite too, or keygen panics
+        // (Uniform refuses an infinite range) and hashing produces garbage.
+        if !(delta.is_finite()
+            && delta > 0.0
+            && (f64::from(k) * delta).is_finite()
+            && (1.0 / delta).is_finite())
+        {
             return Err(SmhError::BadDelta(delta));
         }
         if mpc == 0 {
@@ -173,6 +180,15 @@ mod tests {
         ));
         assert!(matches!(
             SmhParams::new(3, f64::INFINITY, 32, 88),
+            Err(SmhError::BadDelta(_))
+        ));
+        // Finite Δ whose k·Δ overflows (keygen's dither range) or whose 1/Δ does.
+        assert!(matches!(
+            SmhParams::new(3, f64::MAX / 2.0, 32, 88),
+            Err(SmhError::BadDelta(_))
+        ));
+        assert!(matches!(
+            SmhParams::new(3, 1e-310, 32, 88),
             Err(SmhError::BadDelta(_))
         ));
         assert!(matches!(
