@@ -43,7 +43,7 @@ mod table;
 pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, mean_std};
 pub use scaler::MinMaxScaler;
-pub use shared::shared_dir;
+pub use shared::{shared_dir, shared_file};
 pub use split::{Fold, fixed_split_from_file, group_k_fold, leave_one_group_out};
 pub use table::{ClassSet, Dataset, FeatureTable};
 

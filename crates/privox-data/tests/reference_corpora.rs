@@ -1,18 +1,17 @@
 //! Reads the reference corpora's feature tables when `../shared` is present.
 
-use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_dir};
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
 
 #[test]
 fn oracle_tables_load_as_binary_datasets() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("skipping: ../shared not found (set PRIVOX_SHARED to run this test)");
-        return;
-    };
     for (corpus, rows, speakers) in [("emodb", 206, 10), ("nemo", 1558, 9)] {
-        let path = shared
-            .join("data")
-            .join(corpus)
-            .join("egemaps_v02_opensmile.csv");
+        let relative = format!("data/{corpus}/egemaps_v02_opensmile.csv");
+        let Some(path) = shared_file(&relative) else {
+            eprintln!(
+                "skipping: ../shared/{relative} not found (set PRIVOX_SHARED to run this test)"
+            );
+            continue;
+        };
         let table = FeatureTable::read_csv(&path).unwrap();
         assert_eq!(table.feature_names.len(), 88);
         let data = table.to_dataset(&ClassSet::neutral_angry()).unwrap();

@@ -25,7 +25,7 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0 // USER_HZ is 100 on Linux
 }
 
-use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_dir};
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
 use privox_nn::protocol::fit;
 use privox_nn::{Activation, Matrix, NetworkSpec, PolyActivation, TrainConfig};
 
@@ -33,10 +33,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let csv = match args.first() {
         Some(p) => p.into(),
-        None => match shared_dir() {
-            Some(d) => d.join("data/nemo/egemaps_v02_opensmile.csv"),
+        None => match shared_file("data/nemo/egemaps_v02_opensmile.csv") {
+            Some(path) => path,
             None => {
-                eprintln!("skipping: ../shared/data/nemo not found (pass a feature CSV)");
+                eprintln!(
+                    "skipping: ../shared/data/nemo/egemaps_v02_opensmile.csv not found (pass a feature CSV)"
+                );
                 return Ok(());
             }
         },

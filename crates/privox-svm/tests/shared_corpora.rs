@@ -2,21 +2,16 @@
 //! independent split of EmoDB neutral/angry, RBF on openSMILE features and
 //! RBF-Hamming on SMH codes, both well above chance.
 
-use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_dir};
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
 use privox_smh::{SmhKey, SmhParams};
 use privox_svm::{SvcParams, SvmModel};
 
 #[test]
 fn emodb_neutral_angry_is_learned_on_features_and_codes() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("skipping: ../shared/data/emodb not found");
+    let Some(csv) = shared_file("data/emodb/egemaps_v02_opensmile.csv") else {
+        eprintln!("skipping: ../shared/data/emodb/egemaps_v02_opensmile.csv not found");
         return;
     };
-    let csv = shared.join("data/emodb/egemaps_v02_opensmile.csv");
-    if !csv.is_file() {
-        eprintln!("skipping: {} not found", csv.display());
-        return;
-    }
     let table = FeatureTable::read_csv(&csv).unwrap();
     let ds = table.to_dataset(&ClassSet::neutral_angry()).unwrap();
     // Hold out the first speaker.
