@@ -54,12 +54,32 @@ impl Evaluator {
         &self.params
     }
 
+    /// Checks that an operand's polynomials have this ring's shape at its
+    /// level. Ciphertexts and plaintexts carry no parameter tag, so one made
+    /// under other parameters would otherwise index out of bounds.
+    fn check_shape(&self, level: usize, polys: &[&[u64]]) -> Result<()> {
+        let max = self.params.max_level();
+        if level > max {
+            return Err(CkksError::LevelTooHigh { level, max });
+        }
+        let len = (level + 1) * self.params.n();
+        if polys.iter().any(|p| p.len() != len) {
+            return Err(CkksError::WrongParameters);
+        }
+        Ok(())
+    }
+
+    fn check_ct(&self, ct: &Ciphertext) -> Result<()> {
+        self.check_shape(ct.level, &[&ct.c0, &ct.c1])
+    }
+
     fn truncate(poly: &[u64], n: usize, level: usize) -> &[u64] {
         &poly[..(level + 1) * n]
     }
 
     /// Drops primes (exact, no noise) down to `level`.
     pub fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         if level > ct.level {
             return Err(CkksError::LevelTooHigh {
                 level,
@@ -84,6 +104,8 @@ impl Evaluator {
         b: &Ciphertext,
         sub: bool,
     ) -> Result<Ciphertext> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
         if a.slots != b.slots {
             return Err(CkksError::SlotMismatch {
                 what,
@@ -137,14 +159,15 @@ impl Evaluator {
     }
 
     /// -a.
-    pub fn negate(&self, a: &Ciphertext) -> Ciphertext {
+    pub fn negate(&self, a: &Ciphertext) -> Result<Ciphertext> {
+        self.check_ct(a)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(a.level);
         let mut out = a.clone();
         out.seed = None;
         ctx.neg_assign(&mut out.c0, &basis);
         ctx.neg_assign(&mut out.c1, &basis);
-        out
+        Ok(out)
     }
 
     fn plain_operand<'p>(
@@ -153,6 +176,8 @@ impl Evaluator {
         ct: &Ciphertext,
         pt: &'p Plaintext,
     ) -> Result<&'p [u64]> {
+        self.check_ct(ct)?;
+        self.check_shape(pt.level, &[&pt.poly])?;
         if ct.slots != pt.slots {
             return Err(CkksError::SlotMismatch {
                 what,
@@ -236,6 +261,7 @@ impl Evaluator {
         pt: &Plaintext,
     ) -> Result<()> {
         let p = self.plain_operand("mul_plain_add_assign", ct, pt)?;
+        self.check_ct(acc)?;
         if acc.level != ct.level {
             return Err(CkksError::LevelMismatch {
                 what: "mul_plain_add_assign",
@@ -272,6 +298,7 @@ impl Evaluator {
 
     /// ct + c in every slot (c complex; the imaginary part uses X^{N/2} ↦ i).
     pub fn add_const(&self, ct: &Ciphertext, c: Complex) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let mut out = ct.clone();
@@ -295,6 +322,7 @@ impl Evaluator {
     /// ct · c for a real constant encoded at `const_scale` (the scale grows by it;
     /// rescale afterwards). Use the top prime's size for an exact-scale rescale.
     pub fn mul_const(&self, ct: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let r = self.constant_residues(c * const_scale, ct.level)?;
@@ -307,7 +335,8 @@ impl Evaluator {
     }
 
     /// ct · k for an integer k (exact; the scale is unchanged).
-    pub fn mul_integer(&self, ct: &Ciphertext, k: i64) -> Ciphertext {
+    pub fn mul_integer(&self, ct: &Ciphertext, k: i64) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let r: Vec<u64> = ctx.moduli[..=ct.level]
@@ -318,7 +347,7 @@ impl Evaluator {
         out.seed = None;
         ctx.mul_scalar_assign(&mut out.c0, &r, &basis);
         ctx.mul_scalar_assign(&mut out.c1, &r, &basis);
-        out
+        Ok(out)
     }
 
     /// The common level of a ct–ct product and the four operand polynomials
@@ -328,6 +357,8 @@ impl Evaluator {
         a: &'c Ciphertext,
         b: &'c Ciphertext,
     ) -> Result<(usize, [&'c [u64]; 4])> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
         if a.slots != b.slots {
             return Err(CkksError::SlotMismatch {
                 what: "mul",
@@ -367,6 +398,7 @@ impl Evaluator {
     /// Relinearizes `(d0, d1, d2)` back to two components with the relinearization key.
     pub fn relinearize(&self, ct: &Ciphertext3, rk: &RelinKey) -> Result<Ciphertext> {
         self.check_key(&rk.params)?;
+        self.check_shape(ct.level, &[&ct.d0, &ct.d1, &ct.d2])?;
         let ctx = &self.params.ctx;
         // (d0, d1) + ModDown(d2 · key): the switched parts are divided by P
         // straight into the sums, so nothing is copied or zero-filled twice.
@@ -415,6 +447,7 @@ impl Evaluator {
 
     /// Divides by the last prime (rounding) and drops it; the scale is divided by that prime.
     pub fn rescale(&self, ct: &Ciphertext) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         if ct.level == 0 {
             return Err(CkksError::NoLevelLeft);
         }
@@ -439,6 +472,7 @@ impl Evaluator {
         target_level: usize,
         target_scale: f64,
     ) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         if target_level >= ct.level {
             return Err(CkksError::LevelMismatch {
                 what: "align_scale (needs one spare level)",
@@ -451,7 +485,7 @@ impl Evaluator {
         if !(1.0..2f64.powi(62)).contains(&k) {
             return Err(CkksError::BadScale(target_scale));
         }
-        let mut t = self.mul_integer(ct, k as i64);
+        let mut t = self.mul_integer(ct, k as i64)?;
         t.scale = ct.scale * k;
         let mut r = self.rescale(&t)?;
         r = self.drop_to_level(&r, target_level)?;
@@ -472,11 +506,12 @@ impl Evaluator {
     }
 
     /// Decomposes `ct.c1` once for several rotations.
-    pub fn hoist<'a>(&self, ct: &'a Ciphertext) -> HoistedCiphertext<'a> {
-        HoistedCiphertext {
+    pub fn hoist<'a>(&self, ct: &'a Ciphertext) -> Result<HoistedCiphertext<'a>> {
+        self.check_ct(ct)?;
+        Ok(HoistedCiphertext {
             ct,
             dec: decompose(&self.params.ctx, &ct.c1, ct.level),
-        }
+        })
     }
 
     /// Finishes a Galois key switch: ModDown (adding `c0`), then the
@@ -513,6 +548,7 @@ impl Evaluator {
 
     /// Rotates the slots left by `step` (negative: right).
     pub fn rotate(&self, ct: &Ciphertext, step: i64, gk: &GaloisKeys) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         let g = self.params.galois_element(step);
         if g == 1 {
             let mut c = ct.clone();
@@ -530,7 +566,7 @@ impl Evaluator {
         steps: &[i64],
         gk: &GaloisKeys,
     ) -> Result<Vec<Ciphertext>> {
-        let h = self.hoist(ct);
+        let h = self.hoist(ct)?;
         self.rotate_many(&h, steps, gk)
     }
 
@@ -558,6 +594,7 @@ impl Evaluator {
 
     /// Complex conjugation of every slot.
     pub fn conjugate(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         let g = self.params.conjugation_element();
         let key = self.galois_key(gk, g, || "conjugation".into())?;
         Ok(self.galois_single(ct, g, key))
@@ -566,6 +603,7 @@ impl Evaluator {
     /// Every slot receives the sum of all `ct.slots()` slots (log2(slots)
     /// rotations by 1, 2, 4, …; see [`crate::KeyGenerator::power_of_two_steps`]).
     pub fn inner_sum(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
+        self.check_ct(ct)?;
         let mut acc = ct.clone();
         acc.seed = None;
         let mut s = 1usize;
@@ -658,6 +696,78 @@ mod tests {
                     .unwrap();
                 assert_eq!(fused, two_step, "q {q:?} p {p} dnum {dnum}");
             }
+        }
+    }
+
+    /// Ciphertexts carry no parameter tag: one made under other parameters
+    /// (more primes, or another ring dimension) must be refused with a typed
+    /// error by every evaluator entry point, not index out of bounds.
+    #[test]
+    fn foreign_ciphertexts_are_refused_not_panicking() {
+        let own = test_params(12, &[50, 40], 50, 2, 40);
+        let ev = Evaluator::new(&own);
+        let mut kg = KeyGenerator::from_seed(&own, 1);
+        let sk = kg.secret_key();
+        let keys = kg.evaluation_keys(&sk, &[1], true).unwrap();
+        let own_pt = Encoder::new(&own)
+            .encode_real(&[0.5], own.max_level(), own.default_scale())
+            .unwrap();
+        let foreign = |params: CkksParams| {
+            let mut kg = KeyGenerator::from_seed(&params, 2);
+            let sk = kg.secret_key();
+            let pt = Encoder::new(&params)
+                .encode_real(&[0.5], params.max_level(), params.default_scale())
+                .unwrap();
+            let ct = Encryptor::from_seed(&params, 3)
+                .encrypt_symmetric(&pt, &sk)
+                .unwrap();
+            let c3 = Evaluator::new(&params).mul_no_relin(&ct, &ct).unwrap();
+            (pt, ct, c3)
+        };
+        // Level 3 is above this chain's top (1); N = 2^13 has longer polynomials.
+        for (pt, ct, c3) in [
+            foreign(test_params(12, &[50, 40, 40, 40], 50, 4, 40)),
+            foreign(test_params(13, &[50, 40], 50, 2, 40)),
+        ] {
+            #[track_caller]
+            fn refused(r: Result<Ciphertext>) {
+                let r = r.map(|c| c.level());
+                assert!(
+                    matches!(
+                        r,
+                        Err(CkksError::LevelTooHigh { .. } | CkksError::WrongParameters)
+                    ),
+                    "{r:?}"
+                )
+            }
+            refused(ev.add(&ct, &ct));
+            refused(ev.sub(&ct, &ct));
+            refused(ev.negate(&ct));
+            refused(ev.drop_to_level(&ct, 0));
+            refused(ev.add_plain(&ct, &own_pt));
+            refused(ev.mul_plain(&ct, &own_pt));
+            let own_ct = Encryptor::from_seed(&own, 4)
+                .encrypt_symmetric(&own_pt, &sk)
+                .unwrap();
+            refused(ev.mul_plain(&own_ct, &pt));
+            let mut acc = ct.clone();
+            refused(
+                ev.mul_plain_add_assign(&mut acc, &own_ct, &own_pt)
+                    .map(|()| acc),
+            );
+            refused(ev.add_const(&ct, Complex::new(1.0, 0.0)));
+            refused(ev.mul_const(&ct, 2.0, 2f64.powi(20)));
+            refused(ev.mul_integer(&ct, 3));
+            refused(ev.mul(&ct, &ct, &keys.relin));
+            refused(ev.mul_no_relin(&ct, &ct).map(|_| ct.clone()));
+            refused(ev.relinearize(&c3, &keys.relin));
+            refused(ev.rescale(&ct));
+            refused(ev.align_scale(&ct, 0, own.default_scale()));
+            refused(ev.rotate(&ct, 1, &keys.galois));
+            refused(ev.rotate(&ct, 0, &keys.galois));
+            refused(ev.conjugate(&ct, &keys.galois));
+            assert!(ev.rotate_hoisted(&ct, &[1], &keys.galois).is_err());
+            refused(ev.inner_sum(&ct, &keys.galois));
         }
     }
 }

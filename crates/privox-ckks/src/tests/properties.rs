@@ -229,7 +229,7 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
     check(
         "negate",
         &zip(&|x, _| Complex::default() - x),
-        &fx.decrypt(&ev.negate(&ca)),
+        &fx.decrypt(&ev.negate(&ca).unwrap()),
         tol,
     )?;
 
@@ -268,7 +268,7 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
     check(
         "mul_integer",
         &zip(&|x, _| x * Complex::from(cs.k as f64)),
-        &fx.decrypt(&ev.mul_integer(&ca, cs.k)),
+        &fx.decrypt(&ev.mul_integer(&ca, cs.k).unwrap()),
         tol * 4.0,
     )?;
 
