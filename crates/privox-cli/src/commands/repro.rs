@@ -361,6 +361,12 @@ fn run_one(
             .collect()
     };
 
+    // One SMH phase: every configuration × key seed on every outer fold.
+    let run_hashed = |label: &str, configs: &[Hashing]| -> Result<(Vec<ConfigResult>, Timing)> {
+        let (out, secs) = run_phase(label, &data, &folds, &kinds_for(configs), args.mpc, grid)?;
+        Ok((assemble(configs, &out)?, secs))
+    };
+
     let (mut table_rows, mut seconds_table) = (Vec::new(), Timing::default());
     if !args.no_table {
         let configs: Vec<Hashing> = args
@@ -372,23 +378,14 @@ fn run_one(
                     .map(move |&delta| Hashing::Fixed { k, delta })
             })
             .collect();
-        let (out, secs) = run_phase(
-            &format!("{corpus} k×Δ grid"),
-            &data,
-            &folds,
-            &kinds_for(&configs),
-            args.mpc,
-            grid,
-        )?;
-        table_rows = assemble(&configs, &out)?;
-        seconds_table = secs;
+        (table_rows, seconds_table) = run_hashed(&format!("{corpus} k×Δ grid"), &configs)?;
         println!(
             "  Table 2 grid ({} configs × {} seeds × {} folds, inner search): {:.1} s wall, {:.1} s CPU",
             configs.len(),
             seeds.len(),
             folds.len(),
-            secs.wall,
-            secs.cpu
+            seconds_table.wall,
+            seconds_table.cpu
         );
     }
 
@@ -402,19 +399,10 @@ fn run_one(
                 target_percent: t,
             })
             .collect();
-        let (out, secs) = run_phase(
-            &format!("{corpus} Δ tuning"),
-            &data,
-            &folds,
-            &kinds_for(&configs),
-            args.mpc,
-            grid,
-        )?;
-        tuned = assemble(&configs, &out)?;
-        seconds_tuned = secs;
+        (tuned, seconds_tuned) = run_hashed(&format!("{corpus} Δ tuning"), &configs)?;
         println!(
             "  Δ tuning rows: {:.1} s wall, {:.1} s CPU",
-            secs.wall, secs.cpu
+            seconds_tuned.wall, seconds_tuned.cpu
         );
     }
 
