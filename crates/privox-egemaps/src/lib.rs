@@ -85,6 +85,15 @@ pub const MAX_SAMPLE_RATE: u32 = 48_000;
 /// LLD frame period in seconds (10 ms hop).
 pub const FRAME_PERIOD_S: f64 = 0.01;
 
+/// The frame geometry and filters are defined for 8000..=48000 Hz only.
+fn check_sample_rate(sample_rate: u32) -> Result<(), EgemapsError> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+        Ok(())
+    } else {
+        Err(EgemapsError::UnsupportedSampleRate { rate: sample_rate })
+    }
+}
+
 /// Extracts the 88 eGeMAPS v02 functionals of a whole recording.
 ///
 /// `samples` are mono, int16 full scale = 1.0; `sample_rate` in 8000..=48000 Hz.
@@ -109,9 +118,7 @@ pub struct Extractor {
 impl Extractor {
     /// Creates an extractor for audio at `sample_rate` Hz (8000..=48000).
     pub fn new(sample_rate: u32) -> Result<Self, EgemapsError> {
-        if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&sample_rate) {
-            return Err(EgemapsError::UnsupportedSampleRate { rate: sample_rate });
-        }
+        check_sample_rate(sample_rate)?;
         Ok(Self {
             sample_rate,
             received: 0,
@@ -250,10 +257,14 @@ impl Llds {
 /// Development aid (not part of the stable API): unsmoothed per-20 ms-frame
 /// formant frequencies and bandwidths `[F1, F2, F3, B1, B2, B3]`.
 #[doc(hidden)]
-pub fn debug_formant_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 6]> {
+pub fn debug_formant_frames(
+    samples: &[f32],
+    sample_rate: u32,
+) -> Result<Vec<[f32; 6]>, EgemapsError> {
+    check_sample_rate(sample_rate)?;
     let mut p = pipeline::Pipeline::new(sample_rate);
     p.push(samples);
-    p.e_frames
+    Ok(p.e_frames
         .iter()
         .map(|e| {
             [
@@ -265,13 +276,14 @@ pub fn debug_formant_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 6]> 
                 e.formant_bw[2],
             ]
         })
-        .collect()
+        .collect())
 }
 
 /// Development aid (not part of the stable API): the order-11 LPC
 /// coefficients of every 20 ms frame (openSMILE's `gemapsv01b_lpc` level).
 #[doc(hidden)]
-pub fn debug_lpc_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 11]> {
+pub fn debug_lpc_frames(samples: &[f32], sample_rate: u32) -> Result<Vec<[f32; 11]>, EgemapsError> {
+    check_sample_rate(sample_rate)?;
     let geo = geometry::Geometry::new(sample_rate);
     let mut fa = formants::FormantAnalyzer::new(geo.len20, geo.nfft20, geo.sample_rate);
     let x: Vec<f64> = samples
@@ -284,15 +296,19 @@ pub fn debug_lpc_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 11]> {
         out.push(fa.lpc(&x[start..start + geo.len20]));
         start += geo.hop;
     }
-    out
+    Ok(out)
 }
 
 /// Development aid (not part of the stable API): unsmoothed per-pitch-frame
 /// `[F0 semitone, jitter, shimmer, HNR, H1-H2, H1-A3, A1, A2, A3]`.
 #[doc(hidden)]
-pub fn debug_pitch_frames(samples: &[f32], sample_rate: u32) -> Vec<[f32; 9]> {
+pub fn debug_pitch_frames(
+    samples: &[f32],
+    sample_rate: u32,
+) -> Result<Vec<[f32; 9]>, EgemapsError> {
+    check_sample_rate(sample_rate)?;
     let mut p = pipeline::Pipeline::new(sample_rate);
     p.push(samples);
     p.finish();
-    p.f_frames.iter().map(|f| f.values).collect()
+    Ok(p.f_frames.iter().map(|f| f.values).collect())
 }

@@ -162,6 +162,22 @@ fn bad_rates_and_samples_are_rejected() {
         Extractor::new(96_000),
         Err(EgemapsError::UnsupportedSampleRate { .. })
     ));
+    // The hidden per-frame dumps (frame_dump) check the rate like Extractor::new.
+    let tone = vec![0.1f32; 4000];
+    for rate in [0, 100, 7_999, 96_000] {
+        assert!(matches!(
+            privox_egemaps::debug_pitch_frames(&tone, rate),
+            Err(EgemapsError::UnsupportedSampleRate { .. })
+        ));
+        assert!(matches!(
+            privox_egemaps::debug_formant_frames(&tone, rate),
+            Err(EgemapsError::UnsupportedSampleRate { .. })
+        ));
+        assert!(matches!(
+            privox_egemaps::debug_lpc_frames(&tone, rate),
+            Err(EgemapsError::UnsupportedSampleRate { .. })
+        ));
+    }
     let mut x = vec![0.1f32; 2000];
     x[1234] = f32::NAN;
     assert!(matches!(
