@@ -5,23 +5,12 @@ use proptest::prelude::*;
 
 use privox_audio::{DecodeOptions, decode_bytes_with};
 
+mod common;
+
 fn valid_wav(channels: u16, bits: u16, tag: u16, frames: usize) -> Vec<u8> {
-    let block = channels * bits / 8;
-    let data_len = frames * block as usize;
-    let mut v = b"RIFF".to_vec();
-    v.extend_from_slice(&((36 + data_len) as u32).to_le_bytes());
-    v.extend_from_slice(b"WAVEfmt ");
-    v.extend_from_slice(&16u32.to_le_bytes());
-    v.extend_from_slice(&tag.to_le_bytes());
-    v.extend_from_slice(&channels.to_le_bytes());
-    v.extend_from_slice(&16_000u32.to_le_bytes());
-    v.extend_from_slice(&(16_000 * u32::from(block)).to_le_bytes());
-    v.extend_from_slice(&block.to_le_bytes());
-    v.extend_from_slice(&bits.to_le_bytes());
-    v.extend_from_slice(b"data");
-    v.extend_from_slice(&(data_len as u32).to_le_bytes());
-    v.extend((0..data_len).map(|i| (i * 31 % 251) as u8));
-    v
+    let data_len = frames * usize::from(channels * bits / 8);
+    let data: Vec<u8> = (0..data_len).map(|i| (i * 31 % 251) as u8).collect();
+    common::canonical_wav(tag, channels, 16_000, bits, &data)
 }
 
 fn opts() -> DecodeOptions {
