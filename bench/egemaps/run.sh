@@ -113,6 +113,8 @@ done
 
 # --- RESULTS.md -------------------------------------------------------------------
 summary() { tail -1 "$1"; }
+N_EMODB=$(find "$EMODB/wav" -maxdepth 1 -name '*.wav' | wc -l)
+N_NEMO=$(find "$NEMO/flac" -maxdepth 1 -type f | wc -l)
 {
   echo "# eGeMAPS v02: privox-egemaps vs openSMILE 3.0.1 (opensmile 2.6.0)"
   echo
@@ -129,7 +131,7 @@ summary() { tail -1 "$1"; }
   echo
   echo "Targets: ≥84/88 features with r ≥ 0.999 on both corpora; every feature r ≥ 0.98; ≥80 features with median rel. err. ≤ 0.5 %."
   echo
-  echo "## Speed (single thread, functionals only, the same 535 EmoDB 16 kHz files, interleaved privox/openSMILE/privox)"
+  echo "## Speed (single thread, functionals only, the same $N_EMODB EmoDB 16 kHz files, interleaved privox/openSMILE/privox)"
   echo
   echo "| extractor | CPU s per audio minute | wall s per audio minute |"
   echo "|---|---|---|"
@@ -138,7 +140,7 @@ summary() { tail -1 "$1"; }
   echo
   echo "**Throughput ratio privox / openSMILE: ${RATIO}× (CPU time), ${RATIOW}× (wall time).**"
   echo
-  echo "## Parallel scaling (rayon over files, nEMO 1558 files, wall time)"
+  echo "## Parallel scaling (rayon over files, nEMO $N_NEMO files, wall time)"
   echo
   echo "| threads | wall s | CPU s | cores actually obtained (CPU/wall) |"
   echo "|---|---|---|---|"
@@ -159,7 +161,7 @@ summary() { tail -1 "$1"; }
   echo "| # | feature | EmoDB r | EmoDB med. rel. err | nEMO r | nEMO med. rel. err | EmoDB 8 kHz r | 8 kHz med. rel. err |"
   echo "|---|---|---|---|---|---|---|---|"
   paste "$OUT/stats_emodb.tsv" "$OUT/stats_nemo.tsv" "$OUT/stats_emodb8k.tsv" | tail -n +2 |
-    awk -F'\t' '{ flag=""; printf "| %d | %s | %s | %.4f%% | %s | %.4f%% | %s | %.4f%% |\n", NR, $1, $2, $3*100, $5, $6*100, $8, $9*100 }'
+    awk -F'\t' '{ printf "| %d | %s | %s | %.4f%% | %s | %.4f%% | %s | %.4f%% |\n", NR, $1, $2, $3*100, $5, $6*100, $8, $9*100 }'
   # Hand-written notes live in NOTES.md so that a re-run keeps them.
   if [ -s "$HERE/NOTES.md" ]; then
     echo
