@@ -135,19 +135,7 @@ impl CkksParams {
     /// 5^step mod 2N.
     pub fn galois_element(&self, step: i64) -> u64 {
         let half = (self.n() / 2) as i64;
-        let s = step.rem_euclid(half) as u64;
-        let two_n = 2 * self.n() as u64;
-        let mut acc = 1u64;
-        let mut base = 5u64;
-        let mut e = s;
-        while e > 0 {
-            if e & 1 == 1 {
-                acc = acc * base % two_n;
-            }
-            base = base * base % two_n;
-            e >>= 1;
-        }
-        acc
+        pow_mod_2n(5, step.rem_euclid(half) as u64, self.n())
     }
 
     /// Galois element of complex conjugation: X -> X^{-1}.
@@ -158,8 +146,13 @@ impl CkksParams {
 
 /// Inverse of an odd Galois element modulo 2N (g^{N-1}, the group has order N).
 pub(crate) fn galois_inverse(g: u64, n: usize) -> u64 {
+    pow_mod_2n(g, n as u64 - 1, n)
+}
+
+/// base^e mod 2N by square-and-multiply (2N <= 2^16, so products fit in u64).
+fn pow_mod_2n(base: u64, mut e: u64, n: usize) -> u64 {
     let two_n = 2 * n as u64;
-    let (mut acc, mut base, mut e) = (1u64, g % two_n, n as u64 - 1);
+    let (mut acc, mut base) = (1u64, base % two_n);
     while e > 0 {
         if e & 1 == 1 {
             acc = acc * base % two_n;
