@@ -13,6 +13,10 @@ use crate::svc::{SvcParams, train};
 use privox_data::{ConfusionMatrix, Fold};
 use rayon::prelude::*;
 
+/// Most points one `begin:end:step` axis may have (LIBSVM's default has 11);
+/// more is a typo, and would make the grid search run for days.
+const MAX_RANGE_POINTS: f64 = 1000.0;
+
 /// The (C, γ) grid as base-2 exponents.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
@@ -61,7 +65,13 @@ impl Grid {
         };
         let v = if s.contains(':') {
             let p = nums(s.split(':').collect())?;
-            if p.len() != 3 || p[2] == 0.0 {
+            // Infinite bounds or a step too small for the span would make
+            // `Grid::range` loop (x += step stops changing x) or exhaust memory.
+            if p.len() != 3
+                || p[2] == 0.0
+                || p.iter().any(|x| !x.is_finite())
+                || (p[1] - p[0]) / p[2] > MAX_RANGE_POINTS
+            {
                 return Err(bad());
             }
             Grid::range(p[0], p[1], p[2])
@@ -228,4 +238,32 @@ where
         })
         .ok_or_else(|| SvmError::Grid("no grid point was evaluated".into()))?;
     Ok(GridResult { points, best })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_range_reads_ranges_and_lists() {
+        assert_eq!(Grid::parse_range("-1:3:2").unwrap(), vec![-1.0, 1.0, 3.0]);
+        assert_eq!(Grid::parse_range("3:-1:-2").unwrap(), vec![3.0, 1.0, -1.0]);
+        assert_eq!(Grid::parse_range("-1, 1").unwrap(), vec![-1.0, 1.0]);
+    }
+
+    #[test]
+    fn parse_range_rejects_endless_or_huge_ranges_instead_of_hanging() {
+        // Each of these used to loop forever (x += step no longer changes x,
+        // or the bound is infinite) or allocate until the process died.
+        for s in [
+            "0:inf:1",
+            "-inf:0:1",
+            "0:1e30:1",
+            "0:1:1e-12",
+            "0:nan:1",
+            "1:0:1",
+        ] {
+            assert!(Grid::parse_range(s).is_err(), "{s}");
+        }
+    }
 }
