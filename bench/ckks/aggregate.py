@@ -174,6 +174,27 @@ def anchor_ns(merged, lib, op, num_q, field="median_ns"):
     return None
 
 
+def anchor_values(merged, key, num_q, field, extra_libs):
+    """One operation's anchor values (None where unmeasured): the same-setting
+    libraries (ANCHOR_LIBS order) and the extra OpenFHE dnum variants."""
+    return ([anchor_ns(merged, lib, key, num_q, field) for lib in ANCHOR_LIBS],
+            [anchor_ns(merged, lib, key, num_q, field) for lib in extra_libs])
+
+
+def ratios(p, same, extra):
+    """privox over the fastest same-setting anchor, and over the fastest of all
+    (strict); None where privox or every anchor is missing."""
+    sv = [v for v in same if v is not None]
+    av = sv + [v for v in extra if v is not None]
+    ratio = p / min(sv) if p is not None and sv and min(sv) else None
+    strict = p / min(av) if p is not None and av and min(av) else None
+    return ratio, strict
+
+
+def fmt_ratio(r):
+    return "—" if r is None else f"{r:.2f}x"
+
+
 def cmd_report(args):
     rounds = load_anchor_rounds(args.out_dir)
     merged = merge_anchor_timings(rounds)
@@ -246,25 +267,16 @@ def cmd_report(args):
     summary = []
     for key, label, target in OPS:
         p = privox.get(key, {}).get("median_ns")
-        same = {lib: anchor_ns(merged, lib, key, num_q) for lib in ANCHOR_LIBS}
-        extra = {lib: anchor_ns(merged, lib, key, num_q) for lib in extra_libs}
-        same_vals = [v for v in same.values() if v is not None]
-        all_vals = same_vals + [v for v in extra.values() if v is not None]
-        if p is None and not all_vals:
+        same, extra = anchor_values(merged, key, num_q, "median_ns", extra_libs)
+        if p is None and all(v is None for v in same + extra):
             continue
-        best_same = min(same_vals) if same_vals else None
-        best_all = min(all_vals) if all_vals else None
-        ratio = p / best_same if p is not None and best_same else None
-        strict = p / best_all if p is not None and best_all else None
+        ratio, strict = ratios(p, same, extra)
         if ratio is None:
             result = "not measured" if p is None else "no anchor"
         else:
             result = "PASS" if ratio <= target else "FAIL"
-        row = f"| {label} | {fmt_ms(p)} | {fmt_ms(same['seal'])} | {fmt_ms(same['openfhe'])} |"
-        for lib in extra_libs:
-            row += f" {fmt_ms(extra[lib])} |"
-        row += f" {'—' if ratio is None else f'{ratio:.2f}x'} | {'—' if strict is None else f'{strict:.2f}x'} | ≤ {target:.1f}x | {result} |"
-        w(row)
+        w(f"| {label} | {fmt_ms(p)} | " + " | ".join(fmt_ms(v) for v in same + extra)
+          + f" | {fmt_ratio(ratio)} | {fmt_ratio(strict)} | ≤ {target:.1f}x | {result} |")
         summary.append((key, result))
     w("")
     passed = sum(1 for _, r in summary if r == "PASS")
@@ -328,17 +340,13 @@ def cmd_report(args):
     w("|---|---:|---:|---:|" + "---:|" * len(extra_libs) + "---:|---:|---:|---:|")
     for key, label, _target in OPS:
         p = privox.get(key, {}).get("p10_ns")
-        same = [anchor_ns(merged, lib, key, num_q, "p10_ns") for lib in ANCHOR_LIBS]
-        extra = [anchor_ns(merged, lib, key, num_q, "p10_ns") for lib in extra_libs]
+        same, extra = anchor_values(merged, key, num_q, "p10_ns", extra_libs)
         if p is None and all(v is None for v in same + extra):
             continue
-        sv = [v for v in same if v is not None]
-        av = sv + [v for v in extra if v is not None]
-        ratio = f"{p / min(sv):.2f}x" if p is not None and sv else "—"
-        strict = f"{p / min(av):.2f}x" if p is not None and av else "—"
+        ratio, strict = ratios(p, same, extra)
         cpu = [anchor_ns(merged, lib, key, num_q, "cpu_median_ns") for lib in ANCHOR_LIBS]
         w(f"| {label} | {fmt_ms(p)} | " + " | ".join(fmt_ms(v) for v in same + extra)
-          + f" | {ratio} | {strict} | " + " | ".join(fmt_ms(v) for v in cpu) + " |")
+          + f" | {fmt_ratio(ratio)} | {fmt_ratio(strict)} | " + " | ".join(fmt_ms(v) for v in cpu) + " |")
     w("")
 
     cpu_path = os.path.join(args.out_dir, "privox-cputime.json")
@@ -363,18 +371,14 @@ def cmd_report(args):
         for key, label, target in OPS:
             name = {"ntt_inverse_limb": "intt_limb"}.get(key, key)
             p = (pcpu.get(name) or {}).get("cpu_ns")
-            same = [anchor_ns(merged, lib, key, num_q, "cpu_median_ns") for lib in ANCHOR_LIBS]
-            extra = [anchor_ns(merged, lib, key, num_q, "cpu_median_ns") for lib in extra_libs]
-            sv = [v for v in same if v is not None]
-            av = sv + [v for v in extra if v is not None]
-            if p is None and not av:
+            same, extra = anchor_values(merged, key, num_q, "cpu_median_ns", extra_libs)
+            if p is None and all(v is None for v in same + extra):
                 continue
-            r = p / min(sv) if p is not None and sv else None
-            st = p / min(av) if p is not None and av else None
+            r, st = ratios(p, same, extra)
             res = "—" if r is None else ("PASS" if r <= target else "FAIL")
             cpu_summary.append((key, res))
             w(f"| {label} | {fmt_ms(p)} | " + " | ".join(fmt_ms(v) for v in same + extra)
-              + f" | {'—' if r is None else f'{r:.2f}x'} | {'—' if st is None else f'{st:.2f}x'} | ≤ {target:.1f}x | {res} |")
+              + f" | {fmt_ratio(r)} | {fmt_ratio(st)} | ≤ {target:.1f}x | {res} |")
         w("")
         fails = [k for k, r in cpu_summary if r == "FAIL"]
         w(f"CPU-time summary: {sum(1 for _, r in cpu_summary if r == 'PASS')} PASS, {len(fails)} FAIL"
