@@ -15,8 +15,8 @@ use rubato::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResampleError {
-    /// A rate of 0 Hz, or one that rubato rejects.
-    #[error("cannot resample from {from} Hz to {to} Hz: {detail}; both rates must be positive")]
+    /// A rate of 0 Hz, upsampling by more than [`MAX_UPSAMPLING`], or rates rubato rejects.
+    #[error("cannot resample from {from} Hz to {to} Hz: {detail}")]
     BadRates {
         /// Input rate.
         from: u32,
@@ -45,6 +45,10 @@ pub enum ResampleError {
 /// panics); real audio is within a few units of full scale.
 pub const MAX_ABS_SAMPLE: f32 = 1e20;
 
+/// Largest accepted upsampling factor `to / from` (8 kHz to 768 kHz is 96).
+/// The output is allocated up front, so without a bound a bad pair of rates
+/// (e.g. 1 Hz to 4 GHz) would ask for terabytes and abort the process.
+pub const MAX_UPSAMPLING: u32 = 256;
 /// Frames per processing chunk.
 const CHUNK: usize = 1024;
 /// Above this reduced-ratio size the FFT resampler's kernel gets too large.
@@ -71,10 +75,15 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleError> {
     let bad = |detail: String| ResampleError::BadRates { from, to, detail };
     if from == 0 || to == 0 {
-        return Err(bad("a rate is 0".into()));
+        return Err(bad("a rate is 0; both rates must be positive".into()));
     }
     if from == to {
         return Ok(samples.to_vec());
+    }
+    if u64::from(to) > u64::from(MAX_UPSAMPLING) * u64::from(from) {
+        return Err(bad(format!(
+            "upsampling by more than {MAX_UPSAMPLING}x is refused (the output would be that many times the input); check the rates"
+        )));
     }
     let expected = ((samples.len() as u128 * u128::from(to) + u128::from(from) / 2)
         / u128::from(from)) as usize;
@@ -239,6 +248,19 @@ mod tests {
     fn rejects_zero_rate() {
         assert!(matches!(
             resample(&[0.0; 10], 0, 8_000),
+            Err(ResampleError::BadRates { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_absurd_upsampling_before_allocating() {
+        // 10 samples at 1 Hz to u32::MAX Hz would need ~170 GB of output.
+        assert!(matches!(
+            resample(&[0.0; 10], 1, u32::MAX),
+            Err(ResampleError::BadRates { .. })
+        ));
+        assert!(matches!(
+            resample(&[0.0; 10], 1_000, 1_000 * MAX_UPSAMPLING + 1),
             Err(ResampleError::BadRates { .. })
         ));
     }
