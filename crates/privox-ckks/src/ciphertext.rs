@@ -11,6 +11,21 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroize;
 
+/// Checks that `polys` have the shape of `params` at `level`. Plaintexts and
+/// ciphertexts carry no parameter tag, so one made under other parameters
+/// (a longer chain, another ring dimension) would otherwise index out of bounds.
+pub(crate) fn check_shape(params: &CkksParams, level: usize, polys: &[&[u64]]) -> Result<()> {
+    let max = params.max_level();
+    if level > max {
+        return Err(CkksError::LevelTooHigh { level, max });
+    }
+    let len = (level + 1) * params.n();
+    if polys.iter().any(|p| p.len() != len) {
+        return Err(CkksError::WrongParameters);
+    }
+    Ok(())
+}
+
 /// An encoded message: one polynomial over q_0..q_level in evaluation form.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plaintext {
@@ -105,13 +120,7 @@ impl Encryptor {
     }
 
     fn check(&self, pt: &Plaintext) -> Result<()> {
-        if pt.level > self.params.max_level() {
-            return Err(CkksError::LevelTooHigh {
-                level: pt.level,
-                max: self.params.max_level(),
-            });
-        }
-        Ok(())
+        check_shape(&self.params, pt.level, &[&pt.poly])
     }
 
     /// Public-key encryption, as in SEAL: `(u·b + e0, u·a + e1)` over Q·P
@@ -214,6 +223,7 @@ impl Decryptor {
 
     pub fn decrypt(&self, ct: &Ciphertext, sk: &SecretKey) -> Result<Plaintext> {
         self.params.check_same(&sk.params)?;
+        check_shape(&self.params, ct.level, &[&ct.c0, &ct.c1])?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let mut m = ct.c0.clone();
@@ -229,6 +239,7 @@ impl Decryptor {
     /// Decrypts an unrelinearized product (needs s²; for tests and noise measurement).
     pub fn decrypt3(&self, ct: &Ciphertext3, sk: &SecretKey) -> Result<Plaintext> {
         self.params.check_same(&sk.params)?;
+        check_shape(&self.params, ct.level, &[&ct.d0, &ct.d1, &ct.d2])?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let len = ct.d0.len();

@@ -6,7 +6,7 @@
 //! polynomial lives in the subring Z[X^{N/(2·slots)}], so rotations still act
 //! cyclically on the `slots` values.
 
-use crate::ciphertext::Plaintext;
+use crate::ciphertext::{Plaintext, check_shape};
 use crate::error::{CkksError, Result};
 use crate::params::CkksParams;
 use std::ops::{Add, Mul, Sub};
@@ -265,6 +265,7 @@ impl Encoder {
 
     /// Decodes a plaintext back to its slot values.
     pub fn decode(&self, pt: &Plaintext) -> Result<Vec<Complex>> {
+        check_shape(&self.params, pt.level, &[&pt.poly])?;
         let ctx = &self.params.ctx;
         let n = ctx.n;
         let basis = ctx.q_basis(pt.level);

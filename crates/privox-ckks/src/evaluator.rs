@@ -1,7 +1,7 @@
 //! Homomorphic operations. All take public material only: ciphertexts,
 //! plaintexts, [`RelinKey`] and [`GaloisKeys`] — never a [`crate::SecretKey`].
 
-use crate::ciphertext::{Ciphertext, Ciphertext3, Plaintext};
+use crate::ciphertext::{Ciphertext, Ciphertext3, Plaintext, check_shape};
 use crate::encoder::Complex;
 use crate::error::{CkksError, Result};
 use crate::keys::{GaloisKeys, KeySwitchKey, RelinKey};
@@ -54,19 +54,8 @@ impl Evaluator {
         &self.params
     }
 
-    /// Checks that an operand's polynomials have this ring's shape at its
-    /// level. Ciphertexts and plaintexts carry no parameter tag, so one made
-    /// under other parameters would otherwise index out of bounds.
     fn check_shape(&self, level: usize, polys: &[&[u64]]) -> Result<()> {
-        let max = self.params.max_level();
-        if level > max {
-            return Err(CkksError::LevelTooHigh { level, max });
-        }
-        let len = (level + 1) * self.params.n();
-        if polys.iter().any(|p| p.len() != len) {
-            return Err(CkksError::WrongParameters);
-        }
-        Ok(())
+        check_shape(&self.params, level, polys)
     }
 
     fn check_ct(&self, ct: &Ciphertext) -> Result<()> {
@@ -768,6 +757,14 @@ mod tests {
             refused(ev.conjugate(&ct, &keys.galois));
             assert!(ev.rotate_hoisted(&ct, &[1], &keys.galois).is_err());
             refused(ev.inner_sum(&ct, &keys.galois));
+            // Encryption, decryption and decoding check the same shape.
+            let dec = Decryptor::new(&own);
+            assert!(dec.decrypt(&ct, &sk).is_err());
+            assert!(dec.decrypt3(&c3, &sk).is_err());
+            assert!(Encoder::new(&own).decode(&pt).is_err());
+            let mut encryptor = Encryptor::from_seed(&own, 5);
+            refused(encryptor.encrypt_symmetric(&pt, &sk));
+            refused(encryptor.encrypt(&pt, &kg.public_key(&sk).unwrap()));
         }
     }
 }
