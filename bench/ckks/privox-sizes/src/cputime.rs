@@ -7,7 +7,7 @@
 //! moves to its pool thread is counted too.
 
 use privox_ckks::bench_support::NttBench;
-use privox_ckks::{CkksParams, Decryptor, Encoder, Encryptor, KeyGenerator, Result};
+use privox_ckks::{CkksError, CkksParams, Decryptor, Encoder, Encryptor, KeyGenerator, Result};
 use std::time::{Duration, Instant};
 
 /// Nanoseconds this process has spent on a CPU, all threads together.
@@ -42,7 +42,8 @@ fn measure(mut f: impl FnMut()) -> (f64, f64) {
             f();
         }
         let w = w0.elapsed().as_nanos() as f64 / per_batch as f64;
-        let c = (process_cpu_ns() - c0) as f64 / per_batch as f64;
+        // saturating: a thread that exits mid-batch takes its time out of the sum.
+        let c = process_cpu_ns().saturating_sub(c0) as f64 / per_batch as f64;
         cpu.push(c);
         wall.push(w);
     }
@@ -53,6 +54,25 @@ fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
+
+/// Every operation `run` times, in output order.
+const OPS: &[&str] = &[
+    "encode",
+    "encrypt_pk",
+    "encrypt_sk",
+    "decrypt",
+    "decode",
+    "decrypt_decode",
+    "mul_ct_ct",
+    "relinearize",
+    "mul_relin",
+    "rescale",
+    "rotate",
+    "rotate_hoisted16",
+    "mul_ct_pt",
+    "ntt_limb",
+    "intt_limb",
+];
 
 /// Measures `f` as `op` into `rows`, unless `only` names other operations.
 fn time_op(
@@ -69,6 +89,13 @@ fn time_op(
 /// Prints `{"op": {"cpu_ns": .., "wall_ns": ..}, ...}` for the bench
 /// operations, or only those named in `only` (e.g. `["relinearize"]`).
 pub fn run(params: &CkksParams, only: &[String]) -> Result<()> {
+    // A misspelt name would otherwise silently time nothing.
+    if let Some(bad) = only.iter().find(|o| !OPS.contains(&o.as_str())) {
+        return Err(CkksError::InvalidParameters(format!(
+            "cpu-time: unknown operation {bad:?}; choose from {}",
+            OPS.join(",")
+        )));
+    }
     let top = params.max_level();
     let scale = params.default_scale();
     let mut kg = KeyGenerator::from_seed(params, 1);
