@@ -617,7 +617,9 @@ impl Evaluator {
         baby: usize,
         gk: &GaloisKeys,
     ) -> Result<Ciphertext> {
-        let baby = baby.max(1);
+        // Baby steps past the last diagonal are never used (and a huge `baby`
+        // would allocate that many steps), so at most one per diagonal.
+        let baby = baby.clamp(1, diagonals.len().max(1));
         let giants = diagonals.len().div_ceil(baby);
         let steps: Vec<i64> = (0..baby as i64).collect();
         let rotated = self.rotate_hoisted(ct, &steps, gk)?;

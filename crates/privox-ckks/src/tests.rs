@@ -196,6 +196,12 @@ fn bsgs_matrix_vector_product() {
     let y =
         s.ev.rescale(&s.ev.matvec_bsgs(&ct, &diags, 4, &s.keys.galois).unwrap())
             .unwrap();
+    // A baby-step count beyond the diagonals is clamped, not allocated: here it
+    // needs rotations 1..=15, and the missing keys are a typed error.
+    assert!(matches!(
+        s.ev.matvec_bsgs(&ct, &diags, usize::MAX, &s.keys.galois),
+        Err(CkksError::MissingGaloisKey { .. })
+    ));
     let got = s.decrypt(&y);
     for i in 0..n {
         let expect: f64 = (0..n).map(|j| m[i][j] * x[j]).sum();
