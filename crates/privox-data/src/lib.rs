@@ -52,12 +52,15 @@ use std::path::PathBuf;
 /// Everything that can go wrong with data handling.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        // `cause`, not `source`: the message already contains it, and a source
+        // would make reports that print the chain (anyhow's `{:#}`) repeat it.
+        cause: std::io::Error,
     },
+    #[error(transparent)]
+    Write(#[from] privox_format::FileError),
     #[error("{path}: malformed CSV: {message}")]
     Csv { path: PathBuf, message: String },
     #[error("{path}: line {line}: {message}")]

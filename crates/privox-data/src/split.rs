@@ -76,9 +76,9 @@ pub fn fixed_split_from_file(
     groups: &[usize],
     group_names: &[String],
 ) -> Result<Fold, DataError> {
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| DataError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     let mut train_names = Vec::new();
     let mut test_names = Vec::new();

@@ -65,9 +65,9 @@ impl FeatureTable {
     /// Reads a feature-table CSV. The third column may be named `label` or
     /// `emotion` (the openSMILE oracle CSVs use the latter).
     pub fn read_csv(path: &Path) -> Result<Self, DataError> {
-        let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        let file = std::fs::File::open(path).map_err(|cause| DataError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Self::read_from(file, path)
     }
@@ -140,10 +140,7 @@ impl FeatureTable {
     /// Writes the table as CSV, atomically (a crash never leaves half a file).
     pub fn write_csv(&self, path: &Path) -> Result<(), DataError> {
         let bytes = self.to_csv_bytes()?;
-        privox_format::write_atomic(path, &bytes).map_err(|e| DataError::Io {
-            path: e.path,
-            source: e.source,
-        })
+        Ok(privox_format::write_atomic(path, &bytes)?)
     }
 
     /// The CSV text of the table. Floats use Rust's shortest round-trip form.

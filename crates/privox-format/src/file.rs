@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 
 /// An I/O failure, naming the file involved.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}: {cause}")]
 pub struct FileError {
     pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+    // `cause`, not `source`: the message already contains it, and a source
+    // would make reports that print the chain (anyhow's `{:#}`) repeat it.
+    pub cause: std::io::Error,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
@@ -26,9 +27,9 @@ pub fn write_secret_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 }
 
 fn write_with_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), FileError> {
-    let err = |source| FileError {
+    let err = |cause| FileError {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -84,5 +85,16 @@ mod tests {
             1,
             "no temp file left behind"
         );
+    }
+
+    #[test]
+    fn a_failed_write_names_file_and_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("missing-dir/k.bin");
+        let e = write_atomic(&p, b"x").unwrap_err();
+        assert!(e.to_string().contains("missing-dir"), "{e}");
+        assert!(e.to_string().contains(&e.cause.to_string()), "{e}");
+        // Not also the source: chain-printing reports would repeat it.
+        assert!(std::error::Error::source(&e).is_none());
     }
 }

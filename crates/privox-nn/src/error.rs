@@ -52,11 +52,11 @@ pub enum NnError {
     CorruptModel(String),
     #[error(transparent)]
     Write(#[from] FileError),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
+        // `cause`, not `source`: see the note on `From<FormatError>` below.
+        cause: std::io::Error,
     },
 }
 

@@ -240,9 +240,9 @@ impl NnModel {
 
     /// Reads and validates a model file.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|source| NnError::Read {
+        let bytes = std::fs::read(path).map_err(|cause| NnError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Self::from_bytes(&bytes)
     }

@@ -61,7 +61,7 @@ pub enum SvmError {
     )]
     CodeLength { expected: usize, found: usize },
     #[error("the model file is damaged or not a privox SVM model: {0}")]
-    Format(#[from] FormatError),
+    Format(FormatError),
     #[error("the model file is inconsistent: {0}; retrain and save it again")]
     CorruptModel(String),
     #[error("grid search failed: {0}")]
@@ -71,11 +71,25 @@ pub enum SvmError {
     #[error(transparent)]
     Smh(#[from] privox_smh::SmhError),
     #[error("cannot write the model file: {0}")]
-    Write(#[from] privox_format::FileError),
-    #[error("cannot read model file {path}: {source}")]
+    Write(privox_format::FileError),
+    #[error("cannot read model file {path}: {cause}")]
     Read {
         path: std::path::PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+}
+
+// Format, Write and Read carry their cause in the message, not as the error's
+// source (no `#[from]`, no field named `source`): reports that print the chain
+// (anyhow's `{:#}`) would otherwise repeat it.
+impl From<FormatError> for SvmError {
+    fn from(e: FormatError) -> Self {
+        SvmError::Format(e)
+    }
+}
+
+impl From<privox_format::FileError> for SvmError {
+    fn from(e: privox_format::FileError) -> Self {
+        SvmError::Write(e)
+    }
 }

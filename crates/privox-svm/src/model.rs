@@ -547,9 +547,9 @@ impl SvmModel {
 
     /// Reads and validates a model file.
     pub fn read(path: &Path) -> Result<Self, SvmError> {
-        let bytes = std::fs::read(path).map_err(|source| SvmError::Read {
+        let bytes = std::fs::read(path).map_err(|cause| SvmError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Self::from_bytes(&bytes)
     }

@@ -205,6 +205,22 @@ fn truncated_or_foreign_model_files_are_refused() {
     ));
 }
 
+/// The cause is in the message and not also the error's source, so a report
+/// that prints the whole chain (anyhow's `{:#}`) says it once.
+#[test]
+fn file_errors_state_their_cause_once() {
+    use std::error::Error;
+    let dir = tempfile::tempdir().unwrap();
+    let missing = SvmModel::read(&dir.path().join("missing.pvx")).unwrap_err();
+    let damaged = SvmModel::from_bytes(&[]).unwrap_err();
+    let (m, _, _) = feature_model();
+    let unwritable = m.write(&dir.path().join("no/such/dir/m.pvx")).unwrap_err();
+    for e in [missing, damaged, unwritable] {
+        assert!(e.source().is_none(), "{e} also has a source");
+        assert!(e.to_string().contains(": "), "{e} lacks its cause");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
