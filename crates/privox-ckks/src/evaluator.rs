@@ -7,6 +7,7 @@ use crate::error::{CkksError, Result};
 use crate::keys::{GaloisKeys, KeySwitchKey, RelinKey};
 use crate::keyswitch::{Decomposed, apply_key, decompose, switch_key};
 use crate::params::CkksParams;
+use privox_format::Fingerprint;
 
 /// Relative tolerance under which two scales count as equal.
 pub const SCALE_TOLERANCE: f64 = 1e-9;
@@ -41,6 +42,9 @@ fn same_scale(a: f64, b: f64) -> bool {
 pub struct HoistedCiphertext<'a> {
     ct: &'a Ciphertext,
     dec: Decomposed,
+    /// Parameters the digits were decomposed under: another evaluator's
+    /// keys have another digit layout.
+    fingerprint: Fingerprint,
 }
 
 impl Evaluator {
@@ -500,6 +504,7 @@ impl Evaluator {
         Ok(HoistedCiphertext {
             ct,
             dec: decompose(&self.params.ctx, &ct.c1, ct.level),
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -566,6 +571,9 @@ impl Evaluator {
         steps: &[i64],
         gk: &GaloisKeys,
     ) -> Result<Vec<Ciphertext>> {
+        if h.fingerprint != self.params.fingerprint() {
+            return Err(CkksError::WrongParameters);
+        }
         steps
             .iter()
             .map(|&step| {
@@ -696,6 +704,7 @@ mod tests {
     #[test]
     fn foreign_ciphertexts_are_refused_not_panicking() {
         let own = test_params(12, &[50, 40], 50, 2, 40);
+        let own_a_different_dnum = test_params(12, &[50, 40], 50, 1, 40);
         let ev = Evaluator::new(&own);
         let mut kg = KeyGenerator::from_seed(&own, 1);
         let sk = kg.secret_key();
@@ -758,6 +767,13 @@ mod tests {
             refused(ev.rotate(&ct, 0, &keys.galois));
             refused(ev.conjugate(&ct, &keys.galois));
             assert!(ev.rotate_hoisted(&ct, &[1], &keys.galois).is_err());
+            // A ciphertext hoisted by another parameter set's evaluator.
+            let foreign_ev = Evaluator::new(&own_a_different_dnum);
+            let h = foreign_ev.hoist(&own_ct).unwrap();
+            assert!(matches!(
+                ev.rotate_many(&h, &[1], &keys.galois),
+                Err(CkksError::WrongParameters)
+            ));
             refused(ev.inner_sum(&ct, &keys.galois));
             // Encryption, decryption and decoding check the same shape.
             let dec = Decryptor::new(&own);
