@@ -175,6 +175,21 @@ fn bad_input_fails_with_a_message() {
         "1",
     ]);
     assert!(!ok && out.contains("single class"), "{out}");
+    // A grid axis without end is refused, not searched forever.
+    let (ok, out) = privox(&[
+        "svm",
+        "grid",
+        "--features",
+        csv.to_str().unwrap(),
+        "--log2-c",
+        "0:inf:1",
+    ]);
+    assert!(!ok && out.contains("grid range"), "{out}");
+    // One speaker: leave-one-speaker-out has nothing to train on.
+    let one = dir.path().join("one.csv");
+    std::fs::write(&one, "file,speaker,label,a\nx,s,neutral,1\ny,s,angry,2\n").unwrap();
+    let (ok, out) = privox(&["svm", "eval", "--features", one.to_str().unwrap()]);
+    assert!(!ok && out.contains("at least 2 speakers"), "{out}");
 }
 
 #[test]

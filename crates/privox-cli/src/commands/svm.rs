@@ -732,6 +732,12 @@ pub fn loso(
 ) -> Result<LosoReport> {
     let n_classes = ex.class_names.len();
     let outer = leave_one_group_out(&ex.groups, &ex.group_names);
+    // With one speaker the only fold trains on nothing.
+    anyhow::ensure!(
+        outer.len() >= 2,
+        "leave-one-speaker-out needs at least 2 speakers, found {}; add rows of other speakers",
+        outer.len()
+    );
     let codes_base = if ex.is_codes() {
         Some(KernelBase::new(ex, &[])?)
     } else {
