@@ -157,8 +157,8 @@
 //!
 //! * `RAYON_NUM_THREADS=1 cargo bench -p privox-ckks --bench ops` — criterion,
 //!   N = 2^14, `CKKS_BENCH_DEPTH` / `CKKS_BENCH_DNUM` / `CKKS_BENCH_LOGN`;
-//! * `crates/privox-ckks/benches/cpu_time.sh [dnum]` — CPU time per call
-//!   (robust on a shared machine);
+//! * `bench/ckks/privox-sizes` `cpu-time [op,op,...]` — CPU time per call
+//!   (robust on a shared machine; see `bench/ckks/README.md`);
 //! * `cargo run --release -p privox-ckks --example sizes` — serialized sizes;
 //! * `bench/ckks/run.sh` — side by side with SEAL and OpenFHE.
 //!
