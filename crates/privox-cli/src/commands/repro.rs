@@ -76,7 +76,7 @@ pub struct HashingArgs {
     /// Skip the reference features (run only --privox-features).
     #[arg(long)]
     pub no_reference: bool,
-    /// Number of SMH key seeds per configuration.
+    /// Number of SMH key seeds per configuration (1 to 1000).
     #[arg(long, default_value_t = 3)]
     pub seeds: u64,
     /// First key seed; seeds are FIRST, FIRST+1, … (recorded in the output).
@@ -147,7 +147,7 @@ fn hashing(args: HashingArgs) -> Result<ExitCode> {
         inner_folds: args.inner_folds,
         inner_seed: args.inner_seed,
     };
-    anyhow::ensure!(args.seeds >= 1, "--seeds must be at least 1");
+    let seeds = key_seeds(args.first_seed, args.seeds)?;
     let data_dir = args.out.join("hashing-data");
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating {}", data_dir.display()))?;
@@ -165,7 +165,7 @@ fn hashing(args: HashingArgs) -> Result<ExitCode> {
             runs.push(("privox", p.clone()));
         }
         for (features, csv) in runs {
-            let record = run_one(&name, features, &csv, &args, &grid)?;
+            let record = run_one(&name, features, &csv, &args, &grid, &seeds)?;
             let path = data_dir.join(record.file_name());
             let json = serde_json::to_vec_pretty(&record)?;
             privox_format::write_atomic(&path, &json)
@@ -179,6 +179,20 @@ fn hashing(args: HashingArgs) -> Result<ExitCode> {
         println!("report: {}  frontier: {}", doc.display(), svg.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The SMH key seeds FIRST, FIRST+1, …: at least one, and no u64 overflow.
+fn key_seeds(first: u64, count: u64) -> Result<Vec<u64>> {
+    // Each seed reruns the whole grid; thousands would take weeks (and a
+    // huge count would exhaust memory before anything runs).
+    anyhow::ensure!(
+        (1..=1000).contains(&count),
+        "--seeds must be between 1 and 1000, got {count}"
+    );
+    let last = first.checked_add(count - 1).with_context(|| {
+        format!("--first-seed {first} + --seeds {count} runs past the largest seed (2^64 - 1)")
+    })?;
+    Ok((first..=last).collect())
 }
 
 fn corpus_name(dir: &Path) -> String {
@@ -286,13 +300,13 @@ fn run_one(
     csv: &Path,
     args: &HashingArgs,
     grid: &SearchGrid,
+    seeds: &[u64],
 ) -> Result<RunRecord> {
     let table = FeatureTable::read_csv(csv)
         .with_context(|| format!("reading features of {corpus} from {}", csv.display()))?;
     let data = table.to_dataset(&ClassSet::neutral_angry())?;
     data.require_two_classes()?;
     let folds = experiment::outer_folds(&data, grid)?;
-    let seeds: Vec<u64> = (0..args.seeds).map(|s| args.first_seed + s).collect();
     println!(
         "{corpus} ({features} features): {} rows, classes {:?} = {:?}, {} speakers, {} features; key seeds {:?}; {} threads",
         data.len(),
@@ -414,7 +428,7 @@ fn run_one(
         n_speakers: data.group_names.len(),
         n_features: data.x.cols(),
         mpc: args.mpc,
-        key_seeds: seeds,
+        key_seeds: seeds.to_vec(),
         grid: grid.clone(),
         baseline: Some(baseline),
         table: table_rows,
@@ -457,6 +471,15 @@ mod tests {
             classes: ClassSet::neutral_angry(),
             feature_names: (0..5).map(|f| format!("x{f}")).collect(),
         }
+    }
+
+    #[test]
+    fn key_seeds_are_consecutive_and_never_overflow() {
+        assert_eq!(key_seeds(5, 3).unwrap(), vec![5, 6, 7]);
+        assert_eq!(key_seeds(u64::MAX, 1).unwrap(), vec![u64::MAX]);
+        assert!(key_seeds(1, 0).is_err());
+        assert!(key_seeds(1, u64::MAX).is_err());
+        assert!(key_seeds(u64::MAX, 2).is_err());
     }
 
     #[test]
