@@ -401,9 +401,9 @@ impl CodeTable {
 
     /// Reads a code file.
     pub fn read(path: &Path) -> Result<Self, SmhError> {
-        let bytes = std::fs::read(path).map_err(|source| SmhError::Read {
+        let bytes = std::fs::read(path).map_err(|cause| SmhError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         Self::from_bytes(&bytes)
     }

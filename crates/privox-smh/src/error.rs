@@ -57,11 +57,12 @@ pub enum SmhError {
     },
     #[error(transparent)]
     Write(#[from] FileError),
-    #[error("cannot read {path}: {source}")]
+    // The I/O error is in the message only (no `#[source]`), or reporters
+    // such as anyhow would print it twice.
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot draw the plot: {0}")]
     Plot(String),

@@ -187,9 +187,9 @@ impl SmhKey {
 
     /// Reads a key file.
     pub fn read(path: &Path) -> Result<Self, SmhError> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| SmhError::Read {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|cause| SmhError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?);
         Self::from_bytes(&bytes)
     }
@@ -227,6 +227,16 @@ mod tests {
 
     fn params() -> SmhParams {
         SmhParams::new(3, 2.0, 4, 6).unwrap()
+    }
+
+    #[test]
+    fn a_missing_key_file_names_its_cause_once() {
+        let err = SmhKey::read(Path::new("/nonexistent/privox.key")).unwrap_err();
+        assert!(matches!(err, SmhError::Read { .. }));
+        // The message carries the I/O cause; no `source()` repeats it.
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/privox.key"), "{msg}");
+        assert!(std::error::Error::source(&err).is_none());
     }
 
     #[test]
