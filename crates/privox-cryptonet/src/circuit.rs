@@ -1,0 +1,314 @@
+//! The compiled network: a folded `privox-nn` model rewritten so that every
+//! value a ciphertext holds stays near `[-1, 1]`, and every polynomial is
+//! monic up to sign (its leading term needs no constant multiplication).
+//!
+//! For an activation `p(x) = Σ a_k x^k` of degree `d ≥ 2` whose inputs stay in
+//! `[-R, R]` (`R` from the model's observed pre-activation range, with a
+//! margin), let `A = max_{|x|≤R} |p(x)|` and `S = (A/|a_d|)^(1/d)`. The affine
+//! layer before it computes `u = x/S` (its weights and bias divided by `S`),
+//! the activation computes `v = p(x)/A - a_0/A = ±u^d + Σ_{0<k<d} (a_k S^k/A) u^k`,
+//! and the affine layer after it absorbs `A` into its weights and
+//! `a_0·Σ_j W[k][j]` into its bias. Linear activations fold away entirely.
+//! The last layer is divided by a positive bound on its outputs, which
+//! changes no decision; [`Circuit::output_scale`] undoes it for the scores.
+//!
+//! [`Circuit::eval_plain`] is the reference the encrypted evaluators must
+//! match: it computes exactly what the ciphertexts compute, in `f64`.
+
+use privox_nn::{Activation, FoldedLayer, NnModel};
+
+use crate::error::{CryptonetError, Result};
+
+/// Safety factor on the observed pre-activation range: unseen recordings
+/// may push a unit a little past what training saw.
+pub const RANGE_MARGIN: f64 = 1.5;
+
+/// `y = W·x + b` with `W` stored output-major: `weights[k][j]` multiplies
+/// input `j` into output `k`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AffineStage {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub weights: Vec<Vec<f64>>,
+    pub bias: Vec<f64>,
+}
+
+/// An elementwise polynomial without constant term: `coeffs[k]` multiplies
+/// `u^k` (`coeffs[0] == 0`), and the leading coefficient is `±1`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolyStage {
+    pub coeffs: Vec<f64>,
+}
+
+impl PolyStage {
+    /// Degree of the polynomial.
+    pub fn degree(&self) -> usize {
+        self.coeffs.len() - 1
+    }
+
+    /// Evaluates it (Horner).
+    pub fn eval(&self, u: f64) -> f64 {
+        self.coeffs.iter().rev().fold(0.0, |acc, &c| acc * u + c)
+    }
+}
+
+/// One stage of a [`Circuit`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stage {
+    Affine(AffineStage),
+    Poly(PolyStage),
+}
+
+/// A network in the form the encrypted evaluators compute.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Circuit {
+    pub stages: Vec<Stage>,
+    /// Multiply the circuit's outputs by this to get the model's logits.
+    pub output_scale: f64,
+    pub n_inputs: usize,
+    pub n_classes: usize,
+}
+
+impl Circuit {
+    /// Compiles a model: folds constants, normalises ranges, makes every
+    /// polynomial monic. Refuses ReLU and non-finite numbers.
+    pub fn from_model(model: &NnModel) -> Result<Circuit> {
+        model.validate()?;
+        let net = &model.network;
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut act_index = 0;
+        // Pending normalisation of the next affine layer's input: v_model =
+        // in_scale·v_circuit + in_shift (elementwise constants).
+        let mut in_scale = 1.0;
+        let mut in_shift = 0.0;
+        for layer in net.layers() {
+            match layer {
+                FoldedLayer::Affine(a) => {
+                    let mut weights = vec![vec![0.0; a.inputs]; a.outputs];
+                    let mut bias = a.bias.clone();
+                    for j in 0..a.inputs {
+                        for k in 0..a.outputs {
+                            let w = a.weights[j * a.outputs + k];
+                            weights[k][j] = w * in_scale;
+                            bias[k] += w * in_shift;
+                        }
+                    }
+                    // Two affine layers in a row (a linear activation folded
+                    // away) merge into one.
+                    if let Some(Stage::Affine(prev)) = stages.last_mut() {
+                        *prev = compose(prev, &weights, &bias);
+                    } else {
+                        stages.push(Stage::Affine(AffineStage {
+                            inputs: a.inputs,
+                            outputs: a.outputs,
+                            weights,
+                            bias,
+                        }));
+                    }
+                    in_scale = 1.0;
+                    in_shift = 0.0;
+                }
+                FoldedLayer::Activation(Activation::Relu) => {
+                    return Err(CryptonetError::NotPolynomial { layer: act_index });
+                }
+                FoldedLayer::Activation(Activation::Poly(p)) => {
+                    let observed = model.activation_max.get(act_index).copied().unwrap_or(0.0);
+                    let range = RANGE_MARGIN * observed.max(f64::MIN_POSITIVE).max(1e-3);
+                    let a = trim(p.poly.coeffs());
+                    let Some(Stage::Affine(prev)) = stages.last_mut() else {
+                        return Err(CryptonetError::BadModel(
+                            "an activation must follow an affine layer".into(),
+                        ));
+                    };
+                    let (scale_in, poly, scale_out, shift_out) = normalise(&a, range)?;
+                    for row in prev.weights.iter_mut() {
+                        row.iter_mut().for_each(|w| *w /= scale_in);
+                    }
+                    prev.bias.iter_mut().for_each(|b| *b /= scale_in);
+                    if let Some(poly) = poly {
+                        stages.push(Stage::Poly(poly));
+                        in_scale = scale_out;
+                        in_shift = shift_out;
+                    } else {
+                        // Affine activation: y = scale_out·u + shift_out.
+                        in_scale = scale_out;
+                        in_shift = shift_out;
+                    }
+                    act_index += 1;
+                }
+            }
+        }
+        let Some(Stage::Affine(last)) = stages.last_mut() else {
+            return Err(CryptonetError::BadModel(
+                "the network must end with an affine layer".into(),
+            ));
+        };
+        // |outputs| ≤ Σ|W| + |b| while inputs stay in [-1, 1].
+        let bound = last
+            .weights
+            .iter()
+            .zip(&last.bias)
+            .map(|(row, b)| row.iter().map(|w| w.abs()).sum::<f64>() + b.abs())
+            .fold(0.0f64, f64::max);
+        if !(bound.is_finite() && bound > 0.0) {
+            return Err(CryptonetError::BadModel(format!(
+                "output bound {bound} is not positive and finite"
+            )));
+        }
+        for row in last.weights.iter_mut() {
+            row.iter_mut().for_each(|w| *w /= bound);
+        }
+        last.bias.iter_mut().for_each(|b| *b /= bound);
+        let circuit = Circuit {
+            stages,
+            output_scale: bound,
+            n_inputs: net.n_inputs(),
+            n_classes: net.n_classes(),
+        };
+        circuit.check_finite()?;
+        Ok(circuit)
+    }
+
+    fn check_finite(&self) -> Result<()> {
+        for (i, s) in self.stages.iter().enumerate() {
+            let ok = match s {
+                Stage::Affine(a) => a
+                    .weights
+                    .iter()
+                    .flatten()
+                    .chain(&a.bias)
+                    .all(|v| v.is_finite()),
+                Stage::Poly(p) => p.coeffs.iter().all(|v| v.is_finite()),
+            };
+            if !ok {
+                return Err(CryptonetError::BadModel(format!(
+                    "stage {i} has non-finite numbers after normalisation"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The circuit's outputs for one row of scaled features, in `f64`
+    /// (multiply by [`Circuit::output_scale`] for the logits).
+    pub fn eval_plain(&self, x: &[f64]) -> Vec<f64> {
+        let mut v = x.to_vec();
+        for s in &self.stages {
+            v = match s {
+                Stage::Affine(a) => a
+                    .weights
+                    .iter()
+                    .zip(&a.bias)
+                    .map(|(row, b)| row.iter().zip(&v).map(|(w, x)| w * x).sum::<f64>() + b)
+                    .collect(),
+                Stage::Poly(p) => v.iter().map(|&u| p.eval(u)).collect(),
+            };
+        }
+        v
+    }
+
+    /// The widest layer (inputs included).
+    pub fn max_width(&self) -> usize {
+        self.stages
+            .iter()
+            .filter_map(|s| match s {
+                Stage::Affine(a) => Some(a.inputs.max(a.outputs)),
+                Stage::Poly(_) => None,
+            })
+            .max()
+            .unwrap_or(self.n_inputs)
+    }
+}
+
+/// Coefficients without trailing zeros (at least one).
+fn trim(c: &[f64]) -> Vec<f64> {
+    let mut v = c.to_vec();
+    while v.len() > 1 && v.last() == Some(&0.0) {
+        v.pop();
+    }
+    v
+}
+
+/// For `p` on `[-range, range]`: `(S, monic part, A, a_0)` such that
+/// `p(S·u) = A·v(u) + a_0` with `v` monic up to sign and no constant term;
+/// `None` for `v` when `p` is affine (then `p(S·u) = A·u + a_0`, `S = 1`).
+fn normalise(a: &[f64], range: f64) -> Result<(f64, Option<PolyStage>, f64, f64)> {
+    let d = a.len() - 1;
+    let a0 = a[0];
+    if d == 0 {
+        return Ok((1.0, None, 0.0, a0));
+    }
+    if d == 1 {
+        return Ok((1.0, None, a[1], a0));
+    }
+    // A = max |p| on the range, sampled densely (endpoints included).
+    const SAMPLES: usize = 4000;
+    let p = |x: f64| a.iter().rev().fold(0.0, |acc, &c| acc * x + c);
+    let amp = (0..=SAMPLES)
+        .map(|i| p(-range + 2.0 * range * i as f64 / SAMPLES as f64).abs())
+        .fold(0.0f64, f64::max);
+    let lead = a[d];
+    if !(amp.is_finite() && amp > 0.0 && lead.is_finite() && lead != 0.0) {
+        return Err(CryptonetError::BadModel(format!(
+            "polynomial activation {a:?} cannot be normalised on [-{range}, {range}]"
+        )));
+    }
+    let s = (amp / lead.abs()).powf(1.0 / d as f64);
+    let mut coeffs: Vec<f64> = a
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| c * s.powi(k as i32) / amp)
+        .collect();
+    coeffs[0] = 0.0;
+    // Exactly ±1, so the evaluator needs no constant multiplication.
+    coeffs[d] = lead.signum();
+    Ok((s, Some(PolyStage { coeffs }), amp, a0))
+}
+
+/// `second ∘ first` for two affine maps (`first` then `(w2, b2)`).
+fn compose(first: &AffineStage, w2: &[Vec<f64>], b2: &[f64]) -> AffineStage {
+    let weights: Vec<Vec<f64>> = w2
+        .iter()
+        .map(|row2| {
+            (0..first.inputs)
+                .map(|j| {
+                    row2.iter()
+                        .zip(&first.weights)
+                        .map(|(w, row1)| w * row1[j])
+                        .sum()
+                })
+                .collect()
+        })
+        .collect();
+    let bias = w2
+        .iter()
+        .zip(b2)
+        .map(|(row2, b)| row2.iter().zip(&first.bias).map(|(w, b1)| w * b1).sum::<f64>() + b)
+        .collect();
+    AffineStage {
+        inputs: first.inputs,
+        outputs: w2.len(),
+        weights,
+        bias,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalised_polynomial_reproduces_the_original() {
+        let a = [0.15, 0.5012, 0.2981, -0.0004, -0.0388];
+        let (s, poly, amp, a0) = normalise(&a, 3.0).unwrap();
+        let poly = poly.unwrap();
+        assert_eq!(poly.coeffs[4], -1.0);
+        for i in 0..=20 {
+            let x = -3.0 + 0.3 * i as f64;
+            let direct = a.iter().rev().fold(0.0, |acc, &c| acc * x + c);
+            let via = amp * poly.eval(x / s) + a0;
+            assert!((direct - via).abs() < 1e-12 * direct.abs().max(1.0), "{x}");
+            assert!(poly.eval(x / s).abs() <= 1.0 + 1e-9);
+        }
+    }
+}

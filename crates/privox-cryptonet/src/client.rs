@@ -1,0 +1,238 @@
+//! The client half: keys for exactly the plan's rotations, scaling and
+//! encryption of feature rows, decryption and the decision.
+//!
+//! Decrypted scores carry CKKS noise that depends on the secret key; shared
+//! raw, many of them could reveal it (Li–Micciancio, EUROCRYPT 2021). The
+//! client therefore never returns raw decryptions through anything meant for
+//! sharing: [`Scores::shareable`] rounds them to a coarse grid first.
+
+use privox_ckks::{
+    Decryptor, Encoder, EvaluationKeys, Encryptor, KeyGenerator, SecretKey,
+};
+use privox_nn::{Matrix, NnModel};
+
+use crate::error::{CryptonetError, Result};
+use crate::plan::{Packing, Plan};
+use crate::wire::{Query, Response};
+use crate::{batch, single};
+
+/// Scaled features beyond this magnitude are refused rather than clamped:
+/// the recording is not of the kind the model was trained on (the training
+/// rows scale to [-1, 1]).
+pub const MAX_SCALED_FEATURE: f64 = 100.0;
+
+/// Decimals kept by [`Scores::shareable`].
+pub const SHAREABLE_DECIMALS: i32 = 4;
+
+/// A client for one model and packing.
+pub struct Client {
+    model: NnModel,
+    plan: Plan,
+}
+
+/// The model's scores for each recording of a response.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scores {
+    /// `logits[r][c]`: recording `r`, class `c` (the model's logits, up to
+    /// the encryption noise).
+    pub logits: Vec<Vec<f64>>,
+}
+
+impl Scores {
+    /// The predicted class of each recording (argmax of its logits).
+    pub fn decisions(&self) -> Vec<usize> {
+        self.logits
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .enumerate()
+                    .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                        if v > bv { (i, v) } else { (bi, bv) }
+                    })
+                    .0
+            })
+            .collect()
+    }
+
+    /// Logits rounded to [`SHAREABLE_DECIMALS`] decimals: the low bits that
+    /// carry key-dependent noise are gone, so these may leave the client.
+    pub fn shareable(&self) -> Vec<Vec<f64>> {
+        let f = 10f64.powi(SHAREABLE_DECIMALS);
+        self.logits
+            .iter()
+            .map(|l| l.iter().map(|v| (v * f).round() / f).collect())
+            .collect()
+    }
+}
+
+impl Client {
+    /// Plans `model` for `packing`.
+    pub fn new(model: NnModel, packing: Packing) -> Result<Self> {
+        let plan = Plan::new(&model, packing)?;
+        Ok(Client { model, plan })
+    }
+
+    /// The plan (parameters, rotations, layout).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The model (its scaler and class names).
+    pub fn model(&self) -> &NnModel {
+        &self.model
+    }
+
+    /// A secret key and the evaluation keys the plan needs, from OS entropy.
+    pub fn keygen(&self) -> Result<(SecretKey, EvaluationKeys)> {
+        self.keygen_with(KeyGenerator::new(&self.plan.params))
+    }
+
+    /// The same from a given generator (a seeded one only for tests).
+    pub fn keygen_with(&self, mut kg: KeyGenerator) -> Result<(SecretKey, EvaluationKeys)> {
+        let sk = kg.secret_key();
+        let keys = kg.evaluation_keys(&sk, &self.plan.rotations, false)?;
+        Ok((sk, keys))
+    }
+
+    /// Raw feature rows → scaled rows, exactly as the plaintext model does
+    /// (`NnModel::scale`, then clamped to the model's input range). NaN,
+    /// infinite, wrongly sized or absurdly large rows are refused.
+    pub fn scale(&self, raw: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        let d = self.plan.circuit.n_inputs;
+        for (r, row) in raw.iter().enumerate() {
+            if row.len() != d {
+                return Err(CryptonetError::FeatureCount {
+                    row: r,
+                    expected: d,
+                    found: row.len(),
+                });
+            }
+            if let Some((j, &v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(CryptonetError::NonFiniteFeature {
+                    row: r,
+                    feature: j,
+                    value: v,
+                });
+            }
+        }
+        let m = Matrix::new(raw.len(), d, raw.concat())
+            .map_err(|e| CryptonetError::BadModel(format!("feature rows: {e}")))?;
+        let scaled = self.model.scale(&m)?;
+        let c = self.model.input_range;
+        let mut out = Vec::with_capacity(raw.len());
+        for (r, row) in scaled.iter_rows().enumerate() {
+            if let Some((j, &v)) = row
+                .iter()
+                .enumerate()
+                .find(|(_, v)| v.abs() > MAX_SCALED_FEATURE)
+            {
+                return Err(CryptonetError::FeatureOutOfRange {
+                    row: r,
+                    feature: j,
+                    value: v,
+                });
+            }
+            out.push(row.iter().map(|v| v.clamp(-c, c)).collect());
+        }
+        Ok(out)
+    }
+
+    /// Encrypts scaled rows (secret-key encryption, seeded: half the upload).
+    pub fn encrypt(&self, sk: &SecretKey, scaled: &[Vec<f64>]) -> Result<Query> {
+        self.encrypt_with(&mut Encryptor::new(&self.plan.params), sk, scaled)
+    }
+
+    /// The same with a given encryptor (a seeded one only for tests).
+    pub fn encrypt_with(
+        &self,
+        encryptor: &mut Encryptor,
+        sk: &SecretKey,
+        scaled: &[Vec<f64>],
+    ) -> Result<Query> {
+        let plan = &self.plan;
+        let max = plan.max_rows();
+        if scaled.is_empty() || scaled.len() > max {
+            return Err(CryptonetError::BatchSize {
+                rows: scaled.len(),
+                max,
+            });
+        }
+        let d = plan.circuit.n_inputs;
+        let c = self.model.input_range;
+        for (r, row) in scaled.iter().enumerate() {
+            if row.len() != d {
+                return Err(CryptonetError::FeatureCount {
+                    row: r,
+                    expected: d,
+                    found: row.len(),
+                });
+            }
+            if let Some((j, &v)) = row
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite() || v.abs() > c)
+            {
+                return Err(if v.is_finite() {
+                    CryptonetError::FeatureOutOfRange {
+                        row: r,
+                        feature: j,
+                        value: v,
+                    }
+                } else {
+                    CryptonetError::NonFiniteFeature {
+                        row: r,
+                        feature: j,
+                        value: v,
+                    }
+                });
+            }
+        }
+        let slots = plan.params.max_slots();
+        let vectors = match &plan.single {
+            Some(layout) => single::input_vectors(layout, &scaled[0], slots),
+            None => batch::input_vectors(scaled, d, slots),
+        };
+        let enc = Encoder::new(&plan.params);
+        let level = plan.input_level();
+        let cts = vectors
+            .iter()
+            .map(|v| {
+                let pt = enc.encode_real(v, level, plan.scales[level])?;
+                Ok(encryptor.encrypt_symmetric(&pt, sk)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Query {
+            rows: scaled.len(),
+            cts,
+        })
+    }
+
+    /// Decrypts a response into the model's logits.
+    pub fn decrypt(&self, sk: &SecretKey, response: &Response) -> Result<Scores> {
+        let plan = &self.plan;
+        let expected = crate::wire::output_count(plan);
+        if response.cts.len() != expected {
+            return Err(CryptonetError::CiphertextCount {
+                what: "response",
+                expected,
+                found: response.cts.len(),
+            });
+        }
+        let dec = Decryptor::new(&plan.params);
+        let enc = Encoder::new(&plan.params);
+        let classes = plan.circuit.n_classes;
+        let k = plan.circuit.output_scale;
+        let decoded = response
+            .cts
+            .iter()
+            .map(|ct| Ok(enc.decode_real(&dec.decrypt(ct, sk)?)?))
+            .collect::<Result<Vec<_>>>()?;
+        let logits = match plan.packing {
+            Packing::Single => vec![(0..classes).map(|c| decoded[0][c] * k).collect()],
+            Packing::Batch => (0..response.rows)
+                .map(|r| (0..classes).map(|c| decoded[c][r] * k).collect())
+                .collect(),
+        };
+        Ok(Scores { logits })
+    }
+}

@@ -1,0 +1,109 @@
+//! Errors of the encrypted evaluator. Every message says what was wrong and
+//! what to do about it.
+
+use privox_ckks::CkksError;
+use privox_format::FormatError;
+use privox_nn::NnError;
+
+/// Everything that can go wrong while planning, encrypting, evaluating or
+/// decrypting.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptonetError {
+    /// The model holds an operation CKKS cannot compute (ReLU).
+    #[error(
+        "activation layer {layer} is ReLU, which CKKS cannot evaluate: train with a polynomial \
+         activation (privox nn train --activation p2 --batch-norm) or swap one in"
+    )]
+    NotPolynomial { layer: usize },
+    /// No 128-bit parameter set holds the circuit.
+    #[error(
+        "the circuit needs {levels} multiplicative levels ({log_q} bits of modulus at the smallest \
+         precision); no 128-bit-secure parameter set up to N = 2^15 holds it: use lower-degree \
+         activations or fewer layers"
+    )]
+    TooDeep { levels: usize, log_q: u32 },
+    /// A layer is wider than one ciphertext can hold.
+    #[error("layer width {width} does not fit in {slots} slots: use narrower layers")]
+    TooWide { width: usize, slots: usize },
+    /// The model's numbers cannot be normalised (non-finite or degenerate).
+    #[error("the model cannot be compiled: {0}")]
+    BadModel(String),
+    /// Feature rows of the wrong width.
+    #[error("feature row {row} has {found} values; the model expects {expected}")]
+    FeatureCount {
+        row: usize,
+        expected: usize,
+        found: usize,
+    },
+    /// A feature is NaN or infinite.
+    #[error("feature {feature} of row {row} is not finite ({value}); fix or drop that recording")]
+    NonFiniteFeature {
+        row: usize,
+        feature: usize,
+        value: f64,
+    },
+    /// A feature far outside the range the model was trained on.
+    #[error(
+        "feature {feature} of row {row} is {value} after scaling, outside the range this model \
+         accepts (training rows scale to [-1, 1]); check the recording and the feature units"
+    )]
+    FeatureOutOfRange {
+        row: usize,
+        feature: usize,
+        value: f64,
+    },
+    /// More rows than the packing takes in one query.
+    #[error("{rows} recordings in one query; this packing takes 1..={max} (split the batch)")]
+    BatchSize { rows: usize, max: usize },
+    /// Keys or a query made for another model, packing or parameter set.
+    #[error(
+        "{what} was made for another model or parameter set (fingerprint {found}, this plan \
+         expects {expected}); regenerate it with this model"
+    )]
+    WrongPlan {
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
+    /// The evaluation keys lack a rotation the plan needs.
+    #[error(
+        "the evaluation keys have no rotation by {step}, which this plan needs; regenerate them \
+         with `privox he keygen --model` for this model"
+    )]
+    MissingRotation { step: i64 },
+    /// A ciphertext of the query is not where the plan expects it.
+    #[error(
+        "{what}: ciphertext {index} is at level {found} with scale 2^{scale_log2:.2}; the plan \
+         expects level {expected}. It was not made by a client of this plan"
+    )]
+    WrongLevel {
+        what: &'static str,
+        index: usize,
+        expected: usize,
+        found: usize,
+        scale_log2: f64,
+    },
+    /// The query or response holds the wrong number of ciphertexts.
+    #[error("{what} holds {found} ciphertexts; this plan expects {expected}")]
+    CiphertextCount {
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    /// Malformed bytes (truncated, bit-flipped, wrong magic or version).
+    #[error("malformed {what}")]
+    Format {
+        what: &'static str,
+        #[source]
+        source: FormatError,
+    },
+    /// An error of the CKKS engine.
+    #[error("CKKS: {0}")]
+    Ckks(#[from] CkksError),
+    /// An error of the model library.
+    #[error(transparent)]
+    Nn(#[from] NnError),
+}
+
+/// Shorthand result type.
+pub type Result<T> = std::result::Result<T, CryptonetError>;

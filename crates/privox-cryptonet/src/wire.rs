@@ -1,0 +1,211 @@
+//! What travels between client and server: evaluation keys, queries and
+//! responses. Each is a `privox-format` envelope (magic, version, the plan's
+//! fingerprint, checksum) around `privox-ckks` objects, which carry the CKKS
+//! parameter fingerprint themselves. Every count is checked against the plan
+//! before anything is allocated.
+
+use privox_ckks::{Ciphertext, CkksParams, EvaluationKeys};
+use privox_format::{FormatError, Magic, Reader, Writer};
+
+use crate::error::{CryptonetError, Result};
+use crate::plan::Plan;
+
+/// Envelope magic of an evaluation-key bundle.
+pub const EVAL_KEYS_MAGIC: Magic = Magic(*b"PVXCNEVK");
+/// Envelope magic of a query.
+pub const QUERY_MAGIC: Magic = Magic(*b"PVXCNQRY");
+/// Envelope magic of a response.
+pub const RESPONSE_MAGIC: Magic = Magic(*b"PVXCNRSP");
+/// Format version of all three.
+pub const WIRE_VERSION: u16 = 1;
+
+/// Upper bound on one serialized CKKS object (a Galois key set at N = 2^15
+/// with a long chain stays far below it).
+const MAX_OBJECT: usize = 1 << 31;
+
+fn format(what: &'static str) -> impl Fn(FormatError) -> CryptonetError {
+    move |source| CryptonetError::Format { what, source }
+}
+
+/// Opens an envelope and checks that it belongs to `plan`.
+fn open<'a>(bytes: &'a [u8], magic: Magic, what: &'static str, plan: &Plan) -> Result<Reader<'a>> {
+    let r = Reader::open(bytes, magic, &[WIRE_VERSION]).map_err(format(what))?;
+    let found = r.header().fingerprint;
+    let expected = plan.fingerprint();
+    if found != expected {
+        return Err(CryptonetError::WrongPlan {
+            what,
+            expected: expected.to_hex(),
+            found: found.to_hex(),
+        });
+    }
+    Ok(r)
+}
+
+fn writer(magic: Magic, plan: &Plan) -> Writer {
+    Writer::new(magic, WIRE_VERSION, plan.fingerprint())
+}
+
+/// Evaluation keys (relinearization + the plan's rotations) as uploaded by a
+/// client: seeded form, about half the size of the expanded keys.
+pub fn eval_keys_to_bytes(plan: &Plan, keys: &EvaluationKeys) -> Result<Vec<u8>> {
+    let mut w = writer(EVAL_KEYS_MAGIC, plan);
+    w.put_bytes(&keys.to_bytes_seeded()?);
+    Ok(w.finish())
+}
+
+/// Reads evaluation keys and checks they hold every rotation of the plan.
+pub fn eval_keys_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<EvaluationKeys> {
+    let mut r = open(bytes, EVAL_KEYS_MAGIC, "evaluation keys", plan)?;
+    let inner = r.get_bytes(MAX_OBJECT).map_err(format("evaluation keys"))?;
+    r.finish().map_err(format("evaluation keys"))?;
+    let keys = EvaluationKeys::from_bytes(&plan.params, inner)?;
+    for &step in &plan.rotations {
+        if !keys.galois.has_step(step) {
+            return Err(CryptonetError::MissingRotation { step });
+        }
+    }
+    Ok(keys)
+}
+
+/// Encrypted recordings: the input ciphertexts of one query.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Recordings in this query (1 for single-query packing).
+    pub rows: usize,
+    pub cts: Vec<Ciphertext>,
+}
+
+/// The server's answer: the encrypted scores.
+#[derive(Clone, Debug)]
+pub struct Response {
+    pub rows: usize,
+    pub cts: Vec<Ciphertext>,
+}
+
+fn write_cts(w: &mut Writer, params: &CkksParams, rows: usize, cts: &[Ciphertext]) -> Result<()> {
+    w.put_u32(rows as u32);
+    w.put_u32(cts.len() as u32);
+    for ct in cts {
+        // Fresh secret-key encryptions travel seeded (half size).
+        let b = if ct.is_seeded() {
+            ct.to_bytes_seeded(params)?
+        } else {
+            ct.to_bytes(params)
+        };
+        w.put_bytes(&b);
+    }
+    Ok(())
+}
+
+fn read_cts(
+    mut r: Reader<'_>,
+    plan: &Plan,
+    what: &'static str,
+    expected: usize,
+) -> Result<(usize, Vec<Ciphertext>)> {
+    let rows = r.get_u32().map_err(format(what))? as usize;
+    if rows == 0 || rows > plan.max_rows() {
+        return Err(CryptonetError::BatchSize {
+            rows,
+            max: plan.max_rows(),
+        });
+    }
+    let count = r.get_u32().map_err(format(what))? as usize;
+    if count != expected {
+        return Err(CryptonetError::CiphertextCount {
+            what,
+            expected,
+            found: count,
+        });
+    }
+    let mut cts = Vec::with_capacity(count);
+    for _ in 0..count {
+        let b = r.get_bytes(MAX_OBJECT).map_err(format(what))?;
+        cts.push(Ciphertext::from_bytes(&plan.params, b)?);
+    }
+    r.finish().map_err(format(what))?;
+    Ok((rows, cts))
+}
+
+impl Query {
+    /// Serializes for the server.
+    pub fn to_bytes(&self, plan: &Plan) -> Result<Vec<u8>> {
+        let mut w = writer(QUERY_MAGIC, plan);
+        write_cts(&mut w, &plan.params, self.rows, &self.cts)?;
+        Ok(w.finish())
+    }
+
+    /// Parses and checks a query: plan, count and level of every ciphertext.
+    pub fn from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Self> {
+        let r = open(bytes, QUERY_MAGIC, "query", plan)?;
+        let (rows, cts) = read_cts(r, plan, "query", input_count(plan))?;
+        let q = Query { rows, cts };
+        q.check(plan)?;
+        Ok(q)
+    }
+
+    /// Count, level and scale of the ciphertexts against the plan.
+    pub fn check(&self, plan: &Plan) -> Result<()> {
+        let expected = input_count(plan);
+        if self.cts.len() != expected {
+            return Err(CryptonetError::CiphertextCount {
+                what: "query",
+                expected,
+                found: self.cts.len(),
+            });
+        }
+        if self.rows == 0 || self.rows > plan.max_rows() {
+            return Err(CryptonetError::BatchSize {
+                rows: self.rows,
+                max: plan.max_rows(),
+            });
+        }
+        let level = plan.input_level();
+        let scale = plan.scales[level];
+        for (i, ct) in self.cts.iter().enumerate() {
+            if ct.level() != level || (ct.scale() / scale - 1.0).abs() > 1e-9 {
+                return Err(CryptonetError::WrongLevel {
+                    what: "query",
+                    index: i,
+                    expected: level,
+                    found: ct.level(),
+                    scale_log2: ct.scale().log2(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Response {
+    /// Serializes for the client.
+    pub fn to_bytes(&self, plan: &Plan) -> Result<Vec<u8>> {
+        let mut w = writer(RESPONSE_MAGIC, plan);
+        write_cts(&mut w, &plan.params, self.rows, &self.cts)?;
+        Ok(w.finish())
+    }
+
+    /// Parses a response to a query of `plan`.
+    pub fn from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Self> {
+        let r = open(bytes, RESPONSE_MAGIC, "response", plan)?;
+        let (rows, cts) = read_cts(r, plan, "response", output_count(plan))?;
+        Ok(Response { rows, cts })
+    }
+}
+
+/// Input ciphertexts per query.
+pub fn input_count(plan: &Plan) -> usize {
+    match &plan.single {
+        Some(l) => l.input_cts,
+        None => plan.circuit.n_inputs,
+    }
+}
+
+/// Output ciphertexts per response.
+pub fn output_count(plan: &Plan) -> usize {
+    match &plan.single {
+        Some(_) => 1,
+        None => plan.circuit.n_classes,
+    }
+}
