@@ -27,13 +27,13 @@ fn ops(c: &mut Criterion) {
     let slots = params.max_slots();
     let scale = params.default_scale();
     let top = params.max_level();
-    let mut kg = KeyGenerator::from_seed(&params, 1);
+    let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1));
     let sk = kg.secret_key();
     let pk = kg.public_key(&sk).unwrap();
     let steps: Vec<i64> = (1..=16).collect();
     let keys = kg.evaluation_keys(&sk, &steps, false).unwrap();
     let encoder = Encoder::new(&params);
-    let mut encryptor = Encryptor::from_seed(&params, 2);
+    let mut encryptor = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(2));
     let decryptor = Decryptor::new(&params);
     let ev = Evaluator::new(&params);
     let values: Vec<f64> = (0..slots)

@@ -4,7 +4,7 @@
 //! rotations are then pointwise or permutations.
 
 use crate::error::{CkksError, Result};
-use crate::keys::{PublicKey, SecretKey, expand_uniform};
+use crate::keys::{InsecureSeed, PublicKey, SecretKey, expand_uniform};
 use crate::params::CkksParams;
 use crate::sampling::{gaussian_poly, ternary_poly};
 use rand::{RngCore, SeedableRng};
@@ -111,11 +111,12 @@ impl Encryptor {
         }
     }
 
-    /// A deterministic encryptor: ONLY for tests and reproducible experiments.
-    pub fn from_seed(params: &CkksParams, seed: u64) -> Self {
+    /// A deterministic encryptor: ONLY for tests and reproducible
+    /// experiments, never in production (see [`InsecureSeed`]).
+    pub fn from_insecure_seed(params: &CkksParams, seed: InsecureSeed) -> Self {
         Encryptor {
             params: params.clone(),
-            rng: ChaCha20Rng::seed_from_u64(seed),
+            rng: seed.rng(),
         }
     }
 

@@ -19,11 +19,11 @@ pub const SCALE_TOLERANCE: f64 = 1e-9;
 /// ```compile_fail
 /// # use privox_ckks::*;
 /// # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
-/// # let mut kg = KeyGenerator::from_seed(&params, 1);
+/// # let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1));
 /// # let sk = kg.secret_key();
 /// # let enc = Encoder::new(&params);
 /// # let pt = enc.encode_real(&[1.0], 2, params.default_scale()).unwrap();
-/// # let ct = Encryptor::from_seed(&params, 2).encrypt_symmetric(&pt, &sk).unwrap();
+/// # let ct = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(2)).encrypt_symmetric(&pt, &sk).unwrap();
 /// let ev = Evaluator::new(&params);
 /// // A secret key is not a Galois key: this does not compile.
 /// let rotated = ev.rotate(&ct, 1, &sk);
@@ -671,11 +671,11 @@ mod tests {
             (&[50, 40, 40, 40][..], 45, 2),
         ] {
             let params = test_params(12, q, p, dnum, 40);
-            let mut kg = KeyGenerator::from_seed(&params, 3);
+            let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(3));
             let sk = kg.secret_key();
             let rk = kg.relin_key(&sk).unwrap();
             let enc = Encoder::new(&params);
-            let mut e = Encryptor::from_seed(&params, 4);
+            let mut e = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(4));
             let ev = Evaluator::new(&params);
             let top = params.max_level();
             let values: Vec<f64> = (0..params.max_slots())
@@ -706,19 +706,19 @@ mod tests {
         let own = test_params(12, &[50, 40], 50, 2, 40);
         let own_a_different_dnum = test_params(12, &[50, 40], 50, 1, 40);
         let ev = Evaluator::new(&own);
-        let mut kg = KeyGenerator::from_seed(&own, 1);
+        let mut kg = KeyGenerator::from_insecure_seed(&own, InsecureSeed::from_u64(1));
         let sk = kg.secret_key();
         let keys = kg.evaluation_keys(&sk, &[1], true).unwrap();
         let own_pt = Encoder::new(&own)
             .encode_real(&[0.5], own.max_level(), own.default_scale())
             .unwrap();
         let foreign = |params: CkksParams| {
-            let mut kg = KeyGenerator::from_seed(&params, 2);
+            let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(2));
             let sk = kg.secret_key();
             let pt = Encoder::new(&params)
                 .encode_real(&[0.5], params.max_level(), params.default_scale())
                 .unwrap();
-            let ct = Encryptor::from_seed(&params, 3)
+            let ct = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(3))
                 .encrypt_symmetric(&pt, &sk)
                 .unwrap();
             let c3 = Evaluator::new(&params).mul_no_relin(&ct, &ct).unwrap();
@@ -746,7 +746,7 @@ mod tests {
             refused(ev.drop_to_level(&ct, 0));
             refused(ev.add_plain(&ct, &own_pt));
             refused(ev.mul_plain(&ct, &own_pt));
-            let own_ct = Encryptor::from_seed(&own, 4)
+            let own_ct = Encryptor::from_insecure_seed(&own, InsecureSeed::from_u64(4))
                 .encrypt_symmetric(&own_pt, &sk)
                 .unwrap();
             refused(ev.mul_plain(&own_ct, &pt));
@@ -780,7 +780,7 @@ mod tests {
             assert!(dec.decrypt(&ct, &sk).is_err());
             assert!(dec.decrypt3(&c3, &sk).is_err());
             assert!(Encoder::new(&own).decode(&pt).is_err());
-            let mut encryptor = Encryptor::from_seed(&own, 5);
+            let mut encryptor = Encryptor::from_insecure_seed(&own, InsecureSeed::from_u64(5));
             refused(encryptor.encrypt_symmetric(&pt, &sk));
             refused(encryptor.encrypt(&pt, &kg.public_key(&sk).unwrap()));
         }

@@ -204,8 +204,60 @@ pub(crate) fn expand_uniform(
         .collect()
 }
 
+/// A 32-byte seed for deterministic key generation and encryption
+/// ([`KeyGenerator::from_insecure_seed`], [`crate::Encryptor::from_insecure_seed`]).
+///
+/// **Not for production keys.** Keys and ciphertexts made from a seed are
+/// exactly as secret as the seed, and seeds tend to be small, reused or
+/// written down (a `u64` from a command line has 64 bits of entropy, far
+/// below the 128-bit security of the parameters). Use it only for tests and
+/// reproducible experiments; production code uses [`KeyGenerator::new`] and
+/// [`crate::Encryptor::new`] (operating-system entropy). The seed is zeroized
+/// on drop.
+///
+/// ```
+/// use privox_ckks::*;
+/// let params = CkksParams::new(ParamSpec::standard(13, 2, 3))?;
+/// // The same seed gives the same key: reproducible experiments only.
+/// let a = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1)).secret_key();
+/// let b = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1)).secret_key();
+/// assert_eq!(a.to_bytes(), b.to_bytes());
+/// # Ok::<(), CkksError>(())
+/// ```
+///
+/// There is no constructor from a bare integer:
+///
+/// ```compile_fail
+/// # use privox_ckks::*;
+/// # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
+/// let kg = KeyGenerator::from_seed(&params, 1);
+/// ```
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct InsecureSeed(pub [u8; 32]);
+
+impl InsecureSeed {
+    /// Expands a `u64` into a 32-byte seed (the seed `ChaCha20Rng::seed_from_u64`
+    /// would use). Tests and reproducible experiments only, never production
+    /// keys: it has at most 64 bits of entropy.
+    pub fn from_u64(seed: u64) -> Self {
+        InsecureSeed(ChaCha20Rng::seed_from_u64(seed).get_seed())
+    }
+
+    /// A ChaCha20 generator started from this seed.
+    pub(crate) fn rng(&self) -> ChaCha20Rng {
+        ChaCha20Rng::from_seed(self.0)
+    }
+}
+
+impl std::fmt::Debug for InsecureSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InsecureSeed(<redacted>)")
+    }
+}
+
 /// Generates keys. Production keys use OS entropy ([`KeyGenerator::new`]);
-/// [`KeyGenerator::from_seed`] exists for tests and an explicit `--seed`.
+/// [`KeyGenerator::from_insecure_seed`] exists for tests and reproducible
+/// experiments only.
 pub struct KeyGenerator {
     params: CkksParams,
     rng: ChaCha20Rng,
@@ -220,11 +272,12 @@ impl KeyGenerator {
         }
     }
 
-    /// A deterministic generator: ONLY for tests and reproducible experiments.
-    pub fn from_seed(params: &CkksParams, seed: u64) -> Self {
+    /// A deterministic generator: ONLY for tests and reproducible
+    /// experiments, never for production keys (see [`InsecureSeed`]).
+    pub fn from_insecure_seed(params: &CkksParams, seed: InsecureSeed) -> Self {
         KeyGenerator {
             params: params.clone(),
-            rng: ChaCha20Rng::seed_from_u64(seed),
+            rng: seed.rng(),
         }
     }
 

@@ -78,7 +78,8 @@
 //! cannot match σ² = 10.24 exactly (η = 20.48 is not an integer), which is why
 //! we did not use one. The secret is uniform ternary. Key material comes from
 //! `ChaCha20Rng::from_os_rng()`; seeded generators exist only as explicit
-//! `from_seed` constructors for tests and a `--seed` option. Secret keys and
+//! `from_insecure_seed` constructors taking an [`InsecureSeed`], for tests and
+//! reproducible experiments (never production keys). Secret keys and
 //! ephemeral secrets are zeroized on drop.
 //!
 //! # Noise and precision model
@@ -187,7 +188,9 @@ pub use ciphertext::{Ciphertext, Ciphertext3, Decryptor, Encryptor, Plaintext};
 pub use encoder::{Complex, Encoder};
 pub use error::{CkksError, Result};
 pub use evaluator::{Evaluator, HoistedCiphertext, SCALE_TOLERANCE};
-pub use keys::{EvaluationKeys, GaloisKeys, KeyGenerator, PublicKey, RelinKey, SecretKey};
+pub use keys::{
+    EvaluationKeys, GaloisKeys, InsecureSeed, KeyGenerator, PublicKey, RelinKey, SecretKey,
+};
 pub use params::{
     CkksParams, ERROR_STD_DEV, HE_STANDARD_128, ParamSpec, SecurityPolicy, check_security,
 };

@@ -12,7 +12,7 @@
 //! ```compile_fail
 //! # use privox_ckks::*;
 //! # let params = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
-//! let sk = KeyGenerator::from_seed(&params, 1).secret_key();
+//! let sk = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1)).secret_key();
 //! // EvaluationKeys::to_bytes takes &EvaluationKeys, never a SecretKey.
 //! let bytes = EvaluationKeys::to_bytes(&sk);
 //! ```
@@ -575,13 +575,13 @@ mod tests {
 
     fn objects() -> Objects {
         let params = test_params(6, &[50, 30], 40, 1, 30);
-        let mut kg = KeyGenerator::from_seed(&params, 3);
+        let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(3));
         let sk = kg.secret_key();
         let pk = kg.public_key(&sk).unwrap();
         let ek = kg.evaluation_keys(&sk, &[1, -1], true).unwrap();
         let enc = Encoder::new(&params);
         let pt = enc.encode_real(&[0.5, -0.25], 1, 2f64.powi(30)).unwrap();
-        let mut e = Encryptor::from_seed(&params, 4);
+        let mut e = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(4));
         let ct = e.encrypt_symmetric(&pt, &sk).unwrap();
         let blobs = vec![
             ("params", params.to_bytes()),
@@ -667,13 +667,13 @@ mod tests {
     #[test]
     fn decoded_objects_work() {
         let params = test_params(12, &[60, 40], 60, 1, 40);
-        let mut kg = KeyGenerator::from_seed(&params, 3);
+        let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(3));
         let sk = kg.secret_key();
         let ek = kg.evaluation_keys(&sk, &[1], false).unwrap();
         let enc = Encoder::new(&params);
         let v: Vec<f64> = (0..8).map(|i| i as f64 / 8.0).collect();
         let pt = enc.encode_real(&v, 1, 2f64.powi(40)).unwrap();
-        let ct = Encryptor::from_seed(&params, 4)
+        let ct = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(4))
             .encrypt_symmetric(&pt, &sk)
             .unwrap();
         let ct2 = Ciphertext::from_bytes(&params, &ct.to_bytes_seeded(&params).unwrap()).unwrap();

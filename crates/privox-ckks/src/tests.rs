@@ -32,7 +32,7 @@ pub(crate) fn setup(
 impl Setup {
     /// Keys generated from `key_seed`, with Galois keys for `steps` and conjugation.
     pub fn new(params: CkksParams, key_seed: u64, steps: Vec<i64>) -> Setup {
-        let mut kg = KeyGenerator::from_seed(&params, key_seed);
+        let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(key_seed));
         let sk = kg.secret_key();
         let pk = kg.public_key(&sk).unwrap();
         let keys = kg.evaluation_keys(&sk, &steps, true).unwrap();
@@ -51,7 +51,7 @@ impl Setup {
             .enc
             .encode(v, self.params.max_level(), self.params.default_scale())
             .unwrap();
-        Encryptor::from_seed(&self.params, seed)
+        Encryptor::from_insecure_seed(&self.params, InsecureSeed::from_u64(seed))
             .encrypt(&pt, &self.pk)
             .unwrap()
     }
@@ -97,6 +97,43 @@ fn small() -> Setup {
     )
 }
 
+/// Seeded generators take a 32-byte `InsecureSeed`: the same seed reproduces
+/// keys and ciphertexts, another seed (or the raw bytes of a u64) does not,
+/// and the seed never shows in debug output.
+#[test]
+fn insecure_seeds_reproduce_and_are_redacted() {
+    let params = test_params(6, &[50, 30], 50, 2, 30);
+    let key = |seed: InsecureSeed| {
+        KeyGenerator::from_insecure_seed(&params, seed)
+            .secret_key()
+            .to_bytes()
+    };
+    assert_eq!(
+        key(InsecureSeed::from_u64(1)),
+        key(InsecureSeed::from_u64(1))
+    );
+    assert_ne!(
+        key(InsecureSeed::from_u64(1)),
+        key(InsecureSeed::from_u64(2))
+    );
+    let mut raw = [0u8; 32];
+    raw[..8].copy_from_slice(&1u64.to_le_bytes());
+    assert_ne!(key(InsecureSeed::from_u64(1)), key(InsecureSeed(raw)));
+    let sk = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(3)).secret_key();
+    let pt = Encoder::new(&params)
+        .encode_real(&[0.5], 1, params.default_scale())
+        .unwrap();
+    let ct = |seed| {
+        Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(seed))
+            .encrypt_symmetric(&pt, &sk)
+            .unwrap()
+    };
+    assert_eq!(ct(4), ct(4));
+    assert_ne!(ct(4), ct(5));
+    let shown = format!("{:?}", InsecureSeed([7u8; 32]));
+    assert!(!shown.contains('7'), "{shown}");
+}
+
 #[test]
 fn encode_decode_round_trip() {
     let s = small();
@@ -117,7 +154,7 @@ fn fresh_encryption_precision() {
     eprintln!("pk fresh: {:.1} bits", -e.log2());
     assert!(e < 2f64.powi(-25), "{e}");
     let pt = s.enc.encode(&v, 3, 2f64.powi(40)).unwrap();
-    let ct = Encryptor::from_seed(&s.params, 4)
+    let ct = Encryptor::from_insecure_seed(&s.params, InsecureSeed::from_u64(4))
         .encrypt_symmetric(&pt, &s.sk)
         .unwrap();
     let e = max_err(&v, &s.decrypt(&ct));
@@ -346,7 +383,7 @@ fn operations_at_n8192_and_n16384_with_secure_parameters() {
             .enc
             .encode(&a, s.params.max_level(), s.params.default_scale())
             .unwrap();
-        let sk_ct = Encryptor::from_seed(&s.params, 9)
+        let sk_ct = Encryptor::from_insecure_seed(&s.params, InsecureSeed::from_u64(9))
             .encrypt_symmetric(&pt, &s.sk)
             .unwrap();
         let fresh_sk = max_err(&a, &s.decrypt(&sk_ct));
@@ -443,7 +480,7 @@ fn mean_sd(sum: f64, sum_sq: f64, count: f64) -> (f64, f64) {
 fn measure_fresh(q_bits: &[u32], dnum: usize, log_scale: i32, trials: u64) -> FreshMeasurement {
     let spec = ParamSpec::new(14, q_bits.to_vec(), 60, dnum, 2f64.powi(log_scale));
     let params = CkksParams::new(spec).unwrap();
-    let mut kg = KeyGenerator::from_seed(&params, 5);
+    let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(5));
     let sk = kg.secret_key();
     let pk = kg.public_key(&sk).unwrap();
     let (enc, dec) = (Encoder::new(&params), Decryptor::new(&params));
@@ -467,7 +504,7 @@ fn measure_fresh(q_bits: &[u32], dnum: usize, log_scale: i32, trials: u64) -> Fr
     for t in 0..trials {
         let a = vals(n / 2, 100 + t);
         let pt = enc.encode(&a, level, params.default_scale()).unwrap();
-        let mut encryptor = Encryptor::from_seed(&params, t);
+        let mut encryptor = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(t));
         for public in [true, false] {
             let ct = if public {
                 encryptor.encrypt(&pt, &pk)

@@ -7,7 +7,9 @@
 //! moves to its pool thread is counted too.
 
 use privox_ckks::bench_support::NttBench;
-use privox_ckks::{CkksError, CkksParams, Decryptor, Encoder, Encryptor, KeyGenerator, Result};
+use privox_ckks::{
+    CkksError, CkksParams, Decryptor, Encoder, Encryptor, InsecureSeed, KeyGenerator, Result,
+};
 use std::time::{Duration, Instant};
 
 /// Nanoseconds this process has spent on a CPU, all threads together.
@@ -98,13 +100,13 @@ pub fn run(params: &CkksParams, only: &[String]) -> Result<()> {
     }
     let top = params.max_level();
     let scale = params.default_scale();
-    let mut kg = KeyGenerator::from_seed(params, 1);
+    let mut kg = KeyGenerator::from_insecure_seed(params, InsecureSeed::from_u64(1));
     let sk = kg.secret_key();
     let pk = kg.public_key(&sk)?;
     let steps: Vec<i64> = (1..=16).collect();
     let keys = kg.evaluation_keys(&sk, &steps, false)?;
     let encoder = Encoder::new(params);
-    let mut encryptor = Encryptor::from_seed(params, 2);
+    let mut encryptor = Encryptor::from_insecure_seed(params, InsecureSeed::from_u64(2));
     let decryptor = Decryptor::new(params);
     let ev = privox_ckks::Evaluator::new(params);
     let values: Vec<f64> = (0..params.max_slots())

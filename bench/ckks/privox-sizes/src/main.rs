@@ -7,7 +7,7 @@
 
 mod cputime;
 
-use privox_ckks::{CkksParams, Encoder, Encryptor, KeyGenerator, ParamSpec, Result};
+use privox_ckks::{CkksParams, Encoder, Encryptor, InsecureSeed, KeyGenerator, ParamSpec, Result};
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -31,7 +31,7 @@ fn main() -> Result<()> {
         return cputime::run(&params, &only);
     }
     // Fixed seeds: sizes do not depend on the randomness, and this is a bench tool.
-    let mut kg = KeyGenerator::from_seed(&params, 1);
+    let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1));
     let sk = kg.secret_key();
     let pk = kg.public_key(&sk)?;
     let rk = kg.relin_key(&sk)?;
@@ -41,7 +41,7 @@ fn main() -> Result<()> {
         .map(|i| (i % 200) as f64 / 100.0 - 1.0)
         .collect();
     let pt = encoder.encode_real(&values, params.max_level(), params.default_scale())?;
-    let mut enc = Encryptor::from_seed(&params, 2);
+    let mut enc = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(2));
     let ct_sk = enc.encrypt_symmetric(&pt, &sk)?;
     let ct_pk = enc.encrypt(&pt, &pk)?;
 

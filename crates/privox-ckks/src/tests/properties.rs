@@ -201,7 +201,7 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
         a.iter().zip(b).map(|(x, y)| f(*x, *y)).collect()
     };
     let encode = |v: &[Complex], level: usize| enc.encode(v, level, delta).expect("encodable");
-    let mut encryptor = Encryptor::from_seed(&fx.params, cs.seed);
+    let mut encryptor = Encryptor::from_insecure_seed(&fx.params, InsecureSeed::from_u64(cs.seed));
 
     // Encryption: public key and secret key, at the case's level.
     let pa = encode(a, cs.level);
