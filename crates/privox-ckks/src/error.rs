@@ -17,6 +17,17 @@ pub enum CkksError {
          a larger N, or (tests only) the `insecure-testing-params` feature"
     )]
     Insecure { n: usize, log_qp: u32, max: u32 },
+    #[error(
+        "the special modulus P ({log_p} bits) is smaller than key-switching digit {digit} \
+         ({log_qj} bits): every relinearization and rotation would lose about {} bits of precision; \
+         use larger or more special primes (p_bits), or more digits (dnum)",
+        log_qj - log_p
+    )]
+    SpecialModulusTooSmall {
+        digit: usize,
+        log_qj: u32,
+        log_p: u32,
+    },
     #[error("no NTT-friendly prime of {bits} bits left for N = {n}: use another bit size")]
     NoPrime { bits: u32, n: usize },
     #[error(

@@ -37,7 +37,10 @@
 //!   and `dnum` key-switching digits (`alpha = ceil((L+1)/dnum)` primes per
 //!   digit, also the number of special primes). Primes `p ≡ 1 (mod 2N)` are
 //!   searched downwards from `2^bits` with deterministic Miller–Rabin, so a
-//!   spec always yields the same primes; the fingerprint hashes them.
+//!   spec always yields the same primes; the fingerprint hashes them. The
+//!   special modulus P must have at least as many bits as every digit's
+//!   product of primes (key-switching error ∝ max_j Q_j / P), otherwise
+//!   [`CkksError::SpecialModulusTooSmall`].
 //! * **Representation**: ciphertexts and plaintexts stay in evaluation (NTT)
 //!   form; products are pointwise (tfhe-ntt's SIMD multiply-accumulate),
 //!   rotations are index permutations. Rescaling and ModDown round exactly.

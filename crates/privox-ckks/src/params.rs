@@ -170,6 +170,7 @@ impl CkksParams {
             used.push(p);
         }
         let (q, p) = used.split_at(num_q);
+        check_special_modulus(q, p, alpha)?;
         let ctx = RnsContext::new(spec.log_n, q, p, alpha)?;
         let fingerprint = Fingerprint::of(&canonical_bytes(&spec, q, p));
         Ok(CkksParams {
@@ -223,6 +224,45 @@ impl CkksParams {
     }
 }
 
+/// Bit length of a product of primes (exact: multi-word multiplication).
+fn product_bits(primes: &[u64]) -> u32 {
+    let mut words: Vec<u64> = vec![1];
+    for &p in primes {
+        let mut carry = 0u128;
+        for w in words.iter_mut() {
+            let t = (*w as u128) * (p as u128) + carry;
+            *w = t as u64;
+            carry = t >> 64;
+        }
+        if carry > 0 {
+            words.push(carry as u64);
+        }
+    }
+    let top = words.last().copied().unwrap_or(0);
+    64 * (words.len() as u32 - 1) + (64 - top.leading_zeros())
+}
+
+/// Hybrid key switching divides the digit-times-key inner product by P, so
+/// its error is about `max_j Q_j / P` times the key error (see the crate
+/// docs); a P smaller than a digit makes every relinearization and rotation
+/// lose precision (`log P` 20 bits below a digit leaves ≈ 2^-4.6 after
+/// mul + rescale + rotate; 30 bits below gives garbage). Refuse such sets:
+/// `bits(P) >= bits(Q_j)` for every digit `Q_j` (the product of its primes).
+fn check_special_modulus(q: &[u64], p: &[u64], alpha: usize) -> Result<()> {
+    let log_p = product_bits(p);
+    for (digit, primes) in q.chunks(alpha.max(1)).enumerate() {
+        let log_qj = product_bits(primes);
+        if log_qj > log_p {
+            return Err(CkksError::SpecialModulusTooSmall {
+                digit,
+                log_qj,
+                log_p,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Canonical bytes: everything that changes the meaning of keys and
 /// ciphertexts (not the default scale, which every ciphertext carries).
 fn canonical_bytes(spec: &ParamSpec, q: &[u64], p: &[u64]) -> Vec<u8> {
@@ -268,10 +308,11 @@ mod tests {
         assert_eq!(p.q_primes().len(), 8);
         assert_eq!(p.p_primes().len(), 1);
         assert!(p.log_qp() <= 438);
+        // Two primes per digit (40 + 30 bits): two 40-bit special primes.
         let p = CkksParams::new(ParamSpec::new(
             13,
             vec![40, 30, 30, 30],
-            30,
+            40,
             2,
             2f64.powi(30),
         ))
@@ -322,6 +363,88 @@ mod tests {
         assert!(CkksParams::new(ParamSpec::new(12, vec![49], 60, 1, 1e9)).is_ok());
     }
 
+    /// The cases: q = [60, 40, 40], dnum 3 (one prime per digit) with
+    /// log P = 40 or 30 lost 20 or 30 bits in every key switch and was
+    /// accepted; now refused, naming the digit. log P = 60 is accepted, and
+    /// so are equal bit lengths; with two primes per digit P needs two.
+    #[test]
+    fn special_modulus_smaller_than_a_digit_is_refused() {
+        for p_bits in [40, 30, 59] {
+            let e = CkksParams::new(ParamSpec::new(
+                13,
+                vec![60, 40, 40],
+                p_bits,
+                3,
+                2f64.powi(40),
+            ))
+            .unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    CkksError::SpecialModulusTooSmall {
+                        digit: 0,
+                        log_qj: 60,
+                        log_p,
+                    } if log_p == p_bits
+                ),
+                "{e}"
+            );
+            assert!(e.to_string().contains("special"), "{e}");
+        }
+        assert!(
+            CkksParams::new(ParamSpec::new(13, vec![60, 40, 40], 60, 3, 2f64.powi(40))).is_ok()
+        );
+        // Two primes per digit: 60 + 40 = 100 bits against two special primes.
+        let e = CkksParams::new(ParamSpec::new(
+            14,
+            vec![60, 40, 40, 40],
+            45,
+            2,
+            2f64.powi(40),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                CkksError::SpecialModulusTooSmall {
+                    digit: 0,
+                    log_qj: 100,
+                    log_p: 90
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            CkksParams::new(ParamSpec::new(
+                14,
+                vec![60, 40, 40, 40],
+                50,
+                2,
+                2f64.powi(40)
+            ))
+            .is_ok()
+        );
+        // The insecure test sets are checked too (the rule is about precision).
+        let mut spec = ParamSpec::new(12, vec![60, 40], 40, 2, 2f64.powi(40));
+        spec.security = SecurityPolicy::InsecureTestingOnly;
+        assert!(matches!(
+            CkksParams::new(spec),
+            Err(CkksError::SpecialModulusTooSmall { .. })
+        ));
+        // Every standard chain satisfies it.
+        for (log_n, depth) in [(13u32, 2usize), (14, 6), (15, 14)] {
+            for dnum in 1..=depth + 1 {
+                match CkksParams::new(ParamSpec::standard(log_n, depth, dnum)) {
+                    Ok(_) | Err(CkksError::Insecure { .. }) => {}
+                    Err(e) => panic!("standard({log_n}, {depth}, {dnum}): {e}"),
+                }
+            }
+        }
+        assert_eq!(product_bits(&[]), 1);
+        assert_eq!(product_bits(&[3, 5]), 4);
+        assert_eq!(product_bits(&[u64::MAX, u64::MAX]), 128);
+    }
+
     #[test]
     fn fingerprint_is_deterministic_and_discriminating() {
         let a = CkksParams::new(ParamSpec::standard(13, 2, 3)).unwrap();
@@ -329,7 +452,7 @@ mod tests {
         let c = CkksParams::new(ParamSpec::standard(13, 2, 1)).unwrap_err();
         assert!(matches!(c, CkksError::Insecure { .. }));
         let c =
-            CkksParams::new(ParamSpec::new(13, vec![50, 40, 40], 40, 2, 2f64.powi(40))).unwrap();
+            CkksParams::new(ParamSpec::new(13, vec![50, 40, 40], 50, 3, 2f64.powi(40))).unwrap();
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert_ne!(a.fingerprint(), c.fingerprint());
     }
