@@ -228,7 +228,14 @@ impl Client {
             .map(|ct| Ok(enc.decode_real(&dec.decrypt(ct, sk)?)?))
             .collect::<Result<Vec<_>>>()?;
         let logits = match plan.packing {
-            Packing::Single => vec![(0..classes).map(|c| decoded[0][c] * k).collect()],
+            Packing::Single => {
+                let slots = plan
+                    .single
+                    .as_ref()
+                    .map(|l| l.output_slots(classes))
+                    .unwrap_or_default();
+                vec![slots.iter().map(|&s| decoded[0][s] * k).collect()]
+            }
             Packing::Batch => (0..response.rows)
                 .map(|r| (0..classes).map(|c| decoded[c][r] * k).collect())
                 .collect(),

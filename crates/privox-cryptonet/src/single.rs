@@ -2,31 +2,43 @@
 //!
 //! Vectors live *replicated*: a width-`n` vector (`n` = the widest layer, to
 //! a power of two) is copied into every block of `n` slots, so a rotation of
-//! the whole ciphertext is a cyclic rotation of every copy, and the
-//! diagonal method `M·x = Σ_d diag_d ⊙ rot(x, d)` needs no masking.
+//! the whole ciphertext is a cyclic rotation of every copy and the diagonal
+//! method `M·x = Σ_d diag_d ⊙ rot(x, d)` needs no masking. The copies are
+//! also what makes the layers cheap:
 //!
 //! * **First layer: client-side diagonals.** The client knows the layout (not
 //!   the weights) and uploads `ceil(n / blocks)` ciphertexts where block `b`
 //!   of ciphertext `t` holds `rot(x, blocks·t + b)`. The server multiplies each
 //!   by one plaintext holding the matching diagonals (lazy accumulation, one
 //!   rescale) and sums the blocks with `log2(blocks)` rotations: the result is
-//!   replicated, at the cost of a few extra upload ciphertexts instead of
-//!   `n` rotations at the most expensive level.
-//! * **Other layers: baby-step giant-step** ([`privox_ckks::Evaluator::matvec_bsgs`]):
-//!   hoisted baby-step rotations, lazy ct–pt accumulation, giant-step
-//!   rotations; diagonals that are all zero are skipped, so the last layer
-//!   (two outputs) needs only a few giant steps. Input and output are both
-//!   replicated: layers chain without repacking.
+//!   replicated, for a few extra upload ciphertexts instead of `n` rotations
+//!   at the most expensive level.
+//! * **Penultimate layer: baby steps, then a giant-step tree across blocks.**
+//!   With `G` giant steps of `B = n/G` diagonals each, one plaintext per baby
+//!   step holds giant group `g` in blocks `2g, 2g+1` (mod `2G`), so a single
+//!   product per baby step computes every giant group's inner sum at once.
+//!   The giant steps `Σ_g rot(inner_g, g·B)` become `Σ_g rot(Z, g·(2n + B))`
+//!   (two copies per group absorb the carry into the next block), a
+//!   geometric sum done by `log2 G` rotations. Blocks `0, 2G, 4G, …` end up
+//!   holding the layer's output; the others hold garbage that the last layer
+//!   never reads. `B − 1` hoisted rotations + `log2 G` instead of
+//!   `B − 1 + n/B − 1`.
+//! * **Last layer: windowed dot products.** Output `c`'s weights sit in a
+//!   window of `W` (the input width, to a power of two) slots of a correct
+//!   block, at offset `o` (the input is shifted there by one hoisted
+//!   rotation per distinct offset); `log2 W` rotations sum each window into
+//!   its first slot.
+//! * Middle layers of deeper networks use the standard baby-step giant-step
+//!   product ([`privox_ckks::Evaluator::matvec_bsgs`]), replicated in and out.
 //! * **Activations** act slotwise ([`crate::polyeval`]); padded slots hold 0
 //!   and the circuit's polynomials have no constant term, so they stay 0.
-//!
-//! The scores end in slots `0..classes` of the result.
 
 use privox_ckks::{Ciphertext, Encoder, Evaluator, GaloisKeys, Plaintext};
 
 use crate::circuit::{AffineStage, Circuit, Stage};
 use crate::error::Result;
-use crate::plan::{Plan, SingleLayout};
+use crate::error::CryptonetError;
+use crate::plan::{Plan, SingleLayout, SingleStage};
 use crate::polyeval::PolyEvaluator;
 
 /// `W[i][j]` of an affine stage padded to `n × n` (0 outside).
@@ -38,37 +50,135 @@ fn padded(a: &AffineStage, i: usize, j: usize) -> f64 {
     }
 }
 
-/// Whether generalized diagonal `d` of `a` (period `n`) has a non-zero entry.
-fn diagonal_nonzero(a: &AffineStage, n: usize, d: usize) -> bool {
-    (0..a.outputs).any(|i| padded(a, i, (i + d) % n) != 0.0)
+/// Relative cost of a hoisted rotation against a plain one.
+const HOISTED_COST: f64 = 0.75;
+
+fn baby_for(n: usize) -> usize {
+    ((n as f64).sqrt().ceil() as usize).next_power_of_two().min(n)
 }
 
-/// The rotations the server performs, hence the Galois keys it needs.
-pub fn rotation_steps(circuit: &Circuit, layout: &SingleLayout) -> Vec<i64> {
-    let n = layout.period;
-    let mut steps: Vec<i64> = Vec::new();
-    let mut s = n;
-    while s < n * layout.blocks {
-        steps.push(s as i64);
-        s *= 2;
-    }
-    let mut affine = circuit.stages.iter().filter_map(|s| match s {
-        Stage::Affine(a) => Some(a),
-        Stage::Poly(_) => None,
-    });
-    affine.next(); // the first layer uses the client-side diagonals
-    let mut any_bsgs = false;
-    for a in affine {
-        any_bsgs = true;
-        for d in 0..n {
-            let g = d / layout.baby;
-            if g > 0 && diagonal_nonzero(a, n, d) {
-                steps.push((g * layout.baby) as i64);
+/// Plans how each stage of `circuit` runs with period `n` and `blocks` copies.
+pub fn layout(circuit: &Circuit, n: usize, blocks: usize) -> Result<SingleLayout> {
+    let affines: Vec<&AffineStage> = circuit
+        .stages
+        .iter()
+        .filter_map(|s| match s {
+            Stage::Affine(a) => Some(a),
+            Stage::Poly(_) => None,
+        })
+        .collect();
+    let na = affines.len();
+    let last = affines[na - 1];
+    let window = last.inputs.next_power_of_two().min(n);
+    let per_block = n / window;
+    let needed = circuit.n_classes.div_ceil(per_block);
+    // Giant steps of the penultimate layer: as many as leave `needed`
+    // correct blocks, if that beats the standard product.
+    let tree_giants = {
+        let mut g = 1;
+        while 2 * g <= n && 4 * g * needed <= blocks {
+            g *= 2;
+        }
+        let tree = (n / g - 1) as f64 * HOISTED_COST + (g as f64).log2();
+        let b = baby_for(n);
+        let plain = (b - 1) as f64 * HOISTED_COST + (n / b - 1) as f64;
+        (g >= 2 && tree < plain).then_some(g)
+    };
+    let mut stages = Vec::with_capacity(circuit.stages.len());
+    let mut ai = 0;
+    // Blocks holding the current vector correctly (all when replicated).
+    let mut correct: Vec<usize> = (0..blocks).collect();
+    for s in &circuit.stages {
+        match s {
+            Stage::Poly(_) => stages.push(SingleStage::Poly),
+            Stage::Affine(_) => {
+                let stage = if ai == 0 && na > 1 {
+                    SingleStage::First
+                } else if ai == 0 || ai + 1 == na {
+                    if ai == 0 {
+                        // One affine layer only: it is first and last.
+                        SingleStage::First
+                    } else {
+                        let mut places = Vec::with_capacity(circuit.n_classes);
+                        for c in 0..circuit.n_classes {
+                            let Some(&b) = correct.get(c / per_block) else {
+                                return Err(CryptonetError::TooWide {
+                                    width: circuit.n_classes,
+                                    slots: correct.len() * per_block,
+                                });
+                            };
+                            places.push((b, (c % per_block) * window));
+                        }
+                        SingleStage::Dot { window, places }
+                    }
+                } else if ai + 2 == na && tree_giants.is_some() {
+                    let giants = tree_giants.unwrap_or(1);
+                    correct = (0..blocks).step_by(2 * giants).collect();
+                    SingleStage::Tree {
+                        baby: n / giants,
+                        giants,
+                    }
+                } else {
+                    SingleStage::Bsgs { baby: baby_for(n) }
+                };
+                stages.push(stage);
+                ai += 1;
             }
         }
     }
-    if any_bsgs {
-        steps.extend(1..layout.baby.min(n) as i64);
+    Ok(SingleLayout {
+        period: n,
+        blocks,
+        input_cts: n.div_ceil(blocks),
+        stages,
+    })
+}
+
+/// Rotation of the giant-step tree's level `k`.
+fn tree_step(n: usize, baby: usize, k: u32, slots: usize) -> i64 {
+    (((2 * n + baby) << k) % slots) as i64
+}
+
+/// Distinct window offsets of a `Dot` stage, 0 first.
+fn dot_offsets(places: &[(usize, usize)]) -> Vec<usize> {
+    let mut o: Vec<usize> = places.iter().map(|p| p.1).collect();
+    o.push(0);
+    o.sort_unstable();
+    o.dedup();
+    o
+}
+
+/// The rotations the server performs, hence the Galois keys it needs.
+pub fn rotation_steps(layout: &SingleLayout, slots: usize) -> Vec<i64> {
+    let n = layout.period;
+    let mut steps: Vec<i64> = Vec::new();
+    for st in &layout.stages {
+        match st {
+            SingleStage::First => {
+                let mut s = n;
+                while s < n * layout.blocks {
+                    steps.push(s as i64);
+                    s *= 2;
+                }
+            }
+            SingleStage::Bsgs { baby } => {
+                steps.extend(1..*baby as i64);
+                steps.extend((1..n / baby).map(|g| (g * baby) as i64));
+            }
+            SingleStage::Tree { baby, giants } => {
+                steps.extend(1..*baby as i64);
+                steps.extend((0..giants.trailing_zeros()).map(|k| tree_step(n, *baby, k, slots)));
+            }
+            SingleStage::Dot { window, places } => {
+                steps.extend(dot_offsets(places).iter().filter(|&&o| o > 0).map(|&o| -(o as i64)));
+                let mut s = 1;
+                while s < *window {
+                    steps.push(s as i64);
+                    s *= 2;
+                }
+            }
+            SingleStage::Poly => {}
+        }
     }
     steps.sort_unstable();
     steps.dedup();
@@ -111,7 +221,20 @@ enum ServerStage {
         bias: Plaintext,
     },
     Bsgs {
+        baby: usize,
         diagonals: Vec<Option<Plaintext>>,
+        bias: Plaintext,
+    },
+    Tree {
+        /// One plaintext per baby step (`None`: all zero).
+        products: Vec<Option<Plaintext>>,
+        steps: Vec<i64>,
+        bias: Plaintext,
+    },
+    Dot {
+        /// `(offset, weights)` per distinct window offset.
+        products: Vec<(usize, Plaintext)>,
+        window: usize,
         bias: Plaintext,
     },
     Poly(Vec<f64>),
@@ -124,8 +247,16 @@ pub struct SingleEvaluator {
     layout: SingleLayout,
 }
 
+/// Encodes a full-slot real vector, `None` when it is all zero.
+fn encode_nonzero(enc: &Encoder, v: &[f64], level: usize, scale: f64) -> Result<Option<Plaintext>> {
+    if v.iter().all(|&x| x == 0.0) {
+        return Ok(None);
+    }
+    Ok(Some(enc.encode_real(v, level, scale)?))
+}
+
 impl SingleEvaluator {
-    /// Encodes the model's diagonals and biases for `plan`.
+    /// Encodes the model's weights and biases for `plan`.
     pub fn new(plan: &Plan, layout: &SingleLayout) -> Result<Self> {
         let params = &plan.params;
         let enc = Encoder::new(params);
@@ -133,53 +264,126 @@ impl SingleEvaluator {
         let n = layout.period;
         let q = params.q_primes();
         let mut stages = Vec::new();
-        for (k, (stage, &level)) in plan.circuit.stages.iter().zip(&plan.stage_levels).enumerate() {
-            match stage {
-                Stage::Poly(p) => stages.push(ServerStage::Poly(p.coeffs.clone())),
-                Stage::Affine(a) => {
-                    let w_scale = q[level] as f64;
-                    let mut b = a.bias.clone();
-                    b.resize(n, 0.0);
-                    let bias = enc.encode_real(&replicate(&b, slots), level - 1, plan.scales[level - 1])?;
-                    if k == 0 {
-                        let diagonals = (0..layout.input_cts)
-                            .map(|t| {
-                                let mut v = vec![0.0; slots];
-                                for blk in 0..layout.blocks {
-                                    let d = layout.blocks * t + blk;
-                                    if d >= n {
-                                        continue;
-                                    }
-                                    for i in 0..n {
-                                        v[blk * n + i] = padded(a, i, (i + d) % n);
-                                    }
+        for ((stage, &level), kind) in plan
+            .circuit
+            .stages
+            .iter()
+            .zip(&plan.stage_levels)
+            .zip(&layout.stages)
+        {
+            let Stage::Affine(a) = stage else {
+                if let Stage::Poly(p) = stage {
+                    stages.push(ServerStage::Poly(p.coeffs.clone()));
+                }
+                continue;
+            };
+            let w_scale = q[level] as f64;
+            let out_scale = plan.scales[level - 1];
+            let mut b = a.bias.clone();
+            b.resize(n, 0.0);
+            let replicated_bias = || enc.encode_real(&replicate(&b, slots), level - 1, out_scale);
+            let st = match kind {
+                SingleStage::First => {
+                    let diagonals = (0..layout.input_cts)
+                        .map(|t| {
+                            let mut v = vec![0.0; slots];
+                            for blk in 0..layout.blocks {
+                                let d = layout.blocks * t + blk;
+                                if d >= n {
+                                    continue;
                                 }
-                                enc.encode_real(&v, level, w_scale)
-                            })
-                            .collect::<std::result::Result<Vec<_>, _>>()?;
-                        stages.push(ServerStage::First { diagonals, bias });
-                    } else {
-                        let baby = layout.baby;
-                        let diagonals = (0..n)
-                            .map(|d| {
-                                if !diagonal_nonzero(a, n, d) {
-                                    return Ok(None);
+                                for i in 0..n {
+                                    v[blk * n + i] = padded(a, i, (i + d) % n);
                                 }
-                                // Pre-rotated right by the giant step.
-                                let g = (d / baby) * baby;
-                                let diag: Vec<f64> = (0..n)
-                                    .map(|i| {
-                                        let src = (i + n - g % n) % n;
-                                        padded(a, src, (src + d) % n)
-                                    })
-                                    .collect();
-                                enc.encode_real(&replicate(&diag, slots), level, w_scale).map(Some)
-                            })
-                            .collect::<std::result::Result<Vec<_>, _>>()?;
-                        stages.push(ServerStage::Bsgs { diagonals, bias });
+                            }
+                            enc.encode_real(&v, level, w_scale)
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    ServerStage::First {
+                        diagonals,
+                        bias: replicated_bias()?,
                     }
                 }
-            }
+                SingleStage::Bsgs { baby } => {
+                    let baby = *baby;
+                    let diagonals = (0..n)
+                        .map(|d| {
+                            // Pre-rotated right by the giant step.
+                            let g = (d / baby) * baby;
+                            let diag: Vec<f64> = (0..n)
+                                .map(|i| {
+                                    let src = (i + n - g % n) % n;
+                                    padded(a, src, (src + d) % n)
+                                })
+                                .collect();
+                            encode_nonzero(&enc, &replicate(&diag, slots), level, w_scale)
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    ServerStage::Bsgs {
+                        baby,
+                        diagonals,
+                        bias: replicated_bias()?,
+                    }
+                }
+                SingleStage::Tree { baby, giants } => {
+                    let (baby, giants) = (*baby, *giants);
+                    let products = (0..baby)
+                        .map(|bb| {
+                            let mut v = vec![0.0; slots];
+                            for blk in 0..layout.blocks {
+                                let g = (blk % (2 * giants)) / 2;
+                                let shift = g * baby;
+                                for p in 0..n {
+                                    let src = (p + n - shift % n) % n;
+                                    v[blk * n + p] = padded(a, src, (src + shift + bb) % n);
+                                }
+                            }
+                            encode_nonzero(&enc, &v, level, w_scale)
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let steps = (0..giants.trailing_zeros())
+                        .map(|k| tree_step(n, baby, k, slots))
+                        .collect();
+                    ServerStage::Tree {
+                        products,
+                        steps,
+                        bias: replicated_bias()?,
+                    }
+                }
+                SingleStage::Dot { window, places } => {
+                    let products = dot_offsets(places)
+                        .into_iter()
+                        .filter_map(|o| {
+                            let mut v = vec![0.0; slots];
+                            for (c, &(blk, off)) in places.iter().enumerate() {
+                                if off == o {
+                                    for i in 0..a.inputs.min(*window) {
+                                        v[blk * n + o + i] = a.weights[c][i];
+                                    }
+                                }
+                            }
+                            encode_nonzero(&enc, &v, level, w_scale)
+                                .transpose()
+                                .map(|r| r.map(|pt| (o, pt)))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let mut bv = vec![0.0; slots];
+                    for (c, &(blk, off)) in places.iter().enumerate() {
+                        bv[blk * n + off] = a.bias[c];
+                    }
+                    ServerStage::Dot {
+                        products,
+                        window: *window,
+                        bias: enc.encode_real(&bv, level - 1, out_scale)?,
+                    }
+                }
+                SingleStage::Poly => {
+                    return Err(CryptonetError::BadModel(
+                        "layout and circuit disagree (affine stage planned as polynomial)".into(),
+                    ));
+                }
+            };
+            stages.push(st);
         }
         Ok(SingleEvaluator {
             stages,
@@ -195,36 +399,64 @@ impl SingleEvaluator {
         gk: &GaloisKeys,
         inputs: &[Ciphertext],
     ) -> Result<Ciphertext> {
+        // Σ pts[i] ⊙ cts[i], accumulated before one rescale.
+        let dot = |cts: &[Ciphertext], pts: &[&Plaintext]| -> Result<Ciphertext> {
+            let mut acc = ev.mul_plain(&cts[0], pts[0])?;
+            for (ct, pt) in cts.iter().zip(pts).skip(1) {
+                ev.mul_plain_add_assign(&mut acc, ct, pt)?;
+            }
+            Ok(ev.rescale(&acc)?)
+        };
+        // x + rot(x, s) for each step, in order.
+        let fold = |mut x: Ciphertext, steps: &mut dyn Iterator<Item = i64>| -> Result<Ciphertext> {
+            for s in steps {
+                let r = ev.rotate(&x, s, gk)?;
+                x = ev.add(&x, &r)?;
+            }
+            Ok(x)
+        };
+        let n = self.layout.period;
         let mut cur: Option<Ciphertext> = None;
         for stage in &self.stages {
-            let next = match stage {
-                ServerStage::First { diagonals, bias } => {
-                    let mut acc = ev.mul_plain(&inputs[0], &diagonals[0])?;
-                    for (ct, pt) in inputs.iter().zip(diagonals).skip(1) {
-                        ev.mul_plain_add_assign(&mut acc, ct, pt)?;
-                    }
-                    let mut acc = ev.rescale(&acc)?;
-                    let n = self.layout.period;
-                    let mut s = n;
-                    while s < n * self.layout.blocks {
-                        let r = ev.rotate(&acc, s as i64, gk)?;
-                        acc = ev.add(&acc, &r)?;
-                        s *= 2;
-                    }
+            let next = match (stage, cur.as_ref()) {
+                (ServerStage::First { diagonals, bias }, _) => {
+                    let pts: Vec<&Plaintext> = diagonals.iter().collect();
+                    let acc = dot(inputs, &pts)?;
+                    let blocks = self.layout.blocks;
+                    let acc = fold(acc, &mut (0..blocks.trailing_zeros()).map(|k| (n << k) as i64))?;
                     ev.add_plain(&acc, bias)?
                 }
-                ServerStage::Bsgs { diagonals, bias } => {
-                    let x = cur.as_ref().expect("the first stage is affine");
-                    let y = ev.matvec_bsgs(x, diagonals, self.layout.baby, gk)?;
+                (ServerStage::Bsgs { baby, diagonals, bias }, Some(x)) => {
+                    let y = ev.matvec_bsgs(x, diagonals, *baby, gk)?;
                     ev.add_plain(&ev.rescale(&y)?, bias)?
                 }
-                ServerStage::Poly(c) => {
-                    let x = cur.as_ref().expect("the first stage is affine");
-                    poly.eval(x, c)?
+                (ServerStage::Tree { products, steps, bias }, Some(x)) => {
+                    let used: Vec<i64> = (0..products.len() as i64)
+                        .filter(|&b| products[b as usize].is_some())
+                        .collect();
+                    let rots = ev.rotate_hoisted(x, &used, gk)?;
+                    let pts: Vec<&Plaintext> = products.iter().flatten().collect();
+                    let z = dot(&rots, &pts)?;
+                    let z = fold(z, &mut steps.iter().copied())?;
+                    ev.add_plain(&z, bias)?
+                }
+                (ServerStage::Dot { products, window, bias }, Some(x)) => {
+                    let offsets: Vec<i64> = products.iter().map(|(o, _)| -(*o as i64)).collect();
+                    let shifted = ev.rotate_hoisted(x, &offsets, gk)?;
+                    let pts: Vec<&Plaintext> = products.iter().map(|(_, p)| p).collect();
+                    let y = dot(&shifted, &pts)?;
+                    let y = fold(y, &mut (0..window.trailing_zeros()).map(|k| 1i64 << k))?;
+                    ev.add_plain(&y, bias)?
+                }
+                (ServerStage::Poly(c), Some(x)) => poly.eval(x, c)?,
+                (_, None) => {
+                    return Err(CryptonetError::BadModel(
+                        "the circuit must start with an affine layer".into(),
+                    ));
                 }
             };
             cur = Some(next);
         }
-        Ok(cur.expect("a circuit has at least one stage"))
+        cur.ok_or_else(|| CryptonetError::BadModel("empty circuit".into()))
     }
 }
