@@ -163,6 +163,11 @@ impl Encoder {
 
     /// Encodes complex values at `level` with `scale`. Fewer than N/2 values
     /// use sparse packing with the next power-of-two slot count (zero padded).
+    ///
+    /// Every value must satisfy `|value|·scale < Q_level / 4` (half the
+    /// level's modulus with one bit of margin, [`CkksParams::max_log2_encoded`]),
+    /// otherwise [`CkksError::ValueTooLarge`]: a larger value would wrap
+    /// around the modulus and decode as something else.
     pub fn encode(&self, values: &[Complex], level: usize, scale: f64) -> Result<Plaintext> {
         let slots = self.slots_for(values.len())?;
         self.encode_with_slots(values, slots, level, scale)
@@ -199,6 +204,10 @@ impl Encoder {
         if !(scale.is_finite() && scale > 0.0) {
             return Err(CkksError::BadScale(scale));
         }
+        // A coefficient is an average of the slot values (times unit-modulus
+        // factors), so |coefficient| <= max |value|: checking the values
+        // keeps every coefficient below Q_level/2 and the decoding exact.
+        let max_log2 = self.params.max_log2_encoded(level);
         let mut u = vec![Complex::default(); slots];
         for (u, v) in u.iter_mut().zip(values) {
             if !(v.re.is_finite() && v.im.is_finite()) {
@@ -208,6 +217,9 @@ impl Encoder {
                     v.re
                 }));
             }
+            let value = if v.im == 0.0 { v.re } else { v.abs() };
+            self.params
+                .check_value_against(value, scale, level, max_log2)?;
             *u = *v;
         }
         self.fft_special_inv(&mut u);

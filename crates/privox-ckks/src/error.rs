@@ -64,6 +64,16 @@ pub enum CkksError {
     BadSlotCount(usize),
     #[error("value {0} is not finite or too large to encode at this scale")]
     BadValue(f64),
+    #[error(
+        "value {value:e} at scale {scale:e} does not fit at level {level}: |value·scale| must stay \
+         below a quarter of the level's modulus (half of it, with one bit of margin) or it wraps \
+         around; use smaller values, a smaller scale or a higher level"
+    )]
+    ValueTooLarge {
+        value: f64,
+        scale: f64,
+        level: usize,
+    },
     #[error("scale {0:e} is invalid: use a positive finite scale, e.g. 2^40")]
     BadScale(f64),
     #[error(

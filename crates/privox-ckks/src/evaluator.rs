@@ -277,48 +277,77 @@ impl Evaluator {
         Ok(())
     }
 
-    /// Constant residues of round(value · scale) for every prime of the level.
-    fn constant_residues(&self, value: f64, level: usize) -> Result<Vec<u64>> {
-        if !value.is_finite() || value.abs() >= 2f64.powi(62) {
+    /// Constant residues of round(value · scale) for every prime of the
+    /// level, after checking that it fits there ([`CkksError::ValueTooLarge`]).
+    fn constant_residues(&self, value: f64, scale: f64, level: usize) -> Result<Vec<u64>> {
+        if !value.is_finite() {
             return Err(CkksError::BadValue(value));
         }
-        let v = value.round() as i64;
-        Ok(self.params.ctx.moduli[..=level]
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(CkksError::BadScale(scale));
+        }
+        self.params.check_value(value, scale, level)?;
+        let v = (value * scale).round();
+        let moduli = &self.params.ctx.moduli[..=level];
+        if v.abs() < 2f64.powi(62) {
+            let v = v as i64;
+            return Ok(moduli.iter().map(|m| m.reduce_i64(v)).collect());
+        }
+        // Exactly ±mantissa · 2^exponent from the IEEE fields (|v| >= 2^62 is
+        // a normal number with exponent >= 10).
+        let bits = v.to_bits();
+        let exp = ((bits >> 52) & 0x7ff) - 1075;
+        let mant = ((bits & ((1u64 << 52) - 1)) | (1u64 << 52)) as i64;
+        let mant = if v < 0.0 { -mant } else { mant };
+        Ok(moduli
             .iter()
-            .map(|m| m.reduce_i64(v))
+            .map(|m| m.mul(m.reduce_i64(mant), m.pow(2, exp)))
             .collect())
     }
 
     /// ct + c in every slot (c complex; the imaginary part uses X^{N/2} ↦ i).
+    /// `|c|·ct.scale()` must fit at the ciphertext's level as for
+    /// [`crate::Encoder::encode`] ([`CkksError::ValueTooLarge`]).
     pub fn add_const(&self, ct: &Ciphertext, c: Complex) -> Result<Ciphertext> {
         self.check_ct(ct)?;
+        if !(c.re.is_finite() && c.im.is_finite()) {
+            return Err(CkksError::BadValue(if c.re.is_finite() {
+                c.im
+            } else {
+                c.re
+            }));
+        }
+        let magnitude = if c.im == 0.0 { c.re } else { c.abs() };
+        self.params.check_value(magnitude, ct.scale, ct.level)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let mut out = ct.clone();
         out.seed = None;
-        let re = self.constant_residues(c.re * ct.scale, ct.level)?;
+        let re = self.constant_residues(c.re, ct.scale, ct.level)?;
         ctx.add_scalar_assign(&mut out.c0, &re, &basis);
         if c.im != 0.0 {
-            let im = (c.im * ct.scale).round();
-            if !im.is_finite() || im.abs() >= 2f64.powi(62) {
-                return Err(CkksError::BadValue(c.im));
+            // X^{N/2} is i in every slot: add round(c.im·scale)·X^{N/2}, whose
+            // evaluation form is its constant residue times that of X^{N/2}.
+            let im = self.constant_residues(c.im, ct.scale, ct.level)?;
+            let mut x_half = vec![0u64; (ct.level + 1) * ctx.n];
+            for (l, &r) in im.iter().enumerate() {
+                x_half[l * ctx.n + ctx.n / 2] = r;
             }
-            let mut coeffs = vec![0i64; ctx.n];
-            coeffs[ctx.n / 2] = im as i64;
-            let mut p = ctx.reduce_signed(&coeffs, &basis);
-            ctx.ntt(&mut p, &basis);
-            ctx.add_assign(&mut out.c0, &p, &basis);
+            ctx.ntt(&mut x_half, &basis);
+            ctx.add_assign(&mut out.c0, &x_half, &basis);
         }
         Ok(out)
     }
 
     /// ct · c for a real constant encoded at `const_scale` (the scale grows by it;
     /// rescale afterwards). Use the top prime's size for an exact-scale rescale.
+    /// `|c|·const_scale` must fit at the ciphertext's level
+    /// ([`CkksError::ValueTooLarge`]).
     pub fn mul_const(&self, ct: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext> {
         self.check_ct(ct)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
-        let r = self.constant_residues(c * const_scale, ct.level)?;
+        let r = self.constant_residues(c, const_scale, ct.level)?;
         let mut out = ct.clone();
         out.seed = None;
         ctx.mul_scalar_assign(&mut out.c0, &r, &basis);
@@ -327,9 +356,12 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// ct · k for an integer k (exact; the scale is unchanged).
+    /// ct · k for an integer k (exact; the scale is unchanged). `|k|` must
+    /// fit at the ciphertext's level like an encoded value at scale 1
+    /// ([`CkksError::ValueTooLarge`]; only possible for huge k at level 0).
     pub fn mul_integer(&self, ct: &Ciphertext, k: i64) -> Result<Ciphertext> {
         self.check_ct(ct)?;
+        self.params.check_value(k as f64, 1.0, ct.level)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let r: Vec<u64> = ctx.moduli[..=ct.level]

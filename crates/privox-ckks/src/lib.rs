@@ -195,7 +195,8 @@ pub use keys::{
     EvaluationKeys, GaloisKeys, InsecureSeed, KeyGenerator, PublicKey, RelinKey, SecretKey,
 };
 pub use params::{
-    CkksParams, ERROR_STD_DEV, HE_STANDARD_128, ParamSpec, SecurityPolicy, check_security,
+    CkksParams, ERROR_STD_DEV, HE_STANDARD_128, ParamSpec, SecurityPolicy, VALUE_MARGIN_BITS,
+    check_security,
 };
 
 #[cfg(test)]

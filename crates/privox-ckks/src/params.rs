@@ -222,7 +222,53 @@ impl CkksParams {
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
+
+    /// log2 of the modulus left at `level`: `Q_level = q_0·q_1·…·q_level`
+    /// (levels above the top count as the top).
+    pub fn log2_modulus(&self, level: usize) -> f64 {
+        let top = self.ctx.num_q - 1;
+        self.ctx.moduli[..=level.min(top)]
+            .iter()
+            .map(|m| (m.value as f64).log2())
+            .sum()
+    }
+
+    /// Largest `log2(|value|·scale)` that may be encoded at `level`: a
+    /// coefficient must stay below `Q_level/2` to decode, and
+    /// [`VALUE_MARGIN_BITS`] more are kept free for noise and small growth.
+    pub fn max_log2_encoded(&self, level: usize) -> f64 {
+        self.log2_modulus(level) - 1.0 - VALUE_MARGIN_BITS as f64
+    }
+
+    /// Checks that `value` (finite) encoded at `scale` fits at `level`
+    /// (see [`CkksParams::max_log2_encoded`]), else [`CkksError::ValueTooLarge`].
+    pub(crate) fn check_value(&self, value: f64, scale: f64, level: usize) -> Result<()> {
+        self.check_value_against(value, scale, level, self.max_log2_encoded(level))
+    }
+
+    /// [`CkksParams::check_value`] with the bound already computed (hot loops).
+    pub(crate) fn check_value_against(
+        &self,
+        value: f64,
+        scale: f64,
+        level: usize,
+        max_log2: f64,
+    ) -> Result<()> {
+        if value == 0.0 || value.abs().log2() + scale.log2() < max_log2 {
+            Ok(())
+        } else {
+            Err(CkksError::ValueTooLarge {
+                value,
+                scale,
+                level,
+            })
+        }
+    }
 }
+
+/// Bits of headroom kept between an encoded value and half the modulus:
+/// `|value·scale| < Q_level / 2^(1 + VALUE_MARGIN_BITS)`.
+pub const VALUE_MARGIN_BITS: u32 = 1;
 
 /// Bit length of a product of primes (exact: multi-word multiplication).
 fn product_bits(primes: &[u64]) -> u32 {

@@ -145,6 +145,91 @@ fn encode_decode_round_trip() {
     }
 }
 
+/// The case: 2^21 at level 0 with scale 2^40 and a 60-bit q0 is
+/// 2^61 > q0/2, and decoded as -434334. Values, `add_const` and `mul_const`
+/// constants and `mul_integer` factors are now checked against the level's
+/// modulus (|value·scale| < Q_level/4) with a typed error; values that fit
+/// still work, including constants above 2^62 at higher levels.
+#[test]
+fn values_that_would_wrap_are_refused() {
+    let s = Setup::new(test_params(12, &[60, 40], 60, 2, 40), 7, vec![]);
+    let delta = 2f64.powi(40);
+    let big = 2f64.powi(21);
+    let e = s
+        .enc
+        .encode_real(&[big], 0, delta)
+        .map(|p| p.level())
+        .unwrap_err();
+    assert!(
+        matches!(e, CkksError::ValueTooLarge { value, scale, level: 0 } if value == big && scale == delta),
+        "{e}"
+    );
+    assert!(e.to_string().contains("level 0"), "{e}");
+    // One bit of margin below q0/2: 2^18 · 2^40 = 2^58 > 2^(log2 q0 - 2) is refused, 2^17 fits.
+    assert!(s.enc.encode_real(&[0.5, -2f64.powi(18)], 0, delta).is_err());
+    // Each part alone would fit; the modulus 2^18.3 does not.
+    let part = 2f64.powf(17.8);
+    let e = s
+        .enc
+        .encode(&[Complex::new(part, part)], 0, delta)
+        .map(|p| p.level())
+        .unwrap_err();
+    assert!(matches!(e, CkksError::ValueTooLarge { .. }), "{e}");
+    let ok = s.enc.encode_real(&[2f64.powi(17), -3.0], 0, delta).unwrap();
+    let back = s.enc.decode_real(&ok).unwrap();
+    assert!((back[0] - 2f64.powi(17)).abs() < 1e-6 && (back[1] + 3.0).abs() < 1e-6);
+    // The same value fits at level 1 (Q ≈ 2^100).
+    let pt = s.enc.encode_real(&[big], 1, delta).unwrap();
+    assert!((s.enc.decode_real(&pt).unwrap()[0] - big).abs() < 1e-3);
+
+    let x = [0.25, -0.5];
+    let ct0 =
+        s.ev.drop_to_level(&s.encrypt(&x.map(Complex::from), 1), 0)
+            .unwrap();
+    let ct1 = s.encrypt(&x.map(Complex::from), 2);
+    let too_big = |r: Result<Ciphertext>| {
+        let r = r.map(|c| c.level());
+        assert!(matches!(r, Err(CkksError::ValueTooLarge { .. })), "{r:?}")
+    };
+    too_big(s.ev.add_const(&ct0, Complex::from(big)));
+    too_big(s.ev.add_const(&ct0, Complex::new(0.0, big)));
+    too_big(s.ev.mul_const(&ct1, 2f64.powi(60), delta));
+    too_big(s.ev.mul_integer(&ct0, 1 << 59));
+    let near = |got: &[Complex], want: &[f64], tol: f64| {
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g.re - w).abs() <= tol * w.abs().max(1.0),
+                "{} vs {w}",
+                g.re
+            );
+        }
+    };
+    // Constants that fit, below and above 2^62 (the exact mantissa · 2^e path).
+    near(
+        &s.decrypt(&s.ev.add_const(&ct0, Complex::from(1.5)).unwrap()),
+        &[1.75, 1.0],
+        1e-6,
+    );
+    near(
+        &s.decrypt(&s.ev.add_const(&ct1, Complex::from(2f64.powi(23))).unwrap()),
+        &[2f64.powi(23) + 0.25, 2f64.powi(23) - 0.5],
+        1e-9,
+    );
+    // round((2^22 + 1/2)·2^40) = 2^39·(2^23 + 1) >= 2^62: the same residues
+    // as two integer products.
+    let m = s.ev.mul_const(&ct1, 2f64.powi(22) + 0.5, delta).unwrap();
+    let n =
+        s.ev.mul_integer(&s.ev.mul_integer(&ct1, 1 << 39).unwrap(), (1 << 23) + 1)
+            .unwrap();
+    assert_eq!((&m.c0, &m.c1), (&n.c0, &n.c1));
+    assert_eq!(m.scale(), delta * delta);
+    near(
+        &s.decrypt(&s.ev.mul_integer(&ct0, -3).unwrap()),
+        &[-0.75, 1.5],
+        1e-6,
+    );
+}
+
 #[test]
 fn fresh_encryption_precision() {
     let s = small();
