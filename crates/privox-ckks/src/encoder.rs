@@ -204,6 +204,7 @@ impl Encoder {
         if !(scale.is_finite() && scale > 0.0) {
             return Err(CkksError::BadScale(scale));
         }
+        self.params.check_scale("encode", scale, level)?;
         // A coefficient is an average of the slot values (times unit-modulus
         // factors), so |coefficient| <= max |value|: checking the values
         // keeps every coefficient below Q_level/2 and the decoding exact.
@@ -275,9 +276,12 @@ impl Encoder {
         Ok(out)
     }
 
-    /// Decodes a plaintext back to its slot values.
+    /// Decodes a plaintext back to its slot values. A scale that is not
+    /// below the level's modulus is refused ([`CkksError::ScaleTooLarge`]):
+    /// the values wrapped around and would decode as noise.
     pub fn decode(&self, pt: &Plaintext) -> Result<Vec<Complex>> {
         check_shape(&self.params, pt.level, &[&pt.poly])?;
+        self.params.check_scale("decode", pt.scale, pt.level)?;
         let ctx = &self.params.ctx;
         let n = ctx.n;
         let basis = ctx.q_basis(pt.level);

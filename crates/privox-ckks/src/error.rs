@@ -74,6 +74,18 @@ pub enum CkksError {
         scale: f64,
         level: usize,
     },
+    #[error(
+        "{what}: scale 2^{:.1} is not below the modulus left at level {level} (2^{log2_modulus:.1}), \
+         so every value wraps around; rescale before multiplying, multiply at a higher level, \
+         or use smaller scales",
+        scale.log2()
+    )]
+    ScaleTooLarge {
+        what: &'static str,
+        scale: f64,
+        level: usize,
+        log2_modulus: f64,
+    },
     #[error("scale {0:e} is invalid: use a positive finite scale, e.g. 2^40")]
     BadScale(f64),
     #[error(

@@ -229,9 +229,13 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// ct · pt, pointwise in evaluation form; the scale becomes the product of scales.
+    /// ct · pt, pointwise in evaluation form; the scale becomes the product of
+    /// scales, which must stay below the modulus at the ciphertext's level
+    /// ([`CkksError::ScaleTooLarge`]).
     pub fn mul_plain(&self, ct: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext> {
         let p = self.plain_operand("mul_plain", ct, pt)?;
+        self.params
+            .check_scale("mul_plain", ct.scale * pt.scale, ct.level)?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let c0 = ctx.mul_new(&ct.c0, p, &basis);
@@ -255,6 +259,8 @@ impl Evaluator {
     ) -> Result<()> {
         let p = self.plain_operand("mul_plain_add_assign", ct, pt)?;
         self.check_ct(acc)?;
+        self.params
+            .check_scale("mul_plain_add_assign", ct.scale * pt.scale, ct.level)?;
         if acc.level != ct.level {
             return Err(CkksError::LevelMismatch {
                 what: "mul_plain_add_assign",
@@ -348,6 +354,8 @@ impl Evaluator {
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let r = self.constant_residues(c, const_scale, ct.level)?;
+        self.params
+            .check_scale("mul_const", ct.scale * const_scale, ct.level)?;
         let mut out = ct.clone();
         out.seed = None;
         ctx.mul_scalar_assign(&mut out.c0, &r, &basis);
@@ -393,11 +401,14 @@ impl Evaluator {
         }
         let n = self.params.ctx.n;
         let level = a.level.min(b.level);
+        self.params.check_scale("mul", a.scale * b.scale, level)?;
         let t = |p: &'c [u64]| Self::truncate(p, n, level);
         Ok((level, [t(&a.c0), t(&a.c1), t(&b.c0), t(&b.c1)]))
     }
 
-    /// Tensor product of two ciphertexts (no relinearization).
+    /// Tensor product of two ciphertexts (no relinearization). The product of
+    /// the scales must stay below the modulus at the common level
+    /// ([`CkksError::ScaleTooLarge`]), as for [`Evaluator::mul`].
     pub fn mul_no_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext3> {
         let (level, [a0, a1, b0, b1]) = self.tensor_operands(a, b)?;
         let ctx = &self.params.ctx;
@@ -441,6 +452,8 @@ impl Evaluator {
     }
 
     /// a · b followed by relinearization (rescale separately, or lazily later).
+    /// The product of the scales must stay below the modulus at the common
+    /// level, or every value would wrap around ([`CkksError::ScaleTooLarge`]).
     ///
     /// Only `d2 = a1·b1` is stored: `d0 = a0·b0` and `d1 = a0·b1 + a1·b0`
     /// are added inside ModDown's last pass, so a product allocates no more
@@ -470,7 +483,10 @@ impl Evaluator {
         self.mul(a, a, rk)
     }
 
-    /// Divides by the last prime (rounding) and drops it; the scale is divided by that prime.
+    /// Divides by the last prime (rounding) and drops it; the scale is divided
+    /// by that prime and must be below the modulus left
+    /// ([`CkksError::ScaleTooLarge`], only for ciphertexts built or read with
+    /// an oversized scale).
     pub fn rescale(&self, ct: &Ciphertext) -> Result<Ciphertext> {
         self.check_ct(ct)?;
         if ct.level == 0 {
@@ -478,6 +494,8 @@ impl Evaluator {
         }
         let ctx = &self.params.ctx;
         let q = ctx.moduli[ct.level].value as f64;
+        self.params
+            .check_scale("rescale", ct.scale / q, ct.level - 1)?;
         Ok(Ciphertext {
             c0: ctx.rescale(&ct.c0, ct.level),
             c1: ctx.rescale(&ct.c1, ct.level),

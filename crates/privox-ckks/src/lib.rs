@@ -115,7 +115,12 @@
 //!   typical values are √N-scaled, far below it.
 //!
 //! Scales are tracked exactly in `f64` (Δ² / q after a rescale), so decoding
-//! divides by the true scale.
+//! divides by the true scale. Nothing wraps around silently: a value must
+//! satisfy `|value·scale| < Q_level/4` when it is encoded (or used as a
+//! constant), else [`CkksError::ValueTooLarge`], and an operation whose
+//! result scale is not below the modulus `Q_level` left at its level (a
+//! product at level 0, say) returns [`CkksError::ScaleTooLarge`], as do
+//! decoding and deserialization of such objects.
 //!
 //! **Fresh-encryption precision** at N = 2^14, as -log2 of the maximum
 //! absolute error over all 8192 complex slots (inputs in the unit square),

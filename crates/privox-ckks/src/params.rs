@@ -246,6 +246,23 @@ impl CkksParams {
         self.check_value_against(value, scale, level, self.max_log2_encoded(level))
     }
 
+    /// Checks that a ciphertext or plaintext at `level` may carry `scale`:
+    /// it must be below `Q_level`, or no value of magnitude 1/2 or more
+    /// survives the reduction modulo `Q_level` ([`CkksError::ScaleTooLarge`]).
+    pub(crate) fn check_scale(&self, what: &'static str, scale: f64, level: usize) -> Result<()> {
+        let log2_modulus = self.log2_modulus(level);
+        if scale.log2() < log2_modulus {
+            Ok(())
+        } else {
+            Err(CkksError::ScaleTooLarge {
+                what,
+                scale,
+                level,
+                log2_modulus,
+            })
+        }
+    }
+
     /// [`CkksParams::check_value`] with the bound already computed (hot loops).
     pub(crate) fn check_value_against(
         &self,

@@ -470,6 +470,7 @@ impl Ciphertext {
         let level = read_level(&mut r, params)?;
         let scale = read_scale(&mut r)?;
         let slots = read_slots(&mut r, params)?;
+        params.check_scale("Ciphertext::from_bytes", scale, level)?;
         let basis = ctx.q_basis(level);
         let c0 = read_poly(&mut r, ctx, &basis)?;
         let (c1, seed) = if seeded {
@@ -510,6 +511,7 @@ impl Plaintext {
         let level = read_level(&mut r, params)?;
         let scale = read_scale(&mut r)?;
         let slots = read_slots(&mut r, params)?;
+        params.check_scale("Plaintext::from_bytes", scale, level)?;
         let poly = read_poly(&mut r, &params.ctx, &params.ctx.q_basis(level))?;
         r.finish()?;
         Ok(Plaintext {

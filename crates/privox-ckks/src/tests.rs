@@ -230,6 +230,60 @@ fn values_that_would_wrap_are_refused() {
     );
 }
 
+/// The case: a product of two level-0 ciphertexts at scale 2^40 has
+/// scale 2^80, above q0 ≈ 2^60, and decoded as ≈ 0. Every operation that
+/// makes such a scale (mul, square, mul_no_relin, mul_plain,
+/// mul_plain_add_assign, mul_const), encoding, decoding, rescaling and
+/// deserialization refuse it with ScaleTooLarge; one level up the same
+/// product is fine.
+#[test]
+fn scales_not_below_the_modulus_are_refused() {
+    let s = Setup::new(test_params(12, &[60, 40], 60, 2, 40), 7, vec![]);
+    let delta = 2f64.powi(40);
+    let x = [0.5, 0.25].map(Complex::from);
+    let ct1 = s.encrypt(&x, 1);
+    let ct0 = s.ev.drop_to_level(&ct1, 0).unwrap();
+    let pt0 = s.enc.encode(&x, 0, delta).unwrap();
+    #[track_caller]
+    fn refused<T: std::fmt::Debug>(r: Result<T>) {
+        let r = r.map(|_| ());
+        assert!(
+            matches!(r, Err(CkksError::ScaleTooLarge { level: 0, .. })),
+            "{r:?}"
+        );
+    }
+    let rk = &s.keys.relin;
+    refused(s.ev.mul(&ct0, &ct0, rk));
+    refused(s.ev.mul(&ct1, &ct0, rk));
+    refused(s.ev.square(&ct0, rk));
+    refused(s.ev.mul_no_relin(&ct0, &ct0));
+    refused(s.ev.mul_plain(&ct0, &pt0));
+    let mut acc = ct0.clone();
+    acc.scale = delta * delta;
+    refused(s.ev.mul_plain_add_assign(&mut acc, &ct0, &pt0));
+    refused(s.ev.mul_const(&ct0, 1.0, delta));
+    refused(s.enc.encode(&x, 0, 2f64.powi(61)));
+    let e = s.ev.mul(&ct0, &ct0, rk).map(|_| ()).unwrap_err();
+    assert!(e.to_string().contains("level 0"), "{e}");
+
+    // One level up the product fits, and rescales back to level 0.
+    let sq = s.ev.rescale(&s.ev.mul(&ct1, &ct1, rk).unwrap()).unwrap();
+    let got = s.decrypt(&sq);
+    assert!((got[0].re - 0.25).abs() < 1e-6 && (got[1].re - 0.0625).abs() < 1e-6);
+
+    // Objects carrying such a scale (built in the crate, or read from bytes)
+    // are refused by decode, rescale and deserialization.
+    let mut bad = ct0.clone();
+    bad.scale = 2f64.powi(80);
+    let pt = Decryptor::new(&s.params).decrypt(&bad, &s.sk).unwrap();
+    refused(s.enc.decode(&pt));
+    refused(Ciphertext::from_bytes(&s.params, &bad.to_bytes(&s.params)));
+    refused(Plaintext::from_bytes(&s.params, &pt.to_bytes(&s.params)));
+    let mut bad1 = ct1.clone();
+    bad1.scale = 2f64.powi(101);
+    refused(s.ev.rescale(&bad1));
+}
+
 #[test]
 fn fresh_encryption_precision() {
     let s = small();
