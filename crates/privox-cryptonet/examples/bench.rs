@@ -48,7 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let client = Client::new(model.clone(), packing)?;
     let scaled = client.scale(&raw)?;
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
     let opts = RoundTripOptions {
         packing,
         fill_batch: true,

@@ -44,18 +44,17 @@ pub fn eval(
                 let w_scale = q[level] as f64;
                 // One task per group of outputs: each combines all inputs.
                 let chunk = a.outputs.div_ceil(rayon::current_num_threads()).max(1);
-                let rows: Vec<(&[Vec<f64>], &[f64])> = a
-                    .weights
-                    .chunks(chunk)
-                    .zip(a.bias.chunks(chunk))
-                    .collect();
+                let rows: Vec<(&[Vec<f64>], &[f64])> =
+                    a.weights.chunks(chunk).zip(a.bias.chunks(chunk)).collect();
                 let parts = rows
                     .into_par_iter()
                     .map(|(w, b)| {
                         ev.linear_combination(&refs, w, w_scale)?
                             .iter()
                             .zip(b)
-                            .map(|(ct, &bias)| Ok(ev.add_const(&ev.rescale(ct)?, Complex::from(bias))?))
+                            .map(|(ct, &bias)| {
+                                Ok(ev.add_const(&ev.rescale(ct)?, Complex::from(bias))?)
+                            })
                             .collect::<Result<Vec<_>>>()
                     })
                     .collect::<Result<Vec<_>>>()?;

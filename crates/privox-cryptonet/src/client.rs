@@ -6,9 +6,7 @@
 //! client therefore never returns raw decryptions through anything meant for
 //! sharing: [`Scores::shareable`] rounds them to a coarse grid first.
 
-use privox_ckks::{
-    Decryptor, Encoder, EvaluationKeys, Encryptor, KeyGenerator, SecretKey,
-};
+use privox_ckks::{Decryptor, Encoder, Encryptor, EvaluationKeys, KeyGenerator, SecretKey};
 use privox_nn::{Matrix, NnModel};
 
 use crate::error::{CryptonetError, Result};

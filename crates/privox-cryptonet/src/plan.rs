@@ -118,10 +118,9 @@ impl SingleLayout {
     /// Slots holding the scores of `classes` classes, class by class.
     pub fn output_slots(&self, classes: usize) -> Vec<usize> {
         match self.stages.last() {
-            Some(SingleStage::Dot { places, .. }) => places
-                .iter()
-                .map(|&(b, o)| b * self.period + o)
-                .collect(),
+            Some(SingleStage::Dot { places, .. }) => {
+                places.iter().map(|&(b, o)| b * self.period + o).collect()
+            }
             // A replicated output: the first copy.
             _ => (0..classes).collect(),
         }
@@ -259,7 +258,11 @@ impl Plan {
     /// A one-line human summary.
     pub fn describe(&self) -> String {
         let p = &self.params;
-        let q: Vec<u32> = p.q_primes().iter().map(|q| 64 - q.leading_zeros()).collect();
+        let q: Vec<u32> = p
+            .q_primes()
+            .iter()
+            .map(|q| 64 - q.leading_zeros())
+            .collect();
         format!(
             "{} packing: N = 2^{}, {} levels, q bits {:?}, {} special prime(s) of {} bits, dnum {}, log QP = {} (128-bit bound {}), {} rotation keys",
             self.packing.name(),
@@ -316,8 +319,13 @@ fn choose_params(ops: &[LevelKind]) -> Result<(CkksParams, (u32, u32, u32))> {
                 if p_bits > 60 || log_q + alpha as u32 * p_bits > max_qp {
                     continue;
                 }
-                let spec =
-                    ParamSpec::new(log_n, q_bits.clone(), p_bits, dnum, 2f64.powi(bits.2 as i32));
+                let spec = ParamSpec::new(
+                    log_n,
+                    q_bits.clone(),
+                    p_bits,
+                    dnum,
+                    2f64.powi(bits.2 as i32),
+                );
                 // Prime search can fail for a ring dimension (too few primes
                 // of a size): try the next candidate then.
                 if let Ok(params) = CkksParams::new(spec) {

@@ -110,12 +110,7 @@ impl PolyEvaluator<'_> {
         self.mul_const_to(ct, c, target)
     }
 
-    fn eval_at(
-        &self,
-        powers: &mut Powers,
-        c: &[f64],
-        target: usize,
-    ) -> Result<Option<Ciphertext>> {
+    fn eval_at(&self, powers: &mut Powers, c: &[f64], target: usize) -> Result<Option<Ciphertext>> {
         let d = degree(c);
         let body = match d {
             0 => None,

@@ -147,7 +147,9 @@ pub fn round_trip(
     drop(keys);
     let server = Server::new(model, opts.packing, &upload)?;
     let mut encryptor = match opts.insecure_seed {
-        Some(s) => Encryptor::from_insecure_seed(&plan.params, InsecureSeed::from_u64(s.wrapping_add(1))),
+        Some(s) => {
+            Encryptor::from_insecure_seed(&plan.params, InsecureSeed::from_u64(s.wrapping_add(1)))
+        }
         None => Encryptor::new(&plan.params),
     };
 
@@ -176,9 +178,7 @@ pub fn round_trip(
             response = Some(server.infer(&query)?);
             srv_t.push(ms(t));
         }
-        let rb = response
-            .expect("at least one repeat ran")
-            .to_bytes(&plan)?;
+        let rb = response.expect("at least one repeat ran").to_bytes(&plan)?;
         response_bytes = rb.len();
         let response = Response::from_bytes(&plan, &rb)?;
         let t = Instant::now();

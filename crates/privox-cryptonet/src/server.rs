@@ -57,7 +57,13 @@ impl Server {
             ev: &self.ev,
             rk: &self.keys.relin,
             scales: &self.plan.scales,
-            q: self.plan.params.q_primes().iter().map(|&q| q as f64).collect(),
+            q: self
+                .plan
+                .params
+                .q_primes()
+                .iter()
+                .map(|&q| q as f64)
+                .collect(),
         };
         let cts = match &self.single {
             Some(s) => vec![s.eval(&self.ev, &poly, &self.keys.galois, &query.cts)?],

@@ -36,8 +36,8 @@
 use privox_ckks::{Ciphertext, Encoder, Evaluator, GaloisKeys, Plaintext};
 
 use crate::circuit::{AffineStage, Circuit, Stage};
-use crate::error::Result;
 use crate::error::CryptonetError;
+use crate::error::Result;
 use crate::plan::{Plan, SingleLayout, SingleStage};
 use crate::polyeval::PolyEvaluator;
 
@@ -54,7 +54,9 @@ fn padded(a: &AffineStage, i: usize, j: usize) -> f64 {
 const HOISTED_COST: f64 = 0.75;
 
 fn baby_for(n: usize) -> usize {
-    ((n as f64).sqrt().ceil() as usize).next_power_of_two().min(n)
+    ((n as f64).sqrt().ceil() as usize)
+        .next_power_of_two()
+        .min(n)
 }
 
 /// Plans how each stage of `circuit` runs with period `n` and `blocks` copies.
@@ -170,7 +172,12 @@ pub fn rotation_steps(layout: &SingleLayout, slots: usize) -> Vec<i64> {
                 steps.extend((0..giants.trailing_zeros()).map(|k| tree_step(n, *baby, k, slots)));
             }
             SingleStage::Dot { window, places } => {
-                steps.extend(dot_offsets(places).iter().filter(|&&o| o > 0).map(|&o| -(o as i64)));
+                steps.extend(
+                    dot_offsets(places)
+                        .iter()
+                        .filter(|&&o| o > 0)
+                        .map(|&o| -(o as i64)),
+                );
                 let mut s = 1;
                 while s < *window {
                     steps.push(s as i64);
@@ -408,13 +415,14 @@ impl SingleEvaluator {
             Ok(ev.rescale(&acc)?)
         };
         // x + rot(x, s) for each step, in order.
-        let fold = |mut x: Ciphertext, steps: &mut dyn Iterator<Item = i64>| -> Result<Ciphertext> {
-            for s in steps {
-                let r = ev.rotate(&x, s, gk)?;
-                x = ev.add(&x, &r)?;
-            }
-            Ok(x)
-        };
+        let fold =
+            |mut x: Ciphertext, steps: &mut dyn Iterator<Item = i64>| -> Result<Ciphertext> {
+                for s in steps {
+                    let r = ev.rotate(&x, s, gk)?;
+                    x = ev.add(&x, &r)?;
+                }
+                Ok(x)
+            };
         let n = self.layout.period;
         let mut cur: Option<Ciphertext> = None;
         for stage in &self.stages {
@@ -423,14 +431,31 @@ impl SingleEvaluator {
                     let pts: Vec<&Plaintext> = diagonals.iter().collect();
                     let acc = dot(inputs, &pts)?;
                     let blocks = self.layout.blocks;
-                    let acc = fold(acc, &mut (0..blocks.trailing_zeros()).map(|k| (n << k) as i64))?;
+                    let acc = fold(
+                        acc,
+                        &mut (0..blocks.trailing_zeros()).map(|k| (n << k) as i64),
+                    )?;
                     ev.add_plain(&acc, bias)?
                 }
-                (ServerStage::Bsgs { baby, diagonals, bias }, Some(x)) => {
+                (
+                    ServerStage::Bsgs {
+                        baby,
+                        diagonals,
+                        bias,
+                    },
+                    Some(x),
+                ) => {
                     let y = ev.matvec_bsgs(x, diagonals, *baby, gk)?;
                     ev.add_plain(&ev.rescale(&y)?, bias)?
                 }
-                (ServerStage::Tree { products, steps, bias }, Some(x)) => {
+                (
+                    ServerStage::Tree {
+                        products,
+                        steps,
+                        bias,
+                    },
+                    Some(x),
+                ) => {
                     let used: Vec<i64> = (0..products.len() as i64)
                         .filter(|&b| products[b as usize].is_some())
                         .collect();
@@ -440,7 +465,14 @@ impl SingleEvaluator {
                     let z = fold(z, &mut steps.iter().copied())?;
                     ev.add_plain(&z, bias)?
                 }
-                (ServerStage::Dot { products, window, bias }, Some(x)) => {
+                (
+                    ServerStage::Dot {
+                        products,
+                        window,
+                        bias,
+                    },
+                    Some(x),
+                ) => {
                     let offsets: Vec<i64> = products.iter().map(|(o, _)| -(*o as i64)).collect();
                     let shifted = ev.rotate_hoisted(x, &offsets, gk)?;
                     let pts: Vec<&Plaintext> = products.iter().map(|(_, p)| p).collect();
