@@ -13,7 +13,8 @@
 #   cryptonet-pN.pvxnn         the folded model (privox nn train)
 #   cryptonet-pN.model.json    the model as JSON (export_json)
 #   cryptonet-pN.scaled.json   the 206 scaled, clamped test rows + plaintext logits
-#   features-emodb.csv         symlink to the feature CSV the privox example reads
+#   emodb-neutral-angry.csv    the 206 neutral/angry rows of the CSV (what run.sh
+#                              gives the privox example: the same rows as scaled.json)
 #   models.log                 training output
 set -euo pipefail
 
@@ -40,7 +41,11 @@ if ! diff -q <(cut -d, -f1-3 "$CSV" | tail -n +2 | sort) \
   echo "error: file,speaker,emotion of $CSV differ from $LABELS" >&2
   exit 1
 fi
-ln -sfn "$CSV" "$OUT/features-emodb.csv"
+# The rows every implementation evaluates: EmoDB neutral + angry (206), the
+# rows `privox nn eval --model` scores; run.sh gives this file to the privox
+# example, and export_json writes the same rows to cryptonet-pN.scaled.json.
+awk -F, 'NR == 1 || $3 == "neutral" || $3 == "angry"' "$CSV" > "$OUT/emodb-neutral-angry.csv.tmp"
+mv "$OUT/emodb-neutral-angry.csv.tmp" "$OUT/emodb-neutral-angry.csv"
 
 PRIVOX="$ROOT/target/release/privox"
 EXPORT="$ROOT/target/release/examples/export_json"
@@ -68,7 +73,7 @@ for act in p2 p4 p6; do
   fi
   if [[ -n "${FORCE:-}" || ! -f "$OUT/cryptonet-$act.scaled.json" || "$M" -nt "$OUT/cryptonet-$act.scaled.json" ]]; then
     "$EXPORT" --model "$M" --out "$OUT/cryptonet-$act.model.json" \
-      --features "$CSV" --scaled-out "$OUT/cryptonet-$act.scaled.json"
+      --features "$OUT/emodb-neutral-angry.csv" --scaled-out "$OUT/cryptonet-$act.scaled.json"
     # The plaintext accuracy of the exported network, as `privox nn eval` reports it.
     "$PRIVOX" nn eval --model "$M" --features "$CSV" | tee -a "$OUT/models.log"
   fi
