@@ -86,6 +86,13 @@ pub enum CkksError {
         level: usize,
         log2_modulus: f64,
     },
+    #[error(
+        "align_scale: scale {from:e} cannot be brought to {to:e} exactly with {rescales} rescale(s) \
+         (an integer factor k and a rescale by q only reach scale·k/q; here k would be too small \
+         or too large); align to a lower level (one more level gives an intermediate step) or \
+         choose the scales differently"
+    )]
+    ScaleNotAlignable { from: f64, to: f64, rescales: usize },
     #[error("scale {0:e} is invalid: use a positive finite scale, e.g. 2^40")]
     BadScale(f64),
     #[error(

@@ -506,9 +506,20 @@ impl Evaluator {
         })
     }
 
-    /// Brings `ct` to `target_scale` at `target_level` (< ct.level) by
-    /// multiplying with an integer constant and rescaling once; the remaining
-    /// scale error is below 2^-(bits of the rescaled prime) relative.
+    /// Brings `ct` to `target_scale` at `target_level` (< ct.level), for
+    /// adding it to a ciphertext of that scale and level.
+    ///
+    /// Multiplying by an integer `k` and rescaling by the prime `q` can only
+    /// reach the scales `scale·k/q`, so the result's true scale is
+    /// `target_scale·(1 + ε)` with `|ε| ≤ 1/(2k)`: with a small `k` (going
+    /// from 1.3·2^80 to 2^40 with one 40-bit prime needs k ≈ 0.77) that error
+    /// is large. This method keeps `|ε| ≤ SCALE_TOLERANCE` (the tolerance
+    /// under which the evaluator calls two scales equal, far below the
+    /// noise): when one multiply-and-rescale cannot, and more levels are
+    /// available between `ct` and `target_level`, it first rescales (with an
+    /// integer factor) to an intermediate scale from which the last factor is
+    /// about 2^32; otherwise it returns [`CkksError::ScaleNotAlignable`].
+    /// It uses as few levels as it can and drops the others (free).
     pub fn align_scale(
         &self,
         ct: &Ciphertext,
@@ -523,17 +534,72 @@ impl Evaluator {
                 b: target_level,
             });
         }
-        let q = self.params.ctx.moduli[ct.level].value as f64;
-        let k = (target_scale * q / ct.scale).round();
-        if !(1.0..2f64.powi(62)).contains(&k) {
+        if !(target_scale.is_finite() && target_scale > 0.0) {
             return Err(CkksError::BadScale(target_scale));
         }
-        let mut t = self.mul_integer(ct, k as i64)?;
-        t.scale = ct.scale * k;
-        let mut r = self.rescale(&t)?;
-        r = self.drop_to_level(&r, target_level)?;
-        r.scale = target_scale; // equal within 1/k relative, far below the noise
-        Ok(r)
+        self.params
+            .check_scale("align_scale", target_scale, target_level)?;
+        let plan = (target_level + 1..=ct.level)
+            .find_map(|start| self.align_plan(ct.scale, start, target_level, target_scale))
+            .ok_or(CkksError::ScaleNotAlignable {
+                from: ct.scale,
+                to: target_scale,
+                rescales: ct.level - target_level,
+            })?;
+        let start = plan.first().map_or(target_level + 1, |&(level, _)| level);
+        let mut cur = self.drop_to_level(ct, start)?;
+        for &(level, k) in &plan {
+            debug_assert_eq!(cur.level, level);
+            if k != 1 {
+                cur = self.mul_integer(&cur, k)?;
+                cur.scale *= k as f64;
+            }
+            cur = self.rescale(&cur)?;
+        }
+        let mut out = self.drop_to_level(&cur, target_level)?;
+        // The true scale is target_scale·(1 + ε), |ε| <= SCALE_TOLERANCE.
+        out.scale = target_scale;
+        Ok(out)
+    }
+
+    /// Integer factors `(level, k)`, one multiply-and-rescale per level from
+    /// `start` down to `target_level + 1`, that take `scale` to
+    /// `target_scale` within SCALE_TOLERANCE. The steps above
+    /// `target_level + 1` aim at a scale from which the last factor is about
+    /// 2^32. `None` if that does not work from `start`.
+    fn align_plan(
+        &self,
+        scale: f64,
+        start: usize,
+        target_level: usize,
+        target_scale: f64,
+    ) -> Option<Vec<(usize, i64)>> {
+        const MAX_FACTOR: f64 = 4_611_686_018_427_387_904.0; // 2^62
+        let q = |level: usize| self.params.ctx.moduli[level].value as f64;
+        // The scale before each rescale must stay below the level's modulus.
+        let fits = |s: f64, level: usize| s.log2() < self.params.log2_modulus(level);
+        let mut s = scale;
+        let mut plan = Vec::with_capacity(start - target_level);
+        for level in (target_level + 2..=start).rev() {
+            let aim = target_scale * q(level - 1) / 2f64.powi(32);
+            let k = (aim * q(level) / s).round().clamp(1.0, MAX_FACTOR);
+            if !fits(s * k, level) {
+                return None;
+            }
+            plan.push((level, k as i64));
+            s = s * k / q(level);
+        }
+        let level = target_level + 1;
+        let exact = target_scale * q(level) / s;
+        let k = exact.round();
+        if !(1.0..MAX_FACTOR).contains(&k)
+            || ((k - exact) / exact).abs() > SCALE_TOLERANCE
+            || !fits(s * k, level)
+        {
+            return None;
+        }
+        plan.push((level, k as i64));
+        Some(plan)
     }
 
     fn galois_key<'k>(

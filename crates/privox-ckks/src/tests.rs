@@ -284,6 +284,59 @@ fn scales_not_below_the_modulus_are_refused() {
     refused(s.ev.rescale(&bad1));
 }
 
+/// The case: from scale 1.3·2^80 to 2^40 the integer factor is
+/// k = round(2^40·q/(1.3·2^80)) = 1 and the old align_scale labelled the
+/// result 2^40 while its true scale was 1.3·2^40, so [0.5, 0.25] decoded as
+/// [0.65, 0.325]. With two levels to spend it is now exact (an intermediate
+/// rescale, then a factor of about 2^32); with one it is refused. Ordinary
+/// alignments (large k) still take one level.
+#[test]
+fn align_scale_is_exact_or_refused() {
+    let s = Setup::new(test_params(12, &[60, 40, 40, 40], 60, 4, 40), 7, vec![]);
+    let x = [0.5, 0.25];
+    let from = 1.3 * 2f64.powi(80);
+    let to = 2f64.powi(40);
+    let pt = s.enc.encode_real(&x, 3, from).unwrap();
+    let ct = Encryptor::from_insecure_seed(&s.params, InsecureSeed::from_u64(1))
+        .encrypt_symmetric(&pt, &s.sk)
+        .unwrap();
+    let e = s.ev.align_scale(&ct, 2, to).map(|c| c.level()).unwrap_err();
+    assert!(
+        matches!(e, CkksError::ScaleNotAlignable { rescales: 1, .. }),
+        "{e}"
+    );
+    for target_level in [1, 0] {
+        let a = s.ev.align_scale(&ct, target_level, to).unwrap();
+        assert_eq!((a.level(), a.scale()), (target_level, to));
+        let got = s.decrypt(&a);
+        for (g, w) in got.iter().zip(x) {
+            assert!(
+                (g.re - w).abs() < 1e-6,
+                "level {target_level}: {} vs {w}",
+                g.re
+            );
+        }
+        // It adds to a fresh ciphertext of that scale and level.
+        let y =
+            s.ev.drop_to_level(&s.encrypt(&[Complex::from(1.0); 2], 2), target_level)
+                .unwrap();
+        let sum = s.decrypt(&s.ev.add(&a, &y).unwrap());
+        assert!((sum[0].re - 1.5).abs() < 1e-6 && (sum[1].re - 1.25).abs() < 1e-6);
+    }
+    // The usual case (Δ at level l to Δ²/q_l at level l-1): one level, k = Δ.
+    let fresh = s.encrypt(&x.map(Complex::from), 2);
+    let q3 = s.params.q_primes()[3] as f64;
+    let a = s.ev.align_scale(&fresh, 2, to * to / q3).unwrap();
+    assert_eq!(a.level(), 2);
+    let got = s.decrypt(&a);
+    assert!((got[0].re - 0.5).abs() < 1e-6 && (got[1].re - 0.25).abs() < 1e-6);
+    // Targets that cannot exist at the target level are refused.
+    let e =
+        s.ev.align_scale(&fresh, 0, 2f64.powi(61))
+            .map(|c| c.level());
+    assert!(matches!(e, Err(CkksError::ScaleTooLarge { .. })), "{e:?}");
+}
+
 #[test]
 fn fresh_encryption_precision() {
     let s = small();
