@@ -34,6 +34,8 @@ enum Command {
     Nn(commands::nn::Args),
     /// Secure Modular Hashing: keygen, hash, leakage, curve (theory vs Monte Carlo), tune Δ.
     Smh(commands::smh::Args),
+    /// Encrypted inference (CKKS): keygen, encrypt, infer (server), decrypt, eval, plan.
+    He(commands::he::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -45,6 +47,7 @@ fn main() -> std::process::ExitCode {
         Command::Svm(args) => commands::svm::run(args),
         Command::Nn(args) => commands::nn::run(args),
         Command::Smh(args) => commands::smh::run(args),
+        Command::He(args) => commands::he::run(args),
     };
     match result {
         Ok(code) => code,

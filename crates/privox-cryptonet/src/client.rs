@@ -7,7 +7,10 @@
 //! sharing: [`Scores::shareable`] rounds them to a coarse grid first.
 
 use privox_ckks::{Decryptor, Encoder, Encryptor, EvaluationKeys, KeyGenerator, SecretKey};
+use std::path::Path;
+
 use privox_nn::{Matrix, NnModel};
+use zeroize::Zeroizing;
 
 use crate::error::{CryptonetError, Result};
 use crate::plan::{Packing, Plan};
@@ -60,6 +63,30 @@ impl Scores {
             .iter()
             .map(|l| l.iter().map(|v| (v * f).round() / f).collect())
             .collect()
+    }
+}
+
+impl Scores {
+    /// Predictions CSV, the shape of `privox svm predict`'s:
+    /// `file,label,predicted,score_<class>…` with shareable (rounded) scores.
+    pub fn to_csv(&self, files: &[String], labels: &[String], class_names: &[String]) -> String {
+        let mut s = String::from("file,label,predicted");
+        for c in class_names {
+            s.push_str(&format!(",score_{c}"));
+        }
+        s.push('\n');
+        let decisions = self.decisions();
+        for (r, (logits, d)) in self.shareable().iter().zip(decisions).enumerate() {
+            let file = files.get(r).map(String::as_str).unwrap_or("");
+            let label = labels.get(r).map(String::as_str).unwrap_or("");
+            let predicted = class_names.get(d).map(String::as_str).unwrap_or("");
+            s.push_str(&format!("{file},{label},{predicted}"));
+            for v in logits {
+                s.push_str(&format!(",{v}"));
+            }
+            s.push('\n');
+        }
+        s
     }
 }
 
@@ -203,6 +230,49 @@ impl Client {
             rows: scaled.len(),
             cts,
         })
+    }
+
+    /// Encrypts any number of scaled rows: one query per recording (single
+    /// packing) or per N/2 recordings (batch packing).
+    pub fn encrypt_all(&self, sk: &SecretKey, scaled: &[Vec<f64>]) -> Result<Vec<Query>> {
+        if scaled.is_empty() {
+            return Err(CryptonetError::BatchSize {
+                rows: 0,
+                max: self.plan.max_rows(),
+            });
+        }
+        let mut encryptor = Encryptor::new(&self.plan.params);
+        scaled
+            .chunks(self.plan.max_rows())
+            .map(|c| self.encrypt_with(&mut encryptor, sk, c))
+            .collect()
+    }
+
+    /// Decrypts responses (in query order) into one set of scores.
+    pub fn decrypt_all(&self, sk: &SecretKey, responses: &[Response]) -> Result<Scores> {
+        let mut logits = Vec::new();
+        for r in responses {
+            logits.extend(self.decrypt(sk, r)?.logits);
+        }
+        Ok(Scores { logits })
+    }
+
+    /// Writes the secret key, readable by its owner only (mode 0600).
+    pub fn save_secret_key(&self, sk: &SecretKey, path: &Path) -> Result<()> {
+        let bytes = Zeroizing::new(sk.to_bytes());
+        privox_format::write_secret_atomic(path, &bytes).map_err(|e| CryptonetError::Io {
+            path: path.to_path_buf(),
+            cause: e.to_string(),
+        })
+    }
+
+    /// Reads a secret key written by [`Client::save_secret_key`] for this plan.
+    pub fn load_secret_key(&self, path: &Path) -> Result<SecretKey> {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| CryptonetError::Io {
+            path: path.to_path_buf(),
+            cause: e.to_string(),
+        })?);
+        Ok(SecretKey::from_bytes(&self.plan.params, &bytes)?)
     }
 
     /// Decrypts a response into the model's logits.

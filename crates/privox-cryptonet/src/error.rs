@@ -97,6 +97,12 @@ pub enum CryptonetError {
         #[source]
         source: FormatError,
     },
+    /// A file could not be read or written.
+    #[error("{}: {cause}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        cause: String,
+    },
     /// An error of the CKKS engine.
     #[error("CKKS: {0}")]
     Ckks(#[from] CkksError),

@@ -75,6 +75,16 @@ impl Server {
         })
     }
 
+    /// A query file (several queries) to a response file.
+    pub fn infer_all_bytes(&self, queries: &[u8]) -> Result<Vec<u8>> {
+        let qs = crate::wire::queries_from_bytes(&self.plan, queries)?;
+        let rs = qs
+            .iter()
+            .map(|q| self.infer(q))
+            .collect::<Result<Vec<_>>>()?;
+        crate::wire::responses_to_bytes(&self.plan, &rs)
+    }
+
     /// Parses, evaluates and serializes: the whole server step on bytes.
     pub fn infer_bytes(&self, query: &[u8]) -> Result<Vec<u8>> {
         let q = Query::from_bytes(&self.plan, query)?;

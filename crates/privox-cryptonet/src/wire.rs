@@ -16,7 +16,13 @@ pub const EVAL_KEYS_MAGIC: Magic = Magic(*b"PVXCNEVK");
 pub const QUERY_MAGIC: Magic = Magic(*b"PVXCNQRY");
 /// Envelope magic of a response.
 pub const RESPONSE_MAGIC: Magic = Magic(*b"PVXCNRSP");
-/// Format version of all three.
+/// Envelope magic of a file of several queries.
+pub const QUERY_BUNDLE_MAGIC: Magic = Magic(*b"PVXCNQBD");
+/// Envelope magic of a file of several responses.
+pub const RESPONSE_BUNDLE_MAGIC: Magic = Magic(*b"PVXCNRBD");
+/// At most this many queries in one bundle file.
+pub const MAX_BUNDLE: usize = 1 << 20;
+/// Format version of all of them.
 pub const WIRE_VERSION: u16 = 1;
 
 /// Upper bound on one serialized CKKS object (a Galois key set at N = 2^15
@@ -91,7 +97,7 @@ fn write_cts(w: &mut Writer, params: &CkksParams, rows: usize, cts: &[Ciphertext
         let b = if ct.is_seeded() {
             ct.to_bytes_seeded(params)?
         } else {
-            ct.to_bytes(params)
+            ct.to_bytes(params)?
         };
         w.put_bytes(&b);
     }
@@ -208,4 +214,64 @@ pub fn output_count(plan: &Plan) -> usize {
         Some(_) => 1,
         None => plan.circuit.n_classes,
     }
+}
+
+/// Several queries (one per recording with single-query packing, one per
+/// N/2 recordings with batch packing) in one file.
+pub fn queries_to_bytes(plan: &Plan, queries: &[Query]) -> Result<Vec<u8>> {
+    let mut w = writer(QUERY_BUNDLE_MAGIC, plan);
+    w.put_u32(queries.len() as u32);
+    for q in queries {
+        w.put_bytes(&q.to_bytes(plan)?);
+    }
+    Ok(w.finish())
+}
+
+/// Reads a query bundle; every query is checked against the plan.
+pub fn queries_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Vec<Query>> {
+    let mut r = open(bytes, QUERY_BUNDLE_MAGIC, "query file", plan)?;
+    let n = bundle_len(&mut r, "query file")?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let b = r.get_bytes(MAX_OBJECT).map_err(format("query file"))?;
+        out.push(Query::from_bytes(plan, b)?);
+    }
+    r.finish().map_err(format("query file"))?;
+    Ok(out)
+}
+
+/// Several responses in one file, in query order.
+pub fn responses_to_bytes(plan: &Plan, responses: &[Response]) -> Result<Vec<u8>> {
+    let mut w = writer(RESPONSE_BUNDLE_MAGIC, plan);
+    w.put_u32(responses.len() as u32);
+    for q in responses {
+        w.put_bytes(&q.to_bytes(plan)?);
+    }
+    Ok(w.finish())
+}
+
+/// Reads a response bundle.
+pub fn responses_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Vec<Response>> {
+    let mut r = open(bytes, RESPONSE_BUNDLE_MAGIC, "response file", plan)?;
+    let n = bundle_len(&mut r, "response file")?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let b = r.get_bytes(MAX_OBJECT).map_err(format("response file"))?;
+        out.push(Response::from_bytes(plan, b)?);
+    }
+    r.finish().map_err(format("response file"))?;
+    Ok(out)
+}
+
+fn bundle_len(r: &mut Reader<'_>, what: &'static str) -> Result<usize> {
+    let n = r.get_u32().map_err(format(what))? as usize;
+    // Every entry needs at least its 8-byte length prefix.
+    if n == 0 || n > MAX_BUNDLE || n.saturating_mul(8) > r.remaining() {
+        return Err(CryptonetError::CiphertextCount {
+            what,
+            expected: r.remaining() / 8,
+            found: n,
+        });
+    }
+    Ok(n)
 }

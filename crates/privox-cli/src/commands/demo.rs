@@ -38,6 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let _ = &features;
     crate::commands::svm::demo_stage(&features, None)?;
     crate::commands::nn::demo_stage(&features, &args.out)?;
+    crate::commands::he::demo_stage(&features, &args.out.join("cryptonet-p2.pvxnn"))?;
     Ok(ExitCode::SUCCESS)
 }
 

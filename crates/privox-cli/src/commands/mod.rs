@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod extract;
+pub mod he;
 pub mod nn;
 pub mod repro;
 pub mod smh;
