@@ -44,11 +44,11 @@ fn main() -> Result<()> {
     };
     row(
         "fresh ciphertext, full (pk-encrypted)",
-        ct_pk.to_bytes(&params).len(),
+        ct_pk.to_bytes(&params)?.len(),
     );
     row(
         "fresh ciphertext, full (sk-encrypted)",
-        ct_sk.to_bytes(&params).len(),
+        ct_sk.to_bytes(&params)?.len(),
     );
     row(
         "fresh ciphertext, seeded (sk-encrypted)",

@@ -7,14 +7,24 @@ use crate::error::{CkksError, Result};
 use crate::keys::{InsecureSeed, PublicKey, SecretKey, expand_uniform};
 use crate::params::CkksParams;
 use crate::sampling::{gaussian_poly, ternary_poly};
+use privox_format::Fingerprint;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use zeroize::Zeroize;
 
-/// Checks that `polys` have the shape of `params` at `level`. Plaintexts and
-/// ciphertexts carry no parameter tag, so one made under other parameters
-/// (a longer chain, another ring dimension) would otherwise index out of bounds.
-pub(crate) fn check_shape(params: &CkksParams, level: usize, polys: &[&[u64]]) -> Result<()> {
+/// Checks that an object tagged `fingerprint` belongs to `params`
+/// ([`CkksError::WrongParameters`]) and that `polys` have the shape of
+/// `params` at `level` (the tag is set by this crate only, but a level above
+/// the top or a wrong length must never index out of bounds).
+pub(crate) fn check_shape(
+    params: &CkksParams,
+    fingerprint: Fingerprint,
+    level: usize,
+    polys: &[&[u64]],
+) -> Result<()> {
+    if fingerprint != params.fingerprint() {
+        return Err(CkksError::WrongParameters);
+    }
     let max = params.max_level();
     if level > max {
         return Err(CkksError::LevelTooHigh { level, max });
@@ -26,16 +36,25 @@ pub(crate) fn check_shape(params: &CkksParams, level: usize, polys: &[&[u64]]) -
     Ok(())
 }
 
-/// An encoded message: one polynomial over q_0..q_level in evaluation form.
+/// An encoded message: one polynomial over q_0..q_level in evaluation form,
+/// tagged with the fingerprint of the parameters that made it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plaintext {
     pub(crate) poly: Vec<u64>,
     pub(crate) level: usize,
     pub(crate) scale: f64,
     pub(crate) slots: usize,
+    /// Fingerprint of the parameter set this plaintext belongs to.
+    pub(crate) fingerprint: Fingerprint,
 }
 
 impl Plaintext {
+    /// Fingerprint of the parameters that made this plaintext; every
+    /// encoder, encryptor, evaluator and serializer of other parameters
+    /// refuses it ([`CkksError::WrongParameters`]).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
     pub fn level(&self) -> usize {
         self.level
     }
@@ -47,7 +66,8 @@ impl Plaintext {
     }
 }
 
-/// A CKKS ciphertext `(c0, c1)` with `c0 + c1·s ≈ Δ·m`, in evaluation form.
+/// A CKKS ciphertext `(c0, c1)` with `c0 + c1·s ≈ Δ·m`, in evaluation form,
+/// tagged with the fingerprint of the parameters that made it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ciphertext {
     pub(crate) c0: Vec<u64>,
@@ -57,9 +77,17 @@ pub struct Ciphertext {
     pub(crate) slots: usize,
     /// For fresh secret-key encryptions: the seed `c1` was expanded from.
     pub(crate) seed: Option<[u8; 32]>,
+    /// Fingerprint of the parameter set this ciphertext belongs to.
+    pub(crate) fingerprint: Fingerprint,
 }
 
 impl Ciphertext {
+    /// Fingerprint of the parameters that made this ciphertext; evaluators,
+    /// decryptors and serializers of other parameters refuse it
+    /// ([`CkksError::WrongParameters`]).
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
     /// Number of primes left minus one (0 = no rescale possible).
     pub fn level(&self) -> usize {
         self.level
@@ -85,9 +113,15 @@ pub struct Ciphertext3 {
     pub(crate) level: usize,
     pub(crate) scale: f64,
     pub(crate) slots: usize,
+    /// Fingerprint of the parameter set this product belongs to.
+    pub(crate) fingerprint: Fingerprint,
 }
 
 impl Ciphertext3 {
+    /// Fingerprint of the parameters that made this product.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
     pub fn level(&self) -> usize {
         self.level
     }
@@ -121,7 +155,7 @@ impl Encryptor {
     }
 
     fn check(&self, pt: &Plaintext) -> Result<()> {
-        check_shape(&self.params, pt.level, &[&pt.poly])
+        check_shape(&self.params, pt.fingerprint, pt.level, &[&pt.poly])
     }
 
     /// Public-key encryption, as in SEAL: `(u·b + e0, u·a + e1)` over Q·P
@@ -172,6 +206,7 @@ impl Encryptor {
             scale: pt.scale,
             slots: pt.slots,
             seed: None,
+            fingerprint: pt.fingerprint,
         })
     }
 
@@ -206,6 +241,7 @@ impl Encryptor {
             scale: pt.scale,
             slots: pt.slots,
             seed: Some(seed),
+            fingerprint: pt.fingerprint,
         })
     }
 }
@@ -224,7 +260,7 @@ impl Decryptor {
 
     pub fn decrypt(&self, ct: &Ciphertext, sk: &SecretKey) -> Result<Plaintext> {
         self.params.check_same(&sk.params)?;
-        check_shape(&self.params, ct.level, &[&ct.c0, &ct.c1])?;
+        check_shape(&self.params, ct.fingerprint, ct.level, &[&ct.c0, &ct.c1])?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let mut m = ct.c0.clone();
@@ -234,13 +270,19 @@ impl Decryptor {
             level: ct.level,
             scale: ct.scale,
             slots: ct.slots,
+            fingerprint: ct.fingerprint,
         })
     }
 
     /// Decrypts an unrelinearized product (needs s²; for tests and noise measurement).
     pub fn decrypt3(&self, ct: &Ciphertext3, sk: &SecretKey) -> Result<Plaintext> {
         self.params.check_same(&sk.params)?;
-        check_shape(&self.params, ct.level, &[&ct.d0, &ct.d1, &ct.d2])?;
+        check_shape(
+            &self.params,
+            ct.fingerprint,
+            ct.level,
+            &[&ct.d0, &ct.d1, &ct.d2],
+        )?;
         let ctx = &self.params.ctx;
         let basis = ctx.q_basis(ct.level);
         let len = ct.d0.len();
@@ -256,6 +298,7 @@ impl Decryptor {
             level: ct.level,
             scale: ct.scale,
             slots: ct.slots,
+            fingerprint: ct.fingerprint,
         })
     }
 }

@@ -238,6 +238,7 @@ impl Encoder {
             level,
             scale,
             slots,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -280,7 +281,7 @@ impl Encoder {
     /// below the level's modulus is refused ([`CkksError::ScaleTooLarge`]):
     /// the values wrapped around and would decode as noise.
     pub fn decode(&self, pt: &Plaintext) -> Result<Vec<Complex>> {
-        check_shape(&self.params, pt.level, &[&pt.poly])?;
+        check_shape(&self.params, pt.fingerprint, pt.level, &[&pt.poly])?;
         self.params.check_scale("decode", pt.scale, pt.level)?;
         let ctx = &self.params.ctx;
         let n = ctx.n;

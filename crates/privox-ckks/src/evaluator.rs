@@ -58,12 +58,12 @@ impl Evaluator {
         &self.params
     }
 
-    fn check_shape(&self, level: usize, polys: &[&[u64]]) -> Result<()> {
-        check_shape(&self.params, level, polys)
+    fn check_shape(&self, fingerprint: Fingerprint, level: usize, polys: &[&[u64]]) -> Result<()> {
+        check_shape(&self.params, fingerprint, level, polys)
     }
 
     fn check_ct(&self, ct: &Ciphertext) -> Result<()> {
-        self.check_shape(ct.level, &[&ct.c0, &ct.c1])
+        self.check_shape(ct.fingerprint, ct.level, &[&ct.c0, &ct.c1])
     }
 
     fn truncate(poly: &[u64], n: usize, level: usize) -> &[u64] {
@@ -87,6 +87,7 @@ impl Evaluator {
             scale: ct.scale,
             slots: ct.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -137,6 +138,7 @@ impl Evaluator {
             scale: a.scale,
             slots: a.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -170,7 +172,7 @@ impl Evaluator {
         pt: &'p Plaintext,
     ) -> Result<&'p [u64]> {
         self.check_ct(ct)?;
-        self.check_shape(pt.level, &[&pt.poly])?;
+        self.check_shape(pt.fingerprint, pt.level, &[&pt.poly])?;
         if ct.slots != pt.slots {
             return Err(CkksError::SlotMismatch {
                 what,
@@ -247,6 +249,7 @@ impl Evaluator {
             scale: ct.scale * pt.scale,
             slots: ct.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -424,6 +427,7 @@ impl Evaluator {
             level,
             scale: a.scale * b.scale,
             slots: a.slots,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -434,7 +438,7 @@ impl Evaluator {
     /// Relinearizes `(d0, d1, d2)` back to two components with the relinearization key.
     pub fn relinearize(&self, ct: &Ciphertext3, rk: &RelinKey) -> Result<Ciphertext> {
         self.check_key(&rk.params)?;
-        self.check_shape(ct.level, &[&ct.d0, &ct.d1, &ct.d2])?;
+        self.check_shape(ct.fingerprint, ct.level, &[&ct.d0, &ct.d1, &ct.d2])?;
         let ctx = &self.params.ctx;
         // (d0, d1) + ModDown(d2 · key): the switched parts are divided by P
         // straight into the sums, so nothing is copied or zero-filled twice.
@@ -448,6 +452,7 @@ impl Evaluator {
             scale: ct.scale,
             slots: ct.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -475,6 +480,7 @@ impl Evaluator {
             scale: a.scale * b.scale,
             slots: a.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -503,6 +509,7 @@ impl Evaluator {
             scale: ct.scale / q,
             slots: ct.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         })
     }
 
@@ -643,6 +650,7 @@ impl Evaluator {
             scale: ct.scale,
             slots: ct.slots,
             seed: None,
+            fingerprint: self.params.fingerprint(),
         }
     }
 
@@ -814,9 +822,9 @@ mod tests {
         }
     }
 
-    /// Ciphertexts carry no parameter tag: one made under other parameters
-    /// (more primes, or another ring dimension) must be refused with a typed
-    /// error by every evaluator entry point, not index out of bounds.
+    /// A ciphertext made under other parameters (more primes, or another
+    /// ring dimension) must be refused with WrongParameters (its parameter
+    /// tag) by every evaluator entry point, never index out of bounds.
     #[test]
     fn foreign_ciphertexts_are_refused_not_panicking() {
         let own = test_params(12, &[50, 40], 50, 2, 40);
@@ -848,13 +856,7 @@ mod tests {
             #[track_caller]
             fn refused(r: Result<Ciphertext>) {
                 let r = r.map(|c| c.level());
-                assert!(
-                    matches!(
-                        r,
-                        Err(CkksError::LevelTooHigh { .. } | CkksError::WrongParameters)
-                    ),
-                    "{r:?}"
-                )
+                assert!(matches!(r, Err(CkksError::WrongParameters)), "{r:?}")
             }
             refused(ev.add(&ct, &ct));
             refused(ev.sub(&ct, &ct));
@@ -883,9 +885,15 @@ mod tests {
             refused(ev.rotate(&ct, 0, &keys.galois));
             refused(ev.conjugate(&ct, &keys.galois));
             assert!(ev.rotate_hoisted(&ct, &[1], &keys.galois).is_err());
-            // A ciphertext hoisted by another parameter set's evaluator.
+            // Another parameter set's evaluator refuses to hoist our
+            // ciphertext, and we refuse what it hoisted.
             let foreign_ev = Evaluator::new(&own_a_different_dnum);
-            let h = foreign_ev.hoist(&own_ct).unwrap();
+            assert!(matches!(
+                foreign_ev.hoist(&own_ct).map(|_| ()),
+                Err(CkksError::WrongParameters)
+            ));
+            let (_, its_ct, _) = foreign(own_a_different_dnum.clone());
+            let h = foreign_ev.hoist(&its_ct).unwrap();
             assert!(matches!(
                 ev.rotate_many(&h, &[1], &keys.galois),
                 Err(CkksError::WrongParameters)

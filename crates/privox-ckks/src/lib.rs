@@ -174,7 +174,12 @@
 //! # Serialization
 //!
 //! Every object is a `privox-format` envelope (magic, version, parameter
-//! fingerprint, checksum). Limbs are bit-packed at each prime's width; every
+//! fingerprint, checksum). Keys hold their parameters, and ciphertexts and
+//! plaintexts the fingerprint of the parameters that made them: they are
+//! written with that fingerprint (never one handed in by the caller), read
+//! back only under the same parameters, and refused by the encoder,
+//! encryptor, decryptor and evaluator of any other set
+//! ([`CkksError::WrongParameters`]). Limbs are bit-packed at each prime's width; every
 //! residue is range-checked and every length checked before allocation. Seeded
 //! forms replace uniform halves by a 32-byte seed: fresh secret-key
 //! ciphertexts, relinearization/Galois keys and the public key travel at about

@@ -1,5 +1,9 @@
 //! Binary formats (privox-format envelopes): every object carries a magic,
-//! a version and the parameter fingerprint. Polynomials are bit-packed at the
+//! a version and the parameter fingerprint — the object's own (keys hold
+//! their parameters, ciphertexts and plaintexts their fingerprint), so
+//! writing with other parameters is refused, not relabelled. The payload
+//! layout is unchanged by that tag (it was always in the envelope header),
+//! so the version stays 1. Polynomials are bit-packed at the
 //! width of each prime; every residue is checked to be below its prime, and
 //! every length is checked before allocation. No byte string can panic a reader.
 //!
@@ -17,7 +21,7 @@
 //! let bytes = EvaluationKeys::to_bytes(&sk);
 //! ```
 
-use crate::ciphertext::{Ciphertext, Plaintext};
+use crate::ciphertext::{Ciphertext, Plaintext, check_shape};
 use crate::error::{CkksError, Result};
 use crate::keys::{
     EvaluationKeys, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey, expand_uniform,
@@ -439,18 +443,22 @@ impl EvaluationKeys {
 }
 
 impl Ciphertext {
-    /// Full form: both polynomials.
-    pub fn to_bytes(&self, params: &CkksParams) -> Vec<u8> {
-        self.write(params, false).unwrap_or_default()
+    /// Full form: both polynomials, stamped with the ciphertext's own
+    /// parameter fingerprint. `params` (needed for the limb widths) must be
+    /// the parameters that made it, else [`CkksError::WrongParameters`].
+    pub fn to_bytes(&self, params: &CkksParams) -> Result<Vec<u8>> {
+        self.write(params, false)
     }
-    /// Seeded form (fresh secret-key encryptions only): `c1` replaced by its seed.
+    /// Seeded form (fresh secret-key encryptions only): `c1` replaced by its
+    /// seed. `params` as for [`Ciphertext::to_bytes`].
     pub fn to_bytes_seeded(&self, params: &CkksParams) -> Result<Vec<u8>> {
         self.write(params, true)
     }
     fn write(&self, params: &CkksParams, seeded: bool) -> Result<Vec<u8>> {
+        check_shape(params, self.fingerprint, self.level, &[&self.c0, &self.c1])?;
         let ctx = &params.ctx;
         let basis = ctx.q_basis(self.level);
-        let mut w = Writer::new(CIPHERTEXT_MAGIC, VERSION, params.fingerprint());
+        let mut w = Writer::new(CIPHERTEXT_MAGIC, VERSION, self.fingerprint);
         w.put_u8(seeded as u8);
         w.put_u32(self.level as u32);
         w.put_f64(self.scale);
@@ -463,6 +471,8 @@ impl Ciphertext {
         }
         Ok(w.finish())
     }
+    /// Reads a ciphertext made under `params`; one stamped with another
+    /// parameter set's fingerprint is refused ([`CkksError::WrongParameters`]).
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, CIPHERTEXT_MAGIC, params)?;
         let ctx = &params.ctx;
@@ -492,20 +502,26 @@ impl Ciphertext {
             scale,
             slots,
             seed,
+            fingerprint: params.fingerprint(),
         })
     }
 }
 
 impl Plaintext {
-    pub fn to_bytes(&self, params: &CkksParams) -> Vec<u8> {
+    /// Serializes the plaintext, stamped with its own parameter fingerprint;
+    /// `params` must be the parameters that made it
+    /// ([`CkksError::WrongParameters`]).
+    pub fn to_bytes(&self, params: &CkksParams) -> Result<Vec<u8>> {
+        check_shape(params, self.fingerprint, self.level, &[&self.poly])?;
         let ctx = &params.ctx;
-        let mut w = Writer::new(PLAINTEXT_MAGIC, VERSION, params.fingerprint());
+        let mut w = Writer::new(PLAINTEXT_MAGIC, VERSION, self.fingerprint);
         w.put_u32(self.level as u32);
         w.put_f64(self.scale);
         w.put_u64(self.slots as u64);
         write_poly(&mut w, ctx, &self.poly, &ctx.q_basis(self.level));
-        w.finish()
+        Ok(w.finish())
     }
+    /// Reads a plaintext made under `params` (others: [`CkksError::WrongParameters`]).
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, PLAINTEXT_MAGIC, params)?;
         let level = read_level(&mut r, params)?;
@@ -519,6 +535,7 @@ impl Plaintext {
             level,
             scale,
             slots,
+            fingerprint: params.fingerprint(),
         })
     }
 }
@@ -594,9 +611,9 @@ mod tests {
             ("gk", ek.galois.to_bytes()),
             ("evk_seeded", ek.to_bytes_seeded().unwrap()),
             ("evk", ek.to_bytes()),
-            ("ct", ct.to_bytes(&params)),
+            ("ct", ct.to_bytes(&params).unwrap()),
             ("ct_seeded", ct.to_bytes_seeded(&params).unwrap()),
-            ("pt", pt.to_bytes(&params)),
+            ("pt", pt.to_bytes(&params).unwrap()),
             ("sk", sk.to_bytes()),
         ];
         Objects { params, blobs }
@@ -701,9 +718,79 @@ mod tests {
         );
         let other = test_params(12, &[60, 40, 40], 60, 1, 40);
         assert!(matches!(
-            Ciphertext::from_bytes(&other, &ct.to_bytes(&params)),
+            Ciphertext::from_bytes(&other, &ct.to_bytes(&params).unwrap()),
             Err(CkksError::WrongParameters)
         ));
+    }
+
+    /// Ciphertexts and plaintexts carry the fingerprint of the parameters
+    /// that made them. `to_bytes(&params)` used to stamp whatever fingerprint
+    /// it was handed, so a ciphertext of A written with B's parameters read
+    /// back under B. A and B here differ only in dnum: same ring, same
+    /// ciphertext primes, so nothing but the tag tells them apart.
+    #[test]
+    fn objects_of_other_parameters_are_refused() {
+        let a = test_params(12, &[60, 40], 60, 1, 40);
+        let b = test_params(12, &[60, 40], 60, 2, 40);
+        assert_eq!(a.q_primes(), b.q_primes());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        let mut kg = KeyGenerator::from_insecure_seed(&a, InsecureSeed::from_u64(3));
+        let sk = kg.secret_key();
+        let pt = Encoder::new(&a)
+            .encode_real(&[0.5, 0.25], 1, 2f64.powi(40))
+            .unwrap();
+        let ct = Encryptor::from_insecure_seed(&a, InsecureSeed::from_u64(4))
+            .encrypt_symmetric(&pt, &sk)
+            .unwrap();
+        assert_eq!(
+            (ct.fingerprint(), pt.fingerprint()),
+            (a.fingerprint(), a.fingerprint())
+        );
+        #[track_caller]
+        fn wrong<T: std::fmt::Debug>(r: Result<T>) {
+            let r = r.map(|_| ());
+            assert!(matches!(r, Err(CkksError::WrongParameters)), "{r:?}");
+        }
+        // Made under A, read under B: refused, whichever form.
+        let full = ct.to_bytes(&a).unwrap();
+        let seeded = ct.to_bytes_seeded(&a).unwrap();
+        let pt_bytes = pt.to_bytes(&a).unwrap();
+        wrong(Ciphertext::from_bytes(&b, &full));
+        wrong(Ciphertext::from_bytes(&b, &seeded));
+        wrong(Plaintext::from_bytes(&b, &pt_bytes));
+        let back = Ciphertext::from_bytes(&a, &full).unwrap();
+        assert!(back.c0 == ct.c0 && back.c1 == ct.c1 && back.fingerprint() == a.fingerprint());
+        assert!(Ciphertext::from_bytes(&a, &seeded).unwrap() == ct);
+        assert!(Plaintext::from_bytes(&a, &pt_bytes).unwrap() == pt);
+        // Writing with B's parameters no longer relabels the object.
+        wrong(ct.to_bytes(&b));
+        wrong(ct.to_bytes_seeded(&b));
+        wrong(pt.to_bytes(&b));
+        // Nor does any component of B accept it.
+        let sk_b = KeyGenerator::from_insecure_seed(&b, InsecureSeed::from_u64(3)).secret_key();
+        let ev = Evaluator::new(&b);
+        wrong(ev.add(&ct, &ct));
+        wrong(ev.rescale(&ct));
+        wrong(ev.mul_no_relin(&ct, &ct));
+        let ct_b = Encryptor::from_insecure_seed(&b, InsecureSeed::from_u64(5))
+            .encrypt_symmetric(
+                &Encoder::new(&b)
+                    .encode_real(&[1.0], 1, 2f64.powi(40))
+                    .unwrap(),
+                &sk_b,
+            )
+            .unwrap();
+        wrong(ev.mul_plain(&ct_b, &pt));
+        wrong(Evaluator::new(&a).relinearize(
+            &ev.mul_no_relin(&ct_b, &ct_b).unwrap(),
+            &kg.relin_key(&sk).unwrap(),
+        ));
+        wrong(Decryptor::new(&b).decrypt(&ct, &sk_b));
+        wrong(Encoder::new(&b).decode(&pt));
+        wrong(
+            Encryptor::from_insecure_seed(&b, InsecureSeed::from_u64(6))
+                .encrypt_symmetric(&pt, &sk_b),
+        );
     }
 
     fn fuzz_one(

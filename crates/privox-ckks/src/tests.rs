@@ -277,8 +277,14 @@ fn scales_not_below_the_modulus_are_refused() {
     bad.scale = 2f64.powi(80);
     let pt = Decryptor::new(&s.params).decrypt(&bad, &s.sk).unwrap();
     refused(s.enc.decode(&pt));
-    refused(Ciphertext::from_bytes(&s.params, &bad.to_bytes(&s.params)));
-    refused(Plaintext::from_bytes(&s.params, &pt.to_bytes(&s.params)));
+    refused(Ciphertext::from_bytes(
+        &s.params,
+        &bad.to_bytes(&s.params).unwrap(),
+    ));
+    refused(Plaintext::from_bytes(
+        &s.params,
+        &pt.to_bytes(&s.params).unwrap(),
+    ));
     let mut bad1 = ct1.clone();
     bad1.scale = 2f64.powi(101);
     refused(s.ev.rescale(&bad1));
@@ -737,6 +743,7 @@ fn measure_fresh(q_bits: &[u32], dnum: usize, log_scale: i32, trials: u64) -> Fr
         level,
         scale: 1.0,
         slots: n / 2,
+        fingerprint: params.fingerprint(),
     };
     let s_slots = enc.decode(&s_pt).unwrap();
     let nf = n as f64;

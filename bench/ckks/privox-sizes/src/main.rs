@@ -46,11 +46,11 @@ fn main() -> Result<()> {
     let ct_pk = enc.encrypt(&pt, &pk)?;
 
     let rows: Vec<(&str, usize)> = vec![
-        ("ciphertext_full", ct_sk.to_bytes(&params).len()),
+        ("ciphertext_full", ct_sk.to_bytes(&params)?.len()),
         ("ciphertext_seeded", ct_sk.to_bytes_seeded(&params)?.len()),
         (
             "ciphertext_public_key_encrypted",
-            ct_pk.to_bytes(&params).len(),
+            ct_pk.to_bytes(&params)?.len(),
         ),
         ("relin_key_full", rk.to_bytes().len()),
         ("relin_key_seeded", rk.to_bytes_seeded()?.len()),
