@@ -65,3 +65,4 @@ pub use server::Server;
 pub use wire::{Query, Response};
 pub mod roundtrip;
 pub use roundtrip::{RoundTripOptions, RoundTripReport, round_trip};
+pub mod crossval;
