@@ -10,7 +10,7 @@ use crate::sampling::{gaussian_poly, ternary_poly};
 use privox_format::Fingerprint;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 /// Checks that an object tagged `fingerprint` belongs to `params`
 /// ([`CkksError::WrongParameters`]) and that `polys` have the shape of
@@ -182,22 +182,23 @@ impl Encryptor {
                 .collect()
         };
         let (pb, pa) = (pick(&pk.b), pick(&pk.a));
-        let mut u_coef = ternary_poly(&mut self.rng, n);
-        let mut u = ctx.reduce_signed(&u_coef, &basis);
-        u_coef.zeroize();
+        // Every temporary that depends on u (or the errors) is zeroized on
+        // drop: u·a over Q·P with the public a would give u away, and with it
+        // the message.
+        let u_coef = Zeroizing::new(ternary_poly(&mut self.rng, n));
+        let mut u = Zeroizing::new(ctx.reduce_signed(&u_coef, &basis));
+        drop(u_coef);
         ctx.ntt(&mut u, &basis);
-        let mut c0 = vec![0u64; u.len()];
-        let mut c1 = vec![0u64; u.len()];
-        ctx.mul_add_assign(&mut c0, &u, &pb, &basis);
-        ctx.mul_add_assign(&mut c1, &u, &pa, &basis);
-        u.zeroize();
+        let mut ub = Zeroizing::new(vec![0u64; u.len()]);
+        let mut ua = Zeroizing::new(vec![0u64; u.len()]);
+        ctx.mul_add_assign(&mut ub, &u, &pb, &basis);
+        ctx.mul_add_assign(&mut ua, &u, &pa, &basis);
+        drop(u);
         // The errors enter in coefficient form inside ModDown (no NTTs needed).
-        let mut e0 = gaussian_poly(&mut self.rng, n);
-        let mut e1 = gaussian_poly(&mut self.rng, n);
-        let mut c0 = ctx.mod_down_with_error(&c0, level, Some(&e0));
-        let c1 = ctx.mod_down_with_error(&c1, level, Some(&e1));
-        e0.zeroize();
-        e1.zeroize();
+        let e0 = Zeroizing::new(gaussian_poly(&mut self.rng, n));
+        let e1 = Zeroizing::new(gaussian_poly(&mut self.rng, n));
+        let mut c0 = ctx.mod_down_with_error(&ub, level, Some(&e0));
+        let c1 = ctx.mod_down_with_error(&ua, level, Some(&e1));
         ctx.add_assign(&mut c0, &pt.poly, &ctx.q_basis(level));
         Ok(Ciphertext {
             c0,
@@ -226,11 +227,12 @@ impl Encryptor {
         let c1 = expand_uniform(&ctx, &seed, &basis, 1)
             .pop()
             .unwrap_or_default();
-        let mut e_coef = gaussian_poly(&mut self.rng, ctx.n);
+        let e_coef = Zeroizing::new(gaussian_poly(&mut self.rng, ctx.n));
         let mut c0 = ctx.reduce_signed(&e_coef, &basis);
-        e_coef.zeroize();
+        drop(e_coef);
         ctx.ntt(&mut c0, &basis);
-        let mut as_ = vec![0u64; c1.len()];
+        // a·s with a public: it would give s away, so it is zeroized on drop.
+        let mut as_ = Zeroizing::new(vec![0u64; c1.len()]);
         ctx.mul(&mut as_, &c1, &sk.ntt[..c1.len()], &basis);
         ctx.sub_assign(&mut c0, &as_, &basis);
         ctx.add_assign(&mut c0, &pt.poly, &basis);
@@ -287,12 +289,11 @@ impl Decryptor {
         let basis = ctx.q_basis(ct.level);
         let len = ct.d0.len();
         let s = &sk.ntt[..len];
-        let mut s2 = vec![0u64; len];
+        let mut s2 = Zeroizing::new(vec![0u64; len]);
         ctx.mul(&mut s2, s, s, &basis);
         let mut m = ct.d0.clone();
         ctx.mul_add_assign(&mut m, &ct.d1, s, &basis);
         ctx.mul_add_assign(&mut m, &ct.d2, &s2, &basis);
-        s2.zeroize();
         Ok(Plaintext {
             poly: m,
             level: ct.level,

@@ -10,6 +10,7 @@ use crate::ciphertext::{Plaintext, check_shape};
 use crate::error::{CkksError, Result};
 use crate::params::CkksParams;
 use std::ops::{Add, Mul, Sub};
+use zeroize::Zeroizing;
 
 /// A complex number (slot value).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -286,9 +287,11 @@ impl Encoder {
         let ctx = &self.params.ctx;
         let n = ctx.n;
         let basis = ctx.q_basis(pt.level);
-        let mut coef = pt.poly.clone();
+        // A decrypted plaintext is m + e, and e with the ciphertext gives the
+        // key away: the coefficient copies are wiped on drop.
+        let mut coef = Zeroizing::new(pt.poly.clone());
         ctx.intt(&mut coef, &basis);
-        let values = ctx.to_centered_f64(&coef, pt.level);
+        let values = Zeroizing::new(ctx.to_centered_f64(&coef, pt.level));
         let slots = pt.slots;
         if !slots.is_power_of_two() || slots > n / 2 {
             return Err(CkksError::BadSlotCount(slots));

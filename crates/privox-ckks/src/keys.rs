@@ -14,7 +14,7 @@ use crate::sampling::{gaussian_poly, ternary_poly, uniform_limb};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use std::collections::BTreeMap;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 /// The secret key: a uniform ternary polynomial.
 ///
@@ -44,9 +44,9 @@ impl SecretKey {
     pub(crate) fn from_coeffs(params: &CkksParams, coeffs: Vec<i8>) -> Self {
         let ctx = &params.ctx;
         let basis = ctx.key_basis();
-        let mut wide: Vec<i64> = coeffs.iter().map(|&c| c as i64).collect();
+        let wide: Zeroizing<Vec<i64>> = Zeroizing::new(coeffs.iter().map(|&c| c as i64).collect());
         let mut ntt = ctx.reduce_signed(&wide, &basis);
-        wide.zeroize();
+        drop(wide);
         ctx.ntt(&mut ntt, &basis);
         SecretKey {
             params: params.clone(),
@@ -282,17 +282,17 @@ impl KeyGenerator {
     }
 
     pub fn secret_key(&mut self) -> SecretKey {
-        let mut t = ternary_poly(&mut self.rng, self.params.n());
+        let t = Zeroizing::new(ternary_poly(&mut self.rng, self.params.n()));
         let coeffs: Vec<i8> = t.iter().map(|&c| c as i8).collect();
-        t.zeroize();
+        drop(t);
         SecretKey::from_coeffs(&self.params, coeffs)
     }
 
     fn error_ntt(&mut self, basis: &[usize]) -> Vec<u64> {
         let ctx = &self.params.ctx;
-        let mut e = gaussian_poly(&mut self.rng, ctx.n);
+        let e = Zeroizing::new(gaussian_poly(&mut self.rng, ctx.n));
         let mut p = ctx.reduce_signed(&e, basis);
-        e.zeroize();
+        drop(e);
         ctx.ntt(&mut p, basis);
         p
     }
@@ -307,7 +307,8 @@ impl KeyGenerator {
             .pop()
             .unwrap_or_default();
         let mut b = self.error_ntt(&basis);
-        let mut as_ = vec![0u64; a.len()];
+        // a·s with a public gives s away: zeroized on drop.
+        let mut as_ = Zeroizing::new(vec![0u64; a.len()]);
         ctx.mul(&mut as_, &a, &sk.ntt, &basis);
         ctx.sub_assign(&mut b, &as_, &basis);
         Ok(PublicKey {
@@ -330,7 +331,7 @@ impl KeyGenerator {
         let mut b = Vec::with_capacity(digits);
         for (j, aj) in a.iter().enumerate() {
             let mut bj = self.error_ntt(&basis);
-            let mut as_ = vec![0u64; aj.len()];
+            let mut as_ = Zeroizing::new(vec![0u64; aj.len()]);
             ctx.mul(&mut as_, aj, &sk.ntt, &basis);
             ctx.sub_assign(&mut bj, &as_, &basis);
             for i in j * ctx.alpha..((j + 1) * ctx.alpha).min(ctx.num_q) {
@@ -358,10 +359,9 @@ impl KeyGenerator {
         self.params.check_same(&sk.params)?;
         let ctx = self.params.ctx.clone();
         let basis = ctx.key_basis();
-        let mut s2 = vec![0u64; sk.ntt.len()];
+        let mut s2 = Zeroizing::new(vec![0u64; sk.ntt.len()]);
         ctx.mul(&mut s2, &sk.ntt, &sk.ntt, &basis);
         let key = self.switching_key(&s2, sk);
-        s2.zeroize();
         Ok(RelinKey {
             params: self.params.clone(),
             key,
@@ -391,13 +391,12 @@ impl KeyGenerator {
         let mut keys = BTreeMap::new();
         for g in elements {
             let perm = ctx.galois_permutation(g);
-            let mut s_g = vec![0u64; sk.ntt.len()];
+            let mut s_g = Zeroizing::new(vec![0u64; sk.ntt.len()]);
             ctx.permute(&mut s_g, &sk.ntt, &perm);
             // Stored as σ_g^{-1}(key): then Σ_j σ_g(d_j)·k_j = σ_g(Σ_j d_j·σ_g^{-1}(k_j)),
             // so a rotation permutes two output polynomials instead of every digit.
             let inv = ctx.galois_permutation(galois_inverse(g, ctx.n));
             keys.insert(g, self.switching_key(&s_g, sk).permuted(&ctx, &inv));
-            s_g.zeroize();
         }
         Ok(GaloisKeys {
             params: self.params.clone(),

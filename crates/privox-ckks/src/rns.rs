@@ -11,6 +11,7 @@ use crate::error::{CkksError, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use tfhe_ntt::prime64::Plan;
+use zeroize::Zeroizing;
 
 /// Below this many coefficients per call, limb-parallelism costs more than it saves.
 const PAR_MIN: usize = 1 << 12;
@@ -610,7 +611,9 @@ impl RnsContext {
     ) -> Vec<u64> {
         let n = self.n;
         let nq = level + 1;
-        let mut ps = data[nq * n..].to_vec();
+        // In public-key encryption `data` is u·pk: these copies of its P part
+        // (and the carries derived from them) would give the ephemeral u away.
+        let mut ps = Zeroizing::new(data[nq * n..].to_vec());
         for_limbs(&mut ps, n, |j, l| {
             let idx = self.num_q + j;
             self.intt_limb(l, idx);
@@ -630,7 +633,7 @@ impl RnsContext {
                 }
             }
         });
-        let overflow = self.conversion_overflow(&ps);
+        let overflow = Zeroizing::new(self.conversion_overflow(&ps));
         // Each output limb first holds the converted value t (then NTT(t)),
         // then (x - t)·P^{-1}: no copies of the input and no scratch buffers.
         let mut out = vec![0u64; nq * n];

@@ -31,7 +31,7 @@ use crate::params::{CkksParams, ParamSpec, SecurityPolicy};
 use crate::rns::RnsContext;
 use privox_format::{FormatError, Magic, Reader, Writer};
 use std::collections::BTreeMap;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 pub const PARAMS_MAGIC: Magic = Magic(*b"PVXCKPAR");
 pub const PUBLIC_KEY_MAGIC: Magic = Magic(*b"PVXCKPUB");
@@ -543,12 +543,22 @@ impl Plaintext {
 impl SecretKey {
     /// The secret key's own format (magic `PVXCKSEC`): one byte per
     /// coefficient. Write it with `privox_format::write_secret_atomic`.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new(SECRET_KEY_MAGIC, VERSION, self.params.fingerprint());
-        let mut raw: Vec<u8> = self.coeffs.iter().map(|&c| c as u8).collect();
+    ///
+    /// The bytes are returned in a [`Zeroizing`] buffer (wiped on drop), and
+    /// the envelope is built in one pre-sized buffer, so no reallocation
+    /// leaves a copy of the key in freed memory.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let raw: Zeroizing<Vec<u8>> =
+            Zeroizing::new(self.coeffs.iter().map(|&c| c as u8).collect());
+        // Payload: the u64 length prefix and the coefficients.
+        let mut w = Writer::with_capacity(
+            SECRET_KEY_MAGIC,
+            VERSION,
+            self.params.fingerprint(),
+            8 + raw.len(),
+        );
         w.put_bytes(&raw);
-        raw.zeroize();
-        w.finish()
+        Zeroizing::new(w.finish())
     }
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, SECRET_KEY_MAGIC, params)?;
@@ -614,7 +624,7 @@ mod tests {
             ("ct", ct.to_bytes(&params).unwrap()),
             ("ct_seeded", ct.to_bytes_seeded(&params).unwrap()),
             ("pt", pt.to_bytes(&params).unwrap()),
-            ("sk", sk.to_bytes()),
+            ("sk", sk.to_bytes().to_vec()),
         ];
         Objects { params, blobs }
     }
@@ -721,6 +731,23 @@ mod tests {
             Ciphertext::from_bytes(&other, &ct.to_bytes(&params).unwrap()),
             Err(CkksError::WrongParameters)
         ));
+    }
+
+    /// The secret key's bytes come back in a buffer wiped on drop, built in
+    /// one exactly sized allocation (a reallocation would leave a copy of
+    /// the key in freed memory), and read back to the same key.
+    #[test]
+    fn secret_key_bytes_are_zeroizing_and_never_reallocated() {
+        let params = test_params(12, &[60, 40], 60, 1, 40);
+        let sk = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(3)).secret_key();
+        let bytes: Zeroizing<Vec<u8>> = sk.to_bytes();
+        assert_eq!(bytes.len(), bytes.capacity());
+        assert_eq!(
+            bytes.len(),
+            privox_format::HEADER_LEN + 8 + params.n() + privox_format::CHECKSUM_LEN
+        );
+        let back = SecretKey::from_bytes(&params, &bytes).unwrap();
+        assert_eq!(back.to_bytes(), bytes);
     }
 
     /// Ciphertexts and plaintexts carry the fingerprint of the parameters

@@ -144,7 +144,21 @@ pub struct Writer {
 impl Writer {
     /// Starts an envelope with the given header.
     pub fn new(magic: Magic, version: u16, fingerprint: Fingerprint) -> Self {
-        let mut buf = Vec::with_capacity(HEADER_LEN + 64);
+        Self::with_capacity(magic, version, fingerprint, 64)
+    }
+
+    /// Starts an envelope whose buffer already holds `payload` bytes of
+    /// payload plus header and checksum. A payload that fits is never
+    /// reallocated, so no partial copy is left behind in freed memory:
+    /// use it for secrets (and wrap the result of [`Writer::finish`] in
+    /// `zeroize::Zeroizing`).
+    pub fn with_capacity(
+        magic: Magic,
+        version: u16,
+        fingerprint: Fingerprint,
+        payload: usize,
+    ) -> Self {
+        let mut buf = Vec::with_capacity(HEADER_LEN + payload + CHECKSUM_LEN);
         buf.extend_from_slice(&magic.0);
         buf.extend_from_slice(&version.to_le_bytes());
         buf.extend_from_slice(&fingerprint.0);
@@ -426,6 +440,23 @@ mod tests {
     use proptest::prelude::*;
 
     const M: Magic = Magic(*b"PVXTEST1");
+
+    /// Secret payloads (e.g. a CKKS secret key) must not leave copies in
+    /// memory freed by a reallocation: a pre-sized writer keeps one buffer
+    /// from the header to the checksum.
+    #[test]
+    fn a_presized_writer_never_reallocates() {
+        let secret = vec![0xa5u8; 16384];
+        let mut w = Writer::with_capacity(M, 1, Fingerprint::default(), 8 + secret.len());
+        let start = w.buf.as_ptr();
+        w.put_bytes(&secret);
+        assert_eq!(w.buf.as_ptr(), start);
+        let out = w.finish();
+        assert_eq!(out.as_ptr(), start, "finish reallocated");
+        assert_eq!(out.len(), out.capacity());
+        let mut r = Reader::open(&out, M, &[1]).unwrap();
+        assert_eq!(r.get_bytes(1 << 20).unwrap(), &secret[..]);
+    }
 
     fn sample() -> Vec<u8> {
         let mut w = Writer::new(M, 3, Fingerprint::of(b"p"));
