@@ -26,7 +26,7 @@ fn cpu_seconds() -> f64 {
 }
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
-use privox_nn::protocol::fit;
+use privox_nn::protocol::{Recipe, fit, fit_with};
 use privox_nn::{Activation, Matrix, NetworkSpec, PolyActivation, TrainConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -67,18 +67,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("ReLU + BN", NetworkSpec::paper(true, Activation::Relu)),
         ("HE-aware p2 + BN", NetworkSpec::he_aware(p2)),
     ] {
-        for (opt_name, cfg) in [
-            ("paper sgd", TrainConfig::default()),
+        let paper = Recipe::paper();
+        for (opt_name, recipe) in [
+            ("paper", paper.clone()),
             (
                 "adam",
-                TrainConfig {
-                    optimizer: privox_nn::Optimizer::adam(1e-3),
-                    ..TrainConfig::default()
+                Recipe {
+                    train: TrainConfig {
+                        optimizer: privox_nn::Optimizer::adam(1e-3),
+                        ..TrainConfig::default()
+                    },
+                    ..paper
                 },
             ),
+            ("robust", Recipe::robust()),
         ] {
             let (t, c) = (Instant::now(), cpu_seconds());
-            let fitted = fit(&data, &fold.train, &spec, &cfg, 4)?;
+            let fitted = fit_with(&data, &fold.train, &spec, &recipe.train, &recipe.selection)?;
             let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
             let x = fitted.scaler.transform(&data.x.select_rows(&fold.test))?;
             let pred = fitted.trained.network.predict(&x)?;

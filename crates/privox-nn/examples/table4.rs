@@ -11,8 +11,12 @@
 //! * `--epochs N` [300]; `--patience N` [20]; `--batch N` [32]; `--val-folds K` [4]
 //! * `--stop-on loss|uar` [loss]; `--weight-decay X` [0]; `--range-penalty X` [0]
 //! * `--clip C` clamp scaled test features to [-C, C], 0 = off [1]
-//! * `--cells all|baseline` [all]; `--export-splits FILE` (validation speakers per fold, for
-//!   bench/nn); `--splits-only` (write the splits, train nothing)
+//! * `--cells all|baseline|he-aware` [all] (`he-aware`: ReLU and the HE-aware p2, p4, p6 only);
+//!   `--export-splits FILE` (validation speakers per fold, for bench/nn); `--splits-only`
+//!   (write the splits, train nothing)
+//! * `--recipe paper|robust` [paper: the published table]; give it first, the
+//!   options after it override single settings
+//! * `--classes a,b,...` [neutral,angry]
 //!
 //! The reference CSVs are read at run time and never copied into the repository.
 
@@ -22,7 +26,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, mean_std, shared_dir};
-use privox_nn::protocol::{CellResult, Job, ProtocolConfig, cross_validate, speaker_holdout};
+use privox_nn::protocol::{
+    CellResult, EpochSelection, Job, ProtocolConfig, Recipe, cross_validate, speaker_holdout,
+};
 use privox_nn::{Activation, NetworkSpec, Optimizer, PolyActivation, StopOn, TrainConfig};
 
 /// The paper's encrypted test accuracy (%), Table 4, and its plaintext baseline.
@@ -46,6 +52,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut optimizer = "sgd".to_string();
     let mut lr: Option<f64> = None;
     let mut cfg = TrainConfig::default();
+    let mut selection = Recipe::paper().selection;
+    let mut recipe_name = "paper".to_string();
+    let mut classes = ClassSet::neutral_angry();
     let mut val_folds = 4usize;
     let mut cells = "all".to_string();
     let mut export: Option<PathBuf> = None;
@@ -55,6 +64,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut val = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--csv" => csvs.push(val()?.into()),
+            "--recipe" => {
+                recipe_name = val()?;
+                let r = Recipe::named(&recipe_name).ok_or("--recipe paper|robust")?;
+                cfg = r.train;
+                let (EpochSelection::Holdout { val_folds: k, .. }
+                | EpochSelection::InnerCv { folds: k }) = r.selection;
+                val_folds = k;
+                selection = r.selection;
+            }
+            "--classes" => classes = ClassSet::new(val()?.split(','))?,
             "--seeds" => seeds = val()?.parse()?,
             "--optimizer" => optimizer = val()?,
             "--lr" => lr = Some(val()?.parse()?),
@@ -81,13 +100,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             o => return Err(format!("unknown option {o} (see the example's doc comment)").into()),
         }
     }
+    let recipe_momentum = match cfg.optimizer {
+        Optimizer::Sgd { momentum, .. } => momentum,
+        Optimizer::Adam { .. } => 0.0,
+    };
     cfg.optimizer = match optimizer.as_str() {
         "adam" => Optimizer::adam(lr.unwrap_or(1e-3)),
         "sgd" => Optimizer::Sgd {
             learning_rate: lr.unwrap_or(0.01),
-            momentum: 0.0,
+            momentum: recipe_momentum,
         },
         o => return Err(format!("--optimizer adam|sgd, got {o}").into()),
+    };
+    selection = match selection {
+        EpochSelection::Holdout { class_aware, .. } => EpochSelection::Holdout {
+            val_folds,
+            class_aware,
+        },
+        EpochSelection::InnerCv { .. } => EpochSelection::InnerCv { folds: val_folds },
     };
     if csvs.is_empty() {
         let Some(shared) = shared_dir() else {
@@ -127,6 +157,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec: NetworkSpec::paper(false, Activation::Relu),
         evaluations: paper_cells(false),
     }];
+    if cells == "he-aware" {
+        jobs[0].evaluations.truncate(1);
+    }
     if cells == "all" {
         jobs.push(Job {
             name: "relu-bn".into(),
@@ -135,7 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     for p in ["p2", "p4", "p6"] {
-        if cells == "all" || (cells == "baseline" && p == "p2") {
+        if cells == "all" || cells == "he-aware" || (cells == "baseline" && p == "p2") {
             jobs.push(Job::plain(
                 &format!("HE-aware {p} + BN"),
                 NetworkSpec::he_aware(preset(p)),
@@ -144,7 +177,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let proto = ProtocolConfig {
         train: cfg.clone(),
-        val_folds,
+        selection: selection.clone(),
         seeds: (1..=seeds).collect(),
         clip_inputs: clip,
     };
@@ -152,16 +185,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut md = String::new();
     writeln!(
         md,
-        "Settings: {optimizer} (lr {}), batch {}, max {} epochs, patience {} on validation {:?}, \
-         validation = 1/{val_folds} of the training speakers, weight decay {}, range penalty {} (polynomial networks only), input clamp {clip:?}, seeds 1..={seeds}.\n",
-        match cfg.optimizer {
-            Optimizer::Adam { learning_rate, .. } | Optimizer::Sgd { learning_rate, .. } =>
-                learning_rate,
-        },
+        "Settings: recipe {recipe_name}: {:?}, batch {}, max {} epochs (min {}), patience {} on validation {:?}, \
+         {}, {:?} class weights, weight decay {}, range penalty {} (polynomial networks only), input clamp {clip:?}, seeds 1..={seeds}.\n",
+        cfg.optimizer,
         cfg.batch_size,
         cfg.max_epochs,
+        cfg.min_epochs,
         cfg.patience,
         cfg.stop_on,
+        selection.describe(),
+        cfg.class_weights,
         cfg.weight_decay,
         cfg.range_penalty
     )?;
@@ -178,7 +211,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-        let data = FeatureTable::read_csv(csv)?.to_dataset(&ClassSet::neutral_angry())?;
+        let data = FeatureTable::read_csv(csv)?.to_dataset(&classes)?;
         let folds = leave_one_group_out(&data.groups, &data.group_names);
         if export.is_some() {
             for &seed in &proto.seeds {
@@ -205,13 +238,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprint!("\r{corpus}: {d}/{total} trainings");
         })?;
         eprintln!(" in {:.1} s", t.elapsed().as_secs_f64());
-        let counts = data.class_counts();
+        let counts: Vec<String> = data
+            .class_counts()
+            .iter()
+            .zip(data.classes.names())
+            .map(|(n, c)| format!("{n} {c}"))
+            .collect();
         writeln!(
             md,
-            "### {corpus} ({} rows: {} neutral, {} angry; {} speakers; leave-one-speaker-out)\n",
+            "### {corpus} ({} rows: {}; {} speakers; leave-one-speaker-out)\n",
             data.len(),
-            counts[0],
-            counts[1],
+            counts.join(", "),
             data.group_names.len()
         )?;
         md.push_str(&table(&results));

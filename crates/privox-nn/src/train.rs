@@ -50,6 +50,11 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Upper bound on epochs.
     pub max_epochs: usize,
+    /// Early stopping neither stops nor keeps an epoch before this one
+    /// (1-based; 0 and 1 mean no minimum). Guards against keeping the
+    /// first epochs, where a slowly starting network (the HE-aware γ₀ = 0.1)
+    /// still predicts the majority class for everyone.
+    pub min_epochs: usize,
     /// Stop after this many epochs without a better validation loss and
     /// restore the best weights; 0 disables early stopping. Needs a
     /// validation set.
@@ -76,6 +81,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             batch_size: 32,
             max_epochs: 300,
+            min_epochs: 0,
             patience: 20,
             class_weights: ClassWeights::Uniform,
             stop_on: StopOn::ValLoss,
@@ -234,7 +240,7 @@ pub fn train(
             StopOn::ValLoss => val_loss,
             StopOn::ValUar => val_uar.map(|u| -u),
         };
-        if let Some(vl) = score {
+        if let Some(vl) = score.filter(|_| epoch >= cfg.min_epochs) {
             if best.as_ref().is_none_or(|(b, _, _)| vl < *b) {
                 best = Some((vl, net.clone(), epoch));
             } else if cfg.patience > 0
@@ -263,6 +269,12 @@ fn validate_config(cfg: &TrainConfig) -> Result<()> {
         return Err(NnError::InvalidConfig(
             "batch size and max epochs must be at least 1".into(),
         ));
+    }
+    if cfg.min_epochs > cfg.max_epochs {
+        return Err(NnError::InvalidConfig(format!(
+            "min epochs ({}) exceeds max epochs ({})",
+            cfg.min_epochs, cfg.max_epochs
+        )));
     }
     if !(cfg.weight_decay >= 0.0 && cfg.weight_decay.is_finite()) {
         return Err(NnError::InvalidConfig(format!(

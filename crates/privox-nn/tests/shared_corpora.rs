@@ -4,7 +4,7 @@
 //! Skips when ../shared is absent (clean clones, CI without the corpora).
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
-use privox_nn::protocol::{Job, ProtocolConfig, cross_validate, train_model};
+use privox_nn::protocol::{EpochSelection, Job, ProtocolConfig, cross_validate, train_model};
 use privox_nn::{Activation, NetworkSpec, NnModel, PolyActivation, TrainConfig};
 
 #[test]
@@ -33,7 +33,10 @@ fn emodb_one_speaker_out_relu_and_he_aware_p2_learn_and_export() {
             max_epochs: 100,
             ..TrainConfig::default()
         },
-        val_folds: 4,
+        selection: EpochSelection::Holdout {
+            val_folds: 4,
+            class_aware: false,
+        },
         seeds: vec![1],
         clip_inputs: Some(1.0),
     };

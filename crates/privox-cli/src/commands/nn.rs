@@ -15,7 +15,9 @@ use privox_data::{
     ClassSet, ConfusionMatrix, Dataset, FeatureTable, Fold, group_k_fold, leave_one_group_out,
     mean_std,
 };
-use privox_nn::protocol::{CellResult, Job, ProtocolConfig, cross_validate, train_model};
+use privox_nn::protocol::{
+    CellResult, EpochSelection, Job, ProtocolConfig, Recipe, cross_validate, train_model_with,
+};
 use privox_nn::{
     Activation, ClassWeights, NetworkSpec, NnModel, Optimizer, PolyActivation, StopOn, TrainConfig,
     fit_chebyshev, fit_least_squares, max_abs_error,
@@ -102,45 +104,86 @@ pub struct NetworkArgs {
     pub bn_gamma_init: Option<f64>,
 }
 
-/// Optimisation settings.
+/// Optimisation settings: a named recipe, each setting overridable.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainingArgs {
-    /// sgd (the paper's: plain SGD) or adam.
-    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
-    pub optimizer: OptimizerArg,
+    /// Training recipe. `robust`: class-balanced loss, epoch count by inner
+    /// 3-fold speaker cross-validation whose validation folds hold every
+    /// class, then a refit on all training speakers; range penalty 1.
+    /// `paper`: the paper's recipe exactly as behind the published Table 4
+    /// (uniform loss, early stopping on a quarter of the training speakers
+    /// chosen without regard to class). The options below override single
+    /// settings of the recipe.
+    #[arg(long, value_enum, default_value_t = RecipeArg::Robust)]
+    pub recipe: RecipeArg,
+    /// sgd (plain or with --momentum) or adam [recipe: sgd].
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerArg>,
     /// Learning rate [default: 0.01 for sgd, 0.001 for adam].
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Mini-batch size.
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Maximum number of epochs.
-    #[arg(long, default_value_t = 300)]
-    pub epochs: usize,
+    /// SGD heavy-ball momentum in [0, 1) [recipe: 0].
+    #[arg(long)]
+    pub momentum: Option<f64>,
+    /// Mini-batch size [recipe: 32].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Maximum number of epochs [recipe: 300].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Early stopping neither stops nor keeps an epoch before this one [recipe: 0].
+    #[arg(long)]
+    pub min_epochs: Option<usize>,
     /// Early stopping: epochs without improvement on the validation speakers
-    /// before stopping (the best epoch is kept); 0 trains all --epochs on all rows.
-    #[arg(long, default_value_t = 20)]
-    pub patience: usize,
-    /// Hold out 1/K of the training speakers for early stopping.
-    #[arg(long, default_value_t = 4, value_name = "K")]
-    pub val_folds: usize,
-    /// Validation figure followed by early stopping.
-    #[arg(long, value_enum, default_value_t = StopOnArg::Loss)]
-    pub stop_on: StopOnArg,
-    /// L2 weight decay on the dense weights (the paper: 0).
-    #[arg(long, default_value_t = 0.0)]
-    pub weight_decay: f64,
-    /// Class weights in the loss: `balanced` or one number per class in
-    /// --classes order, e.g. `1,2.5` [default: uniform].
+    /// before stopping (the best epoch is kept); 0 trains all --epochs on
+    /// all rows [recipe: 20].
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// How the epoch count is chosen on the training speakers [recipe:
+    /// inner-cv (robust), holdout (paper)].
+    #[arg(long, value_enum)]
+    pub select: Option<SelectArg>,
+    /// Hold out 1/K of the training speakers for early stopping, or run K
+    /// inner folds with inner-cv [recipe: 3 (robust), 4 (paper)].
+    #[arg(long, value_name = "K")]
+    pub val_folds: Option<usize>,
+    /// Validation figure followed by early stopping [recipe: loss].
+    #[arg(long, value_enum)]
+    pub stop_on: Option<StopOnArg>,
+    /// L2 weight decay on the dense weights [recipe: 0].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Class weights in the loss: `uniform`, `balanced` or one number per
+    /// class in --classes order, e.g. `1,2.5` [recipe: balanced (robust),
+    /// uniform (paper)].
     #[arg(long)]
     pub class_weight: Option<String>,
     /// Weight of the penalty on pre-activations outside the polynomial's
-    /// interval (keeps them where the polynomial approximates ReLU); 0 = off.
-    #[arg(long, default_value_t = 0.0)]
-    pub range_penalty: f64,
+    /// interval (keeps them where the polynomial approximates ReLU); 0 = off
+    /// [recipe: 1 (robust), 0 (paper)].
+    #[arg(long)]
+    pub range_penalty: Option<f64>,
     /// Seed of initialisation, shuffling and the validation speakers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecipeArg {
+    /// Does not collapse when speakers hold one class (the default).
+    Robust,
+    /// The paper's recipe, reproduces the published Table 4.
+    Paper,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SelectArg {
+    /// Early stopping on 1/K of the training speakers, chosen without regard to class (paper).
+    Holdout,
+    /// Early stopping on 1/K of the training speakers, chosen to hold every class.
+    ClassHoldout,
+    /// Epoch count by inner K-fold speaker CV, then refit on all training speakers.
+    InnerCv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -299,48 +342,109 @@ fn network_spec(a: &NetworkArgs) -> Result<NetworkSpec> {
     })
 }
 
-fn train_config(a: &TrainingArgs, n_classes: usize) -> Result<TrainConfig> {
-    let optimizer = match a.optimizer {
-        OptimizerArg::Sgd => Optimizer::Sgd {
-            learning_rate: a.lr.unwrap_or(0.01),
-            momentum: 0.0,
-        },
-        OptimizerArg::Adam => Optimizer::adam(a.lr.unwrap_or(1e-3)),
+/// The named recipe with the command line's overrides applied.
+fn recipe(a: &TrainingArgs, n_classes: usize) -> Result<Recipe> {
+    let mut r = match a.recipe {
+        RecipeArg::Robust => Recipe::robust(),
+        RecipeArg::Paper => Recipe::paper(),
     };
-    let class_weights = match a.class_weight.as_deref() {
-        None => ClassWeights::Uniform,
-        Some("balanced") => ClassWeights::Balanced,
+    let cfg = &mut r.train;
+    let (recipe_lr, recipe_momentum) = match cfg.optimizer {
+        Optimizer::Sgd {
+            learning_rate,
+            momentum,
+        } => (learning_rate, momentum),
+        Optimizer::Adam { learning_rate, .. } => (learning_rate, 0.0),
+    };
+    cfg.optimizer = match a.optimizer {
+        None | Some(OptimizerArg::Sgd) => Optimizer::Sgd {
+            learning_rate: a.lr.unwrap_or(if a.optimizer.is_none() {
+                recipe_lr
+            } else {
+                0.01
+            }),
+            momentum: a.momentum.unwrap_or(recipe_momentum),
+        },
+        Some(OptimizerArg::Adam) => {
+            anyhow::ensure!(
+                a.momentum.is_none(),
+                "--momentum applies to sgd only (Adam has its own moment estimates)"
+            );
+            Optimizer::adam(a.lr.unwrap_or(1e-3))
+        }
+    };
+    if let Some(v) = a.batch_size {
+        cfg.batch_size = v;
+    }
+    if let Some(v) = a.epochs {
+        cfg.max_epochs = v;
+    }
+    if let Some(v) = a.min_epochs {
+        cfg.min_epochs = v;
+    }
+    if let Some(v) = a.patience {
+        cfg.patience = v;
+    }
+    if let Some(v) = a.weight_decay {
+        cfg.weight_decay = v;
+    }
+    if let Some(v) = a.range_penalty {
+        cfg.range_penalty = v;
+    }
+    if let Some(v) = a.stop_on {
+        cfg.stop_on = match v {
+            StopOnArg::Loss => StopOn::ValLoss,
+            StopOnArg::Uar => StopOn::ValUar,
+        };
+    }
+    match a.class_weight.as_deref() {
+        None => {}
+        Some("uniform") => cfg.class_weights = ClassWeights::Uniform,
+        Some("balanced") => cfg.class_weights = ClassWeights::Balanced,
         Some(list) => {
             let w = list
                 .split(',')
                 .map(|v| v.trim().parse::<f64>())
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .with_context(|| {
-                    format!("--class-weight '{list}': expected `balanced` or numbers")
+                    format!("--class-weight '{list}': expected `uniform`, `balanced` or numbers")
                 })?;
             anyhow::ensure!(
                 w.len() == n_classes,
                 "--class-weight needs {n_classes} numbers, got {}",
                 w.len()
             );
-            ClassWeights::Custom(w)
+            cfg.class_weights = ClassWeights::Custom(w);
         }
+    }
+    cfg.seed = a.seed;
+    let recipe_k = match r.selection {
+        EpochSelection::Holdout { val_folds, .. } => val_folds,
+        EpochSelection::InnerCv { folds } => folds,
     };
-    Ok(TrainConfig {
-        optimizer,
-        weight_decay: a.weight_decay,
-        batch_size: a.batch_size,
-        max_epochs: a.epochs,
-        patience: a.patience,
-        class_weights,
-        stop_on: match a.stop_on {
-            StopOnArg::Loss => StopOn::ValLoss,
-            StopOnArg::Uar => StopOn::ValUar,
+    r.selection = match a.select {
+        None => match r.selection {
+            EpochSelection::Holdout { class_aware, .. } => EpochSelection::Holdout {
+                val_folds: a.val_folds.unwrap_or(recipe_k),
+                class_aware,
+            },
+            EpochSelection::InnerCv { .. } => EpochSelection::InnerCv {
+                folds: a.val_folds.unwrap_or(recipe_k),
+            },
         },
-        range_penalty: a.range_penalty,
-        range_interval: None,
-        seed: a.seed,
-    })
+        Some(SelectArg::Holdout) => EpochSelection::Holdout {
+            val_folds: a.val_folds.unwrap_or(4),
+            class_aware: false,
+        },
+        Some(SelectArg::ClassHoldout) => EpochSelection::Holdout {
+            val_folds: a.val_folds.unwrap_or(4),
+            class_aware: true,
+        },
+        Some(SelectArg::InnerCv) => EpochSelection::InnerCv {
+            folds: a.val_folds.unwrap_or(3),
+        },
+    };
+    Ok(r)
 }
 
 fn load_dataset(path: &Path, classes: &[String]) -> Result<Dataset> {
@@ -354,14 +458,23 @@ fn load_dataset(path: &Path, classes: &[String]) -> Result<Dataset> {
     Ok(data)
 }
 
-fn describe(spec: &NetworkSpec, cfg: &TrainConfig) -> String {
+fn describe(spec: &NetworkSpec, recipe: &Recipe, name: RecipeArg) -> String {
+    let cfg = &recipe.train;
     format!(
-        "{}; {:?}, batch {}, ≤{} epochs, patience {}, weight decay {}, range penalty {}, γ init {}, seed {}",
+        "{}; recipe {} ({:?}, batch {}, ≤{} epochs, min {}, patience {}, {}, {:?} class weights, stop on {:?}, weight decay {}, range penalty {}), γ init {}, seed {}",
         privox_nn::describe_training(spec),
+        match name {
+            RecipeArg::Robust => "robust",
+            RecipeArg::Paper => "paper",
+        },
         cfg.optimizer,
         cfg.batch_size,
         cfg.max_epochs,
+        cfg.min_epochs,
         cfg.patience,
+        recipe.selection.describe(),
+        cfg.class_weights,
+        cfg.stop_on,
         cfg.weight_decay,
         cfg.range_penalty,
         spec.bn_gamma_init,
@@ -372,16 +485,16 @@ fn describe(spec: &NetworkSpec, cfg: &TrainConfig) -> String {
 fn run_train(a: TrainArgs) -> Result<ExitCode> {
     let data = load_dataset(&a.input.features, &a.input.classes)?;
     let spec = network_spec(&a.network)?;
-    let cfg = train_config(&a.training, data.classes.len())?;
+    let recipe = recipe(&a.training, data.classes.len())?;
     let description = format!(
         "{} | trained on {} ({} rows)",
-        describe(&spec, &cfg),
+        describe(&spec, &recipe, a.training.recipe),
         a.input.features.display(),
         data.len()
     );
     println!("training: {description}");
     let t = Instant::now();
-    let mut model = train_model(&data, &spec, &cfg, a.training.val_folds, description)?;
+    let mut model = train_model_with(&data, &spec, &recipe.train, &recipe.selection, description)?;
     if let Some(act) = &a.infer_activation {
         // The paper's recipe: same weights, polynomial activation at inference.
         let act = parse_activation(act, a.network.interval)?;
@@ -446,7 +559,7 @@ fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     }
     let data = load_dataset(&a.features, &a.classes)?;
     let spec = network_spec(&a.network)?;
-    let cfg = train_config(&a.training, data.classes.len())?;
+    let recipe = recipe(&a.training, data.classes.len())?;
     let folds: Vec<Fold> = match a.folds {
         None => leave_one_group_out(&data.groups, &data.group_names),
         Some(k) => group_k_fold(&data.groups, k, a.fold_seed)?,
@@ -464,8 +577,8 @@ fn run_eval(a: EvalArgs) -> Result<ExitCode> {
         evaluations,
     };
     let proto = ProtocolConfig {
-        train: cfg.clone(),
-        val_folds: a.training.val_folds,
+        train: recipe.train.clone(),
+        selection: recipe.selection.clone(),
         seeds: (a.training.seed..a.training.seed + a.seeds.max(1)).collect(),
         clip_inputs: (a.clip > 0.0).then_some(a.clip),
     };
@@ -479,7 +592,7 @@ fn run_eval(a: EvalArgs) -> Result<ExitCode> {
         data.group_names.len(),
         folds.len(),
         proto.seeds.len(),
-        describe(&spec, &cfg)
+        describe(&spec, &recipe, a.training.recipe)
     );
     let bar = ProgressBar::new((folds.len() * proto.seeds.len()) as u64);
     bar.set_style(
@@ -534,22 +647,41 @@ fn print_cell(cell: &CellResult, data: &Dataset) {
             first.pooled
         );
     }
-    let accs: Vec<f64> = cell
-        .runs
-        .iter()
-        .map(|r| 100.0 * r.pooled.accuracy())
-        .collect();
-    let uars: Vec<f64> = cell.runs.iter().map(|r| 100.0 * r.pooled.uar()).collect();
-    let ((am, asd), (um, usd)) = (mean_std(&accs), mean_std(&uars));
-    let max_pre = cell
-        .runs
-        .iter()
-        .map(|r| r.max_preactivation)
-        .fold(0.0, f64::max);
-    println!(
-        "pooled over {} seed(s): accuracy {am:.2} ± {asd:.2} %, UAR {um:.2} ± {usd:.2} %; max |pre-activation| on test rows {max_pre:.2}",
-        cell.runs.len()
-    );
+    if cell.runs.len() > 1 {
+        println!("per seed (pooled over all held-out speakers):");
+        for r in &cell.runs {
+            let collapsed = r.collapsed_folds();
+            println!(
+                "  seed {:<4} accuracy {:6.2} %, UAR {:6.2} %{}",
+                r.seed,
+                100.0 * r.pooled.accuracy(),
+                100.0 * r.pooled.uar(),
+                if collapsed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; folds predicting one class only: {}",
+                        collapsed.join(", ")
+                    )
+                }
+            );
+        }
+    }
+    if let Some(s) = cell.summary() {
+        println!(
+            "pooled over {} seed(s): accuracy {:.2} ± {:.2} %, UAR {:.2} ± {:.2} % (mean ± std); worst seed {} (UAR {:.2} %); {} fold(s) predicting one class for a multi-class test speaker; mean kept epoch {:.1}; max |pre-activation| on test rows {:.2}",
+            s.seeds,
+            s.accuracy_mean,
+            s.accuracy_std,
+            s.uar_mean,
+            s.uar_std,
+            s.worst_seed,
+            s.worst_uar,
+            s.collapsed_folds,
+            s.mean_epoch,
+            s.max_preactivation
+        );
+    }
 }
 
 fn eval_saved(model_path: &Path, features: &Path) -> Result<ExitCode> {
@@ -636,12 +768,13 @@ pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
             NetworkSpec::he_aware(p2.clone()),
         ),
     ];
+    let recipe = Recipe::robust();
     let proto = ProtocolConfig {
         train: TrainConfig {
             seed: 1,
-            ..TrainConfig::default()
+            ..recipe.train.clone()
         },
-        val_folds: 4,
+        selection: recipe.selection.clone(),
         seeds: vec![1],
         clip_inputs: Some(1.0),
     };
@@ -659,16 +792,12 @@ pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
             );
         }
     }
-    let cfg = TrainConfig {
-        seed: 1,
-        ..TrainConfig::default()
-    };
-    let model = train_model(
+    let model = train_model_with(
         &data,
         &NetworkSpec::he_aware(p2),
-        &cfg,
-        4,
-        "privox demo: HE-aware p2 + BN, seed 1".into(),
+        &proto.train,
+        &recipe.selection,
+        "privox demo: HE-aware p2 + BN, robust recipe, seed 1".into(),
     )?;
     let path = out.join("cryptonet-p2.pvxnn");
     model.save(&path)?;
