@@ -93,6 +93,10 @@ pub enum CkksError {
          choose the scales differently"
     )]
     ScaleNotAlignable { from: f64, to: f64, rescales: usize },
+    #[error(
+        "flooding noise sigma {0:e} is invalid: use a positive finite standard deviation, well above the CKKS error of the values"
+    )]
+    BadFloodingSigma(f64),
     #[error("scale {0:e} is invalid: use a positive finite scale, e.g. 2^40")]
     BadScale(f64),
     #[error(

@@ -171,6 +171,14 @@
 //! * `cargo run --release -p privox-ckks --example sizes` — serialized sizes;
 //! * `bench/ckks/run.sh` — side by side with SEAL and OpenFHE.
 //!
+//! # Sharing decrypted values
+//!
+//! A decrypted CKKS value carries the decryption error in its low bits, and
+//! that error together with the ciphertext reveals the secret key
+//! (Li–Micciancio, EUROCRYPT 2021). Values that leave the client must first
+//! go through [`round_for_sharing`] (e.g. scores to 4 decimals) or
+//! [`flood_for_sharing`]; see the [`sharing`] module.
+//!
 //! # Serialization
 //!
 //! Every object is a `privox-format` envelope (magic, version, parameter
@@ -196,6 +204,7 @@ mod params;
 mod rns;
 mod sampling;
 mod serialize;
+pub mod sharing;
 
 pub use ciphertext::{Ciphertext, Ciphertext3, Decryptor, Encryptor, Plaintext};
 pub use encoder::{Complex, Encoder};
@@ -208,6 +217,7 @@ pub use params::{
     CkksParams, ERROR_STD_DEV, HE_STANDARD_128, ParamSpec, SecurityPolicy, VALUE_MARGIN_BITS,
     check_security,
 };
+pub use sharing::{MAX_SHARING_DECIMALS, flood_for_sharing, round_for_sharing};
 
 #[cfg(test)]
 mod tests;
