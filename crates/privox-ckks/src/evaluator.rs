@@ -62,7 +62,7 @@ impl Evaluator {
         check_shape(&self.params, fingerprint, level, polys)
     }
 
-    fn check_ct(&self, ct: &Ciphertext) -> Result<()> {
+    pub(crate) fn check_ct(&self, ct: &Ciphertext) -> Result<()> {
         self.check_shape(ct.fingerprint, ct.level, &[&ct.c0, &ct.c1])
     }
 

@@ -200,6 +200,7 @@ mod error;
 mod evaluator;
 mod keys;
 mod keyswitch;
+mod lincomb;
 mod params;
 mod rns;
 mod sampling;

@@ -12,17 +12,19 @@
 //! reduction is needed, so no input can overflow the accumulator.
 
 use crate::arith::Modulus;
-use crate::ciphertext::Ciphertext;
+use crate::ciphertext::{Ciphertext, Ciphertext3, check_shape};
 use crate::error::{CkksError, Result};
 use crate::evaluator::{Evaluator, SCALE_TOLERANCE};
 
 /// Bits per residue piece: pieces are in `[-2^29, 2^29]` (centred) or
 /// `[0, 2^30)` (unsigned high pieces), so they fit an `i32`.
 const PIECE_BITS: u32 = 30;
-/// Coefficients per tile: the pieces of every input for one tile stay in L2.
-const TILE: usize = 512;
 /// An accumulator may absorb terms while `Σ|w|·2^30 < 2^62`.
 const ACC_BUDGET: u128 = 1 << 62;
+/// Outputs computed together: each input value loaded once serves them all.
+const ROWS: usize = 4;
+/// Coefficients per register tile.
+const LANES: usize = 8;
 
 /// Residues of one limb of every input, split into pieces.
 struct SplitLimb {
@@ -50,8 +52,8 @@ impl Evaluator {
     /// let a = e.encrypt_symmetric(&enc.encode_real(&[1.0, 2.0], top, s)?, &sk)?;
     /// let b = e.encrypt_symmetric(&enc.encode_real(&[0.5, -1.0], top, s)?, &sk)?;
     /// let ev = Evaluator::new(&params);
-    /// let q = params.q_primes()[top] as f64;
-    /// let out = ev.linear_combination(&[&a, &b], &[vec![2.0, -4.0]], q)?;
+    /// // Weights encoded at 2^20 (|w·scale| < 2^31); rescaling divides by the top prime.
+    /// let out = ev.linear_combination(&[&a, &b], &[vec![2.0, -4.0]], 2f64.powi(20))?;
     /// let y = enc.decode_real(&Decryptor::new(&params).decrypt(&ev.rescale(&out[0])?, &sk)?)?;
     /// assert!((y[0] - 0.0).abs() < 1e-6 && (y[1] - 8.0).abs() < 1e-6);
     /// # Ok::<(), CkksError>(())
@@ -65,41 +67,128 @@ impl Evaluator {
         let first = *cts.first().ok_or_else(|| {
             CkksError::InvalidParameters("linear_combination of no ciphertexts".into())
         })?;
+        for ct in cts {
+            self.check_ct(ct)?;
+        }
+        let heads: Vec<Head> = cts
+            .iter()
+            .map(|c| Head::of(c.level, c.scale, c.slots))
+            .collect();
+        check_inputs(&heads)?;
+        let polys: Vec<Vec<&[u64]>> = cts.iter().map(|c| vec![&c.c0[..], &c.c1[..]]).collect();
+        let out = self.combine(&polys, first.level, first.scale, weights, weight_scale)?;
+        Ok(out
+            .into_iter()
+            .map(|mut p| {
+                let c1 = p.pop().unwrap_or_default();
+                let c0 = p.pop().unwrap_or_default();
+                Ciphertext {
+                    c0,
+                    c1,
+                    level: first.level,
+                    scale: first.scale * weight_scale,
+                    slots: first.slots,
+                    seed: None,
+                    fingerprint: first.fingerprint,
+                }
+            })
+            .collect())
+    }
+
+    /// [`Evaluator::linear_combination`] of unrelinearized products: linear
+    /// layers after a squaring need one relinearization per *output* instead
+    /// of one per input.
+    pub fn linear_combination3(
+        &self,
+        cts: &[&Ciphertext3],
+        weights: &[Vec<f64>],
+        weight_scale: f64,
+    ) -> Result<Vec<Ciphertext3>> {
+        let first = *cts.first().ok_or_else(|| {
+            CkksError::InvalidParameters("linear_combination3 of no ciphertexts".into())
+        })?;
+        for ct in cts {
+            check_shape(
+                self.params(),
+                ct.fingerprint,
+                ct.level,
+                &[&ct.d0, &ct.d1, &ct.d2],
+            )?;
+        }
+        let heads: Vec<Head> = cts
+            .iter()
+            .map(|c| Head::of(c.level, c.scale, c.slots))
+            .collect();
+        check_inputs(&heads)?;
+        let polys: Vec<Vec<&[u64]>> = cts
+            .iter()
+            .map(|c| vec![&c.d0[..], &c.d1[..], &c.d2[..]])
+            .collect();
+        let out = self.combine(&polys, first.level, first.scale, weights, weight_scale)?;
+        Ok(out
+            .into_iter()
+            .map(|mut p| {
+                let d2 = p.pop().unwrap_or_default();
+                let d1 = p.pop().unwrap_or_default();
+                let d0 = p.pop().unwrap_or_default();
+                Ciphertext3 {
+                    d0,
+                    d1,
+                    d2,
+                    level: first.level,
+                    scale: first.scale * weight_scale,
+                    slots: first.slots,
+                    fingerprint: first.fingerprint,
+                }
+            })
+            .collect())
+    }
+
+    /// Rescales an unrelinearized product (divides by the last prime).
+    pub fn rescale3(&self, ct: &Ciphertext3) -> Result<Ciphertext3> {
+        check_shape(
+            self.params(),
+            ct.fingerprint,
+            ct.level,
+            &[&ct.d0, &ct.d1, &ct.d2],
+        )?;
+        if ct.level == 0 {
+            return Err(CkksError::NoLevelLeft);
+        }
+        let ctx = &self.params().ctx;
+        let q = ctx.moduli[ct.level].value as f64;
+        Ok(Ciphertext3 {
+            d0: ctx.rescale(&ct.d0, ct.level),
+            d1: ctx.rescale(&ct.d1, ct.level),
+            d2: ctx.rescale(&ct.d2, ct.level),
+            level: ct.level - 1,
+            scale: ct.scale / q,
+            slots: ct.slots,
+            fingerprint: ct.fingerprint,
+        })
+    }
+
+    /// The integer combination of every polynomial of every input.
+    fn combine(
+        &self,
+        inputs: &[Vec<&[u64]>],
+        level: usize,
+        input_scale: f64,
+        weights: &[Vec<f64>],
+        weight_scale: f64,
+    ) -> Result<Vec<Vec<Vec<u64>>>> {
         if !(weight_scale.is_finite() && weight_scale > 0.0) {
             return Err(CkksError::BadScale(weight_scale));
         }
-        for ct in cts {
-            self.check_ct(ct)?;
-            if ct.level != first.level {
-                return Err(CkksError::LevelMismatch {
-                    what: "linear_combination",
-                    a: first.level,
-                    b: ct.level,
-                });
-            }
-            if ((ct.scale - first.scale) / ct.scale.max(first.scale)).abs() > SCALE_TOLERANCE {
-                return Err(CkksError::ScaleMismatch {
-                    what: "linear_combination",
-                    a: first.scale,
-                    b: ct.scale,
-                });
-            }
-            if ct.slots != first.slots {
-                return Err(CkksError::SlotMismatch {
-                    what: "linear_combination",
-                    a: first.slots,
-                    b: ct.slots,
-                });
-            }
-        }
-        // Integer weights, checked before any work.
+        self.params()
+            .check_scale("linear_combination", input_scale * weight_scale, level)?;
         let mut w_int: Vec<Vec<i64>> = Vec::with_capacity(weights.len());
         for row in weights {
-            if row.len() != cts.len() {
+            if row.len() != inputs.len() {
                 return Err(CkksError::InvalidParameters(format!(
                     "linear_combination: a weight row has {} entries for {} ciphertexts",
                     row.len(),
-                    cts.len()
+                    inputs.len()
                 )));
             }
             let mut r = Vec::with_capacity(row.len());
@@ -112,57 +201,89 @@ impl Evaluator {
             }
             w_int.push(r);
         }
-
         let ctx = &self.params().ctx;
         let n = ctx.n;
-        let level = first.level;
         let limbs = level + 1;
-        let mut outs: Vec<(Vec<u64>, Vec<u64>)> = (0..weights.len())
-            .map(|_| (vec![0u64; limbs * n], vec![0u64; limbs * n]))
+        let n_polys = inputs[0].len();
+        let mut outs: Vec<Vec<Vec<u64>>> = (0..weights.len())
+            .map(|_| vec![vec![0u64; limbs * n]; n_polys])
             .collect();
         for limb in 0..limbs {
             let m = ctx.moduli[limb];
-            for poly in 0..2 {
-                let split = split_limb(cts, limb, poly, n, m.value);
-                for (k, w) in w_int.iter().enumerate() {
-                    let out = if poly == 0 {
-                        &mut outs[k].0
-                    } else {
-                        &mut outs[k].1
-                    };
-                    let o = &mut out[limb * n..(limb + 1) * n];
-                    combine_limb(&split, w, m, o);
+            for poly in 0..n_polys {
+                let split = split_limb(inputs, limb, poly, n, m.value);
+                for (rows, block) in w_int.chunks(ROWS).zip(outs.chunks_mut(ROWS)) {
+                    let mut dst: Vec<&mut [u64]> = block
+                        .iter_mut()
+                        .map(|o| &mut o[poly][limb * n..(limb + 1) * n])
+                        .collect();
+                    combine_limb(&split, rows, m, &mut dst);
                 }
             }
         }
-        Ok(outs
-            .into_iter()
-            .map(|(c0, c1)| Ciphertext {
-                c0,
-                c1,
-                level,
-                scale: first.scale * weight_scale,
-                slots: first.slots,
-                seed: None,
-            })
-            .collect())
+        Ok(outs)
     }
 }
 
-/// Splits limb `limb` of polynomial `poly` (0: c0, 1: c1) of every input into
-/// 30-bit pieces: one centred piece for primes below 2^30, else unsigned
-/// base-2^30 digits.
-fn split_limb(cts: &[&Ciphertext], limb: usize, poly: usize, n: usize, q: u64) -> SplitLimb {
+/// Level, scale and slots of one input.
+struct Head {
+    level: usize,
+    scale: f64,
+    slots: usize,
+}
+
+impl Head {
+    fn of(level: usize, scale: f64, slots: usize) -> Self {
+        Head {
+            level,
+            scale,
+            slots,
+        }
+    }
+}
+
+/// All inputs share level, scale and slot count.
+fn check_inputs(heads: &[Head]) -> Result<()> {
+    let f = &heads[0];
+    for h in heads {
+        if h.level != f.level {
+            return Err(CkksError::LevelMismatch {
+                what: "linear_combination",
+                a: f.level,
+                b: h.level,
+            });
+        }
+        if ((h.scale - f.scale) / h.scale.max(f.scale)).abs() > SCALE_TOLERANCE {
+            return Err(CkksError::ScaleMismatch {
+                what: "linear_combination",
+                a: f.scale,
+                b: h.scale,
+            });
+        }
+        if h.slots != f.slots {
+            return Err(CkksError::SlotMismatch {
+                what: "linear_combination",
+                a: f.slots,
+                b: h.slots,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Splits limb `limb` of polynomial `poly` of every input into 30-bit
+/// pieces: one centred piece for primes below 2^30, else unsigned base-2^30
+/// digits.
+fn split_limb(inputs: &[Vec<&[u64]>], limb: usize, poly: usize, n: usize, q: u64) -> SplitLimb {
     let n_pieces = if q < (1 << PIECE_BITS) {
         1
     } else {
         (64 - q.leading_zeros()).div_ceil(PIECE_BITS) as usize
     };
-    let mut pieces = vec![Vec::with_capacity(cts.len()); n_pieces];
+    let mut pieces = vec![Vec::with_capacity(inputs.len()); n_pieces];
     let half = q / 2;
-    for ct in cts {
-        let src = if poly == 0 { &ct.c0 } else { &ct.c1 };
-        let src = &src[limb * n..(limb + 1) * n];
+    for input in inputs {
+        let src = &input[poly][limb * n..(limb + 1) * n];
         if n_pieces == 1 {
             pieces[0].push(
                 src.iter()
@@ -183,15 +304,17 @@ fn split_limb(cts: &[&Ciphertext], limb: usize, poly: usize, n: usize, q: u64) -
     SplitLimb { pieces }
 }
 
-/// `o = Σ_j w[j]·x_j mod q` for one limb, tile by tile.
-fn combine_limb(split: &SplitLimb, w: &[i64], m: Modulus, o: &mut [u64]) {
-    let n = o.len();
-    // Chunks of inputs whose absolute weights sum below the budget.
+/// `dst[r] = Σ_j w[r][j]·x_j mod q` for up to [`ROWS`] outputs of one limb.
+fn combine_limb(split: &SplitLimb, w: &[Vec<i64>], m: Modulus, dst: &mut [&mut [u64]]) {
+    let n = dst[0].len();
+    let inputs = w[0].len();
+    // Chunks of inputs whose absolute weights (the largest row's) sum below
+    // the budget: no accumulator can overflow.
     let mut chunks: Vec<(usize, usize)> = Vec::new();
     let mut start = 0;
     let mut budget: u128 = 0;
-    for (j, &wj) in w.iter().enumerate() {
-        let t = (wj.unsigned_abs() as u128) << PIECE_BITS;
+    for j in 0..inputs {
+        let t = (w.iter().map(|r| r[j].unsigned_abs()).max().unwrap_or(0) as u128) << PIECE_BITS;
         if budget + t >= ACC_BUDGET && j > start {
             chunks.push((start, j));
             start = j;
@@ -199,32 +322,29 @@ fn combine_limb(split: &SplitLimb, w: &[i64], m: Modulus, o: &mut [u64]) {
         }
         budget += t;
     }
-    chunks.push((start, w.len()));
+    chunks.push((start, inputs));
     // Piece p carries weight 2^(30p) mod q.
     let shifts: Vec<u64> = (0..split.pieces.len())
         .map(|p| m.reduce_u128(1u128 << (PIECE_BITS as usize * p)))
         .collect();
-    let mut acc = vec![0i64; TILE];
-    for t0 in (0..n).step_by(TILE) {
-        let len = TILE.min(n - t0);
-        let out = &mut o[t0..t0 + len];
-        out.fill(0);
-        for (piece, &shift) in split.pieces.iter().zip(&shifts) {
-            for &(a, b) in &chunks {
-                let acc = &mut acc[..len];
-                acc.fill(0);
-                for j in a..b {
-                    if w[j] != 0 {
-                        mac(acc, &piece[j][t0..t0 + len], w[j] as i32);
-                    }
-                }
-                if shift == 1 {
-                    for (o, &s) in out.iter_mut().zip(acc.iter()) {
-                        *o = m.add(*o, m.reduce_i64(s));
-                    }
-                } else {
-                    for (o, &s) in out.iter_mut().zip(acc.iter()) {
-                        *o = m.add(*o, m.mul(m.reduce_i64(s), shift));
+    // Weights regrouped per input: ws[j][r] (zero for missing rows).
+    let ws: Vec<[i32; ROWS]> = (0..inputs)
+        .map(|j| std::array::from_fn(|r| w.get(r).map_or(0, |row| row[j] as i32)))
+        .collect();
+    for d in dst.iter_mut() {
+        d.fill(0);
+    }
+    let mut acc = [[0i64; LANES]; ROWS];
+    for (piece, &shift) in split.pieces.iter().zip(&shifts) {
+        for &(a, b) in &chunks {
+            let xs: Vec<&[i32]> = piece[a..b].iter().map(|v| &v[..]).collect();
+            let wc = &ws[a..b];
+            for c0 in (0..n).step_by(LANES) {
+                tile(&xs, wc, c0, &mut acc);
+                for (r, d) in dst.iter_mut().enumerate() {
+                    for (o, &s) in d[c0..c0 + LANES].iter_mut().zip(&acc[r]) {
+                        let v = m.reduce_i64(s);
+                        *o = m.add(*o, if shift == 1 { v } else { m.mul(v, shift) });
                     }
                 }
             }
@@ -232,43 +352,56 @@ fn combine_limb(split: &SplitLimb, w: &[i64], m: Modulus, o: &mut [u64]) {
     }
 }
 
-/// `acc[i] += x[i]·w` (32×32→64-bit products), dispatched to AVX-512 or AVX2
-/// when the CPU has them.
-fn mac(acc: &mut [i64], x: &[i32], w: i32) {
+/// `acc[r][l] = Σ_j xs[j][c0 + l]·ws[j][r]`: the accumulators stay in
+/// registers while the inputs stream by (32×32→64-bit products), dispatched
+/// to AVX-512 or AVX2 when the CPU has them.
+fn tile(xs: &[&[i32]], ws: &[[i32; ROWS]], c0: usize, acc: &mut [[i64; LANES]; ROWS]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { mac_avx512(acc, x, w) };
+            unsafe { tile_avx512(xs, ws, c0, acc) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { mac_avx2(acc, x, w) };
+            unsafe { tile_avx2(xs, ws, c0, acc) };
             return;
         }
     }
-    mac_generic(acc, x, w);
+    tile_generic(xs, ws, c0, acc);
 }
 
 #[inline(always)]
-fn mac_generic(acc: &mut [i64], x: &[i32], w: i32) {
-    let w = w as i64;
-    for (a, &v) in acc.iter_mut().zip(x) {
-        *a += v as i64 * w;
+fn tile_generic(xs: &[&[i32]], ws: &[[i32; ROWS]], c0: usize, acc: &mut [[i64; LANES]; ROWS]) {
+    let mut a = [[0i64; LANES]; ROWS];
+    for (x, w) in xs.iter().zip(ws) {
+        let x = &x[c0..c0 + LANES];
+        for r in 0..ROWS {
+            let wr = w[r] as i64;
+            for l in 0..LANES {
+                a[r][l] += x[l] as i64 * wr;
+            }
+        }
     }
+    *acc = a;
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn mac_avx512(acc: &mut [i64], x: &[i32], w: i32) {
-    mac_generic(acc, x, w)
+unsafe fn tile_avx512(
+    xs: &[&[i32]],
+    ws: &[[i32; ROWS]],
+    c0: usize,
+    acc: &mut [[i64; LANES]; ROWS],
+) {
+    tile_generic(xs, ws, c0, acc)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn mac_avx2(acc: &mut [i64], x: &[i32], w: i32) {
-    mac_generic(acc, x, w)
+unsafe fn tile_avx2(xs: &[&[i32]], ws: &[[i32; ROWS]], c0: usize, acc: &mut [[i64; LANES]; ROWS]) {
+    tile_generic(xs, ws, c0, acc)
 }
 
 #[cfg(test)]
@@ -291,12 +424,18 @@ mod tests {
             let s = params.default_scale();
             let cts: Vec<Ciphertext> = (0..5)
                 .map(|j| {
-                    let v: Vec<f64> = (0..64).map(|i| ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5).collect();
-                    e.encrypt_symmetric(&enc.encode_real(&v, top, s).unwrap(), &sk).unwrap()
+                    let v: Vec<f64> = (0..64)
+                        .map(|i| ((i * 7 + j * 3) % 11) as f64 / 11.0 - 0.5)
+                        .collect();
+                    e.encrypt_symmetric(&enc.encode_real(&v, top, s).unwrap(), &sk)
+                        .unwrap()
                 })
                 .collect();
             let refs: Vec<&Ciphertext> = cts.iter().collect();
-            let weights = vec![vec![0.5, -1.25, 3.0, 0.0, -0.001], vec![1.0, 1.0, 1.0, 1.0, 1.0]];
+            let weights = vec![
+                vec![0.5, -1.25, 3.0, 0.0, -0.001],
+                vec![1.0, 1.0, 1.0, 1.0, 1.0],
+            ];
             let ws = params.q_primes()[top] as f64;
             let lazy = ev.linear_combination(&refs, &weights, ws).unwrap();
             for (k, row) in weights.iter().enumerate() {

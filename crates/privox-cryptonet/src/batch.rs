@@ -10,7 +10,7 @@
 use privox_ckks::{Ciphertext, Complex, Evaluator};
 use rayon::prelude::*;
 
-use crate::circuit::Stage;
+use crate::circuit::{AffineStage, Stage};
 use crate::error::Result;
 use crate::plan::Plan;
 use crate::polyeval::PolyEvaluator;
@@ -28,6 +28,76 @@ pub fn input_vectors(rows: &[Vec<f64>], n_inputs: usize, slots: usize) -> Vec<Ve
         .collect()
 }
 
+/// Whether a polynomial stage is the pure square `u²` (what the circuit
+/// makes of every quadratic activation).
+fn is_square(c: &[f64]) -> bool {
+    c == [0.0, 0.0, 1.0]
+}
+
+/// `round(W·x)` for every output, rescaled and biased.
+fn affine(
+    ev: &Evaluator,
+    cur: &[Ciphertext],
+    a: &AffineStage,
+    w_scale: f64,
+) -> Result<Vec<Ciphertext>> {
+    let refs: Vec<&Ciphertext> = cur.iter().collect();
+    par_rows(a, |w, b| {
+        ev.linear_combination(&refs, w, w_scale)?
+            .iter()
+            .zip(b)
+            .map(|(ct, &bias)| Ok(ev.add_const(&ev.rescale(ct)?, Complex::from(bias))?))
+            .collect()
+    })
+}
+
+/// `W·u² + b` without relinearizing the squares: the combination runs on the
+/// unrelinearized products, then each *output* is rescaled twice (the
+/// square's level and the weights') and relinearized once, one level below the
+/// square's. Half the relinearizations of squaring each input, and cheaper ones.
+fn square_then_affine(
+    ev: &Evaluator,
+    rk: &privox_ckks::RelinKey,
+    cur: &[Ciphertext],
+    a: &AffineStage,
+    w_scale: f64,
+) -> Result<Vec<Ciphertext>> {
+    let squares = cur
+        .par_iter()
+        .map(|ct| Ok(ev.mul_no_relin(ct, ct)?))
+        .collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&privox_ckks::Ciphertext3> = squares.iter().collect();
+    par_rows(a, |w, b| {
+        ev.linear_combination3(&refs, w, w_scale)?
+            .iter()
+            .zip(b)
+            .map(|(ct, &bias)| {
+                // Relinearize before the last rescale: rescaling the
+                // `s²` component at the value scale would add `r·s²` noise.
+                let ct = ev.relinearize(&ev.rescale3(ct)?, rk)?;
+                Ok(ev.add_const(&ev.rescale(&ct)?, Complex::from(bias))?)
+            })
+            .collect()
+    })
+}
+
+/// Runs `f` on groups of output rows in parallel, one group per thread.
+fn par_rows(
+    a: &AffineStage,
+    f: impl Fn(&[Vec<f64>], &[f64]) -> Result<Vec<Ciphertext>> + Sync,
+) -> Result<Vec<Ciphertext>> {
+    let chunk = a.outputs.div_ceil(rayon::current_num_threads()).max(1);
+    let parts = a
+        .weights
+        .chunks(chunk)
+        .zip(a.bias.chunks(chunk))
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|(w, b)| f(w, b))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(parts.into_iter().flatten().collect())
+}
+
 /// Runs the circuit on one ciphertext per input feature.
 pub fn eval(
     plan: &Plan,
@@ -36,35 +106,23 @@ pub fn eval(
     inputs: Vec<Ciphertext>,
 ) -> Result<Vec<Ciphertext>> {
     let q = plan.params.q_primes();
+    let stages = &plan.circuit.stages;
     let mut cur = inputs;
-    for (stage, &level) in plan.circuit.stages.iter().zip(&plan.stage_levels) {
-        cur = match stage {
-            Stage::Affine(a) => {
-                let refs: Vec<&Ciphertext> = cur.iter().collect();
-                let w_scale = q[level] as f64;
-                // One task per group of outputs: each combines all inputs.
-                let chunk = a.outputs.div_ceil(rayon::current_num_threads()).max(1);
-                let rows: Vec<(&[Vec<f64>], &[f64])> =
-                    a.weights.chunks(chunk).zip(a.bias.chunks(chunk)).collect();
-                let parts = rows
-                    .into_par_iter()
-                    .map(|(w, b)| {
-                        ev.linear_combination(&refs, w, w_scale)?
-                            .iter()
-                            .zip(b)
-                            .map(|(ct, &bias)| {
-                                Ok(ev.add_const(&ev.rescale(ct)?, Complex::from(bias))?)
-                            })
-                            .collect::<Result<Vec<_>>>()
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                parts.into_iter().flatten().collect()
+    let mut k = 0;
+    while k < stages.len() {
+        let level = plan.stage_levels[k];
+        cur = match (&stages[k], stages.get(k + 1)) {
+            (Stage::Poly(p), Some(Stage::Affine(a))) if is_square(&p.coeffs) => {
+                k += 1;
+                square_then_affine(ev, poly.rk, &cur, a, q[plan.stage_levels[k]] as f64)?
             }
-            Stage::Poly(p) => cur
+            (Stage::Affine(a), _) => affine(ev, &cur, a, q[level] as f64)?,
+            (Stage::Poly(p), _) => cur
                 .par_iter()
                 .map(|ct| poly.eval(ct, &p.coeffs))
                 .collect::<Result<Vec<_>>>()?,
         };
+        k += 1;
     }
     Ok(cur)
 }

@@ -120,11 +120,15 @@ impl Circuit {
                             "an activation must follow an affine layer".into(),
                         ));
                     };
-                    let (scale_in, poly, scale_out, shift_out) = normalise(&a, range)?;
+                    let n = normalise(&a, range)?;
+                    let (scale_in, poly, scale_out, shift_out) =
+                        (n.scale_in, n.poly, n.scale_out, n.shift_out);
                     for row in prev.weights.iter_mut() {
                         row.iter_mut().for_each(|w| *w /= scale_in);
                     }
-                    prev.bias.iter_mut().for_each(|b| *b /= scale_in);
+                    prev.bias
+                        .iter_mut()
+                        .for_each(|b| *b = *b / scale_in + n.shift_in);
                     if let Some(poly) = poly {
                         stages.push(Stage::Poly(poly));
                         in_scale = scale_out;
@@ -229,17 +233,39 @@ fn trim(c: &[f64]) -> Vec<f64> {
     v
 }
 
-/// For `p` on `[-range, range]`: `(S, monic part, A, a_0)` such that
-/// `p(S·u) = A·v(u) + a_0` with `v` monic up to sign and no constant term;
-/// `None` for `v` when `p` is affine (then `p(S·u) = A·u + a_0`, `S = 1`).
-fn normalise(a: &[f64], range: f64) -> Result<(f64, Option<PolyStage>, f64, f64)> {
+/// How an activation `p` is rewritten: `p(S·(u - t)) = A·v(u) + c` where the
+/// previous layer now outputs `u = x/S + t`, the circuit evaluates `v`, and
+/// the next layer takes `A·v + c`.
+struct Normalised {
+    /// `S`.
+    scale_in: f64,
+    /// `t`.
+    shift_in: f64,
+    /// `v`: monic up to sign, no constant term; `None` when `p` is affine
+    /// (then `v(u) = u`).
+    poly: Option<PolyStage>,
+    /// `A`.
+    scale_out: f64,
+    /// `c`.
+    shift_out: f64,
+}
+
+/// Normalises `p` (coefficients `a`, lowest degree first) for inputs in
+/// `[-range, range]`: `v` stays near `[-1, 1]` there, its leading coefficient
+/// is exactly `±1`, and a quadratic becomes a pure square `u²` (completing
+/// the square moves its linear term into the previous layer's bias and its
+/// sign into the next layer), which costs one product and no constant.
+fn normalise(a: &[f64], range: f64) -> Result<Normalised> {
     let d = a.len() - 1;
     let a0 = a[0];
-    if d == 0 {
-        return Ok((1.0, None, 0.0, a0));
-    }
-    if d == 1 {
-        return Ok((1.0, None, a[1], a0));
+    if d <= 1 {
+        return Ok(Normalised {
+            scale_in: 1.0,
+            shift_in: 0.0,
+            poly: None,
+            scale_out: if d == 1 { a[1] } else { 0.0 },
+            shift_out: a0,
+        });
     }
     // A = max |p| on the range, sampled densely (endpoints included).
     const SAMPLES: usize = 4000;
@@ -261,8 +287,28 @@ fn normalise(a: &[f64], range: f64) -> Result<(f64, Option<PolyStage>, f64, f64)
         .collect();
     coeffs[0] = 0.0;
     // Exactly ±1, so the evaluator needs no constant multiplication.
-    coeffs[d] = lead.signum();
-    Ok((s, Some(PolyStage { coeffs }), amp, a0))
+    let sign = lead.signum();
+    coeffs[d] = sign;
+    if d == 2 {
+        // sign·u² + b·u = sign·(u + t)² − sign·t² with t = sign·b/2.
+        let t = sign * coeffs[1] / 2.0;
+        return Ok(Normalised {
+            scale_in: s,
+            shift_in: t,
+            poly: Some(PolyStage {
+                coeffs: vec![0.0, 0.0, 1.0],
+            }),
+            scale_out: amp * sign,
+            shift_out: a0 - amp * sign * t * t,
+        });
+    }
+    Ok(Normalised {
+        scale_in: s,
+        shift_in: 0.0,
+        poly: Some(PolyStage { coeffs }),
+        scale_out: amp,
+        shift_out: a0,
+    })
 }
 
 /// `second ∘ first` for two affine maps (`first` then `(w2, b2)`).
@@ -305,16 +351,23 @@ mod tests {
 
     #[test]
     fn normalised_polynomial_reproduces_the_original() {
-        let a = [0.15, 0.5012, 0.2981, -0.0004, -0.0388];
-        let (s, poly, amp, a0) = normalise(&a, 3.0).unwrap();
-        let poly = poly.unwrap();
-        assert_eq!(poly.coeffs[4], -1.0);
-        for i in 0..=20 {
-            let x = -3.0 + 0.3 * i as f64;
-            let direct = a.iter().rev().fold(0.0, |acc, &c| acc * x + c);
-            let via = amp * poly.eval(x / s) + a0;
-            assert!((direct - via).abs() < 1e-12 * direct.abs().max(1.0), "{x}");
-            assert!((poly.eval(x / s) + a0 / amp).abs() <= 1.0 + 1e-9);
+        for a in [
+            &[0.15, 0.5012, 0.2981, -0.0004, -0.0388][..],
+            &[0.1992, 0.5002, 0.1997][..],
+            &[0.1, -0.3, -0.7][..],
+        ] {
+            let n = normalise(a, 3.0).unwrap();
+            let poly = n.poly.unwrap();
+            assert_eq!(poly.coeffs.last().map(|c| c.abs()), Some(1.0));
+            for i in 0..=20 {
+                let x = -3.0 + 0.3 * i as f64;
+                let direct = a.iter().rev().fold(0.0, |acc, &c| acc * x + c);
+                let via = n.scale_out * poly.eval(x / n.scale_in + n.shift_in) + n.shift_out;
+                assert!(
+                    (direct - via).abs() < 1e-12 * direct.abs().max(1.0),
+                    "{a:?} at {x}"
+                );
+            }
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::{batch, single};
 pub const MAX_SCALED_FEATURE: f64 = 100.0;
 
 /// Decimals kept by [`Scores::shareable`].
-pub const SHAREABLE_DECIMALS: i32 = 4;
+pub const SHAREABLE_DECIMALS: u32 = 4;
 
 /// A client for one model and packing.
 pub struct Client {
@@ -58,10 +58,9 @@ impl Scores {
     /// Logits rounded to [`SHAREABLE_DECIMALS`] decimals: the low bits that
     /// carry key-dependent noise are gone, so these may leave the client.
     pub fn shareable(&self) -> Vec<Vec<f64>> {
-        let f = 10f64.powi(SHAREABLE_DECIMALS);
         self.logits
             .iter()
-            .map(|l| l.iter().map(|v| (v * f).round() / f).collect())
+            .map(|l| privox_ckks::sharing::round_for_sharing(l, SHAREABLE_DECIMALS))
             .collect()
     }
 }
