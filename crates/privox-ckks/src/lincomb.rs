@@ -38,7 +38,8 @@ impl Evaluator {
     /// results have scale `cts[j].scale() · weight_scale` (rescale afterwards).
     ///
     /// All inputs must share level, scale and slot count. Weights must be
-    /// finite with `|w·weight_scale| < 2^31`.
+    /// finite with `|w·weight_scale| < 2^61`; those below 2^29 cost one
+    /// pass, larger ones one pass per 30 bits.
     ///
     /// ```
     /// # use privox_ckks::*;
@@ -182,7 +183,11 @@ impl Evaluator {
         }
         self.params()
             .check_scale("linear_combination", input_scale * weight_scale, level)?;
-        let mut w_int: Vec<Vec<i64>> = Vec::with_capacity(weights.len());
+        // Integer weights. The kernel multiplies 32-bit values, so each
+        // weight is split into base-2^30 digits (centred, |digit| ≤ 2^29):
+        // row `r` becomes digit rows `(r, d)`, recombined mod q at the end.
+        let mut digits: Vec<Vec<Vec<i64>>> = Vec::with_capacity(weights.len());
+        let mut n_digits = 1;
         for row in weights {
             if row.len() != inputs.len() {
                 return Err(CkksError::InvalidParameters(format!(
@@ -194,32 +199,67 @@ impl Evaluator {
             let mut r = Vec::with_capacity(row.len());
             for &w in row {
                 let v = (w * weight_scale).round();
-                if !v.is_finite() || v.abs() >= 2f64.powi(31) {
+                if !v.is_finite() || v.abs() >= 2f64.powi(61) {
                     return Err(CkksError::BadValue(w));
                 }
-                r.push(v as i64);
+                let mut v = v as i64;
+                let mut ds = Vec::with_capacity(3);
+                while v != 0 {
+                    let lo = ((v + (1 << 29)).rem_euclid(1 << 30)) - (1 << 29);
+                    ds.push(lo);
+                    v = (v - lo) >> 30;
+                }
+                n_digits = n_digits.max(ds.len());
+                r.push(ds);
             }
-            w_int.push(r);
+            digits.push(
+                (0..3)
+                    .map(|d| r.iter().map(|ds| ds.get(d).copied().unwrap_or(0)).collect())
+                    .collect(),
+            );
         }
+        // Digit rows in (digit, row) order.
+        let w_int: Vec<Vec<i64>> = (0..n_digits)
+            .flat_map(|d| digits.iter().map(move |r| r[d].clone()))
+            .collect();
         let ctx = &self.params().ctx;
         let n = ctx.n;
         let limbs = level + 1;
         let n_polys = inputs[0].len();
-        let mut outs: Vec<Vec<Vec<u64>>> = (0..weights.len())
+        let rows = weights.len();
+        let mut outs: Vec<Vec<Vec<u64>>> = (0..w_int.len())
             .map(|_| vec![vec![0u64; limbs * n]; n_polys])
             .collect();
         for limb in 0..limbs {
             let m = ctx.moduli[limb];
             for poly in 0..n_polys {
                 let split = split_limb(inputs, limb, poly, n, m.value);
-                for (rows, block) in w_int.chunks(ROWS).zip(outs.chunks_mut(ROWS)) {
+                for (wr, block) in w_int.chunks(ROWS).zip(outs.chunks_mut(ROWS)) {
                     let mut dst: Vec<&mut [u64]> = block
                         .iter_mut()
                         .map(|o| &mut o[poly][limb * n..(limb + 1) * n])
                         .collect();
-                    combine_limb(&split, rows, m, &mut dst);
+                    combine_limb(&split, wr, m, &mut dst);
                 }
             }
+        }
+        // out_r = Σ_d digit_row(d, r) · 2^(30d) mod q.
+        let mut high = outs.split_off(rows);
+        for d in 1..n_digits {
+            let rest = high.split_off(rows);
+            for (out, part) in outs.iter_mut().zip(&high) {
+                for (o, p) in out.iter_mut().zip(part) {
+                    for limb in 0..limbs {
+                        let m = ctx.moduli[limb];
+                        let shift = m.reduce_u128(1u128 << (30 * d));
+                        let span = limb * n..(limb + 1) * n;
+                        for (x, &y) in o[span.clone()].iter_mut().zip(&p[span]) {
+                            *x = m.add(*x, m.mul(y, shift));
+                        }
+                    }
+                }
+            }
+            high = rest;
         }
         Ok(outs)
     }
