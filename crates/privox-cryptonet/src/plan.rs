@@ -110,6 +110,9 @@ pub struct SingleLayout {
     pub blocks: usize,
     /// Ciphertexts of the first layer's input (client-side diagonals).
     pub input_cts: usize,
+    /// Distinct diagonal groups per input ciphertext: blocks repeat with
+    /// this period, so the first layer's block sum takes log2 of it rotations.
+    pub input_period: usize,
     /// One entry per circuit stage.
     pub stages: Vec<SingleStage>,
 }
