@@ -86,9 +86,9 @@ impl Circuit {
                 FoldedLayer::Affine(a) => {
                     let mut weights = vec![vec![0.0; a.inputs]; a.outputs];
                     let mut bias = a.bias.clone();
-                    for j in 0..a.inputs {
-                        for k in 0..a.outputs {
-                            let w = a.weights[j * a.outputs + k];
+                    // Model weights are stored input-major (`inputs × outputs`).
+                    for (j, row) in a.weights.chunks(a.outputs).enumerate() {
+                        for (k, &w) in row.iter().enumerate() {
                             weights[k][j] = w * in_scale;
                             bias[k] += w * in_shift;
                         }
