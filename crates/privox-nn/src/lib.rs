@@ -17,9 +17,15 @@
 //! * **Polynomials** ([`poly`]): least-squares and Chebyshev (near-minimax)
 //!   fits of ReLU or any function on `[-r, r]`, with the maximum error, and
 //!   the paper's Table 3 presets `p2`, `p4`, `p6`.
-//! * **Two recipes**: the paper's (train with ReLU, swap in the polynomial
-//!   at inference with [`Mlp::with_activation`]) and the HE-aware one (train
-//!   with the polynomial itself, batch-norm on).
+//! * **Two ways to get a polynomial network**: the paper's (train with ReLU,
+//!   swap in the polynomial at inference with [`Mlp::with_activation`]) and
+//!   the HE-aware one (train with the polynomial itself, batch-norm on).
+//! * **Two training recipes** ([`protocol::Recipe`]): `paper` (early stopping
+//!   on a quarter of the training speakers, as behind the published Table 4)
+//!   and `robust` (class-balanced loss, epoch count by an inner speaker CV
+//!   whose validation folds hold every class, refit on all training
+//!   speakers), which does not collapse when speakers hold one class only.
+//!   Any number of classes (softmax).
 //! * **Export**: [`Mlp::fold`] merges batch-norm into the dense layer before
 //!   it; [`NnModel`] writes the folded network, the scaler, names and the
 //!   observed activation ranges in a versioned `privox-format` envelope.

@@ -45,13 +45,24 @@ Examples (binary neutral/angry by default; --classes picks others):
   # the paper's recipe: train with ReLU + BN, evaluate with p2, p4, p6
   privox nn eval --features feats.csv --batch-norm --infer-activation p2 \\
                  --infer-activation p4 --infer-activation p6
-  # mean ± std over 5 seeds
+  # mean ± std and the worst seed over 5 seeds
   privox nn eval --features feats.csv --activation p2 --batch-norm --seeds 5
+  # seven classes (softmax over any class set)
+  privox nn eval --features feats.csv --classes neutral,angry,happy,sad,fear,boredom,disgust \
+                 --activation p2 --batch-norm
+  # the paper's training recipe, as behind the published Table 4
+  privox nn eval --features feats.csv --activation p2 --batch-norm --recipe paper
   # train on everything, save the folded model, apply it elsewhere
   privox nn train --features feats.csv --activation p2 --batch-norm -o model.pvxnn
   privox nn eval --model model.pvxnn --features new.csv
   # fit ReLU with a degree-4 polynomial on [-3, 3]
   privox nn poly --degree 4 --interval 3 --method chebyshev
+
+Recipes: robust (default; class-balanced loss, epoch count by inner speaker
+CV with every class in each validation fold, refit on all training speakers,
+range penalty 1) or paper (plain SGD lr 0.01, early stopping on a quarter of
+the training speakers). --optimizer, --lr, --momentum, --epochs, --patience,
+--select, --val-folds, --class-weight, --range-penalty override single settings.
 
 Activations: relu, p2 | p4 | p6 (the paper's Table 3, fitted on [-2, 2]),
 cheb:D or lsq:D (fit ReLU with degree D on [-interval, interval]),
