@@ -59,3 +59,32 @@ proptest! {
         }
     }
 }
+
+/// Seven classes (EmoDB's emotions): the last layer needs several windows
+/// and blocks in the single-query layout.
+#[test]
+fn seven_class_networks_round_trip() {
+    let (model, raw) = common::random_model(77, 10, &[12, 9], 7, 2);
+    let scaled = model.scale(&raw).unwrap();
+    let rows: Vec<Vec<f64>> = common::rows(&scaled).into_iter().take(4).collect();
+    for packing in [Packing::Single, Packing::Batch] {
+        let opts = RoundTripOptions {
+            packing,
+            insecure_seed: Some(3),
+            ..Default::default()
+        };
+        let r = round_trip(&model, &rows, &opts, &mut |_, _| {}).unwrap();
+        assert_eq!(r.logits[0].len(), 7);
+        assert!(
+            r.max_abs_error < 1e-2,
+            "{packing:?}: {} ({})",
+            r.max_abs_error,
+            r.plan
+        );
+        assert!(
+            r.all_disagreements_explained(),
+            "{packing:?}: {:?}",
+            r.disagreements
+        );
+    }
+}
