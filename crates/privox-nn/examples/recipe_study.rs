@@ -68,6 +68,7 @@ fn variant(name: &str) -> Option<(Recipe, Option<f64>)> {
             "range10" => r.train.range_penalty = 10.0,
             "range100" => r.train.range_penalty = 100.0,
             "gamma1" => gamma = Some(1.0),
+            "gamma03" => gamma = Some(0.3),
             "ep200" => r.train.max_epochs = 200,
             "ep100" => r.train.max_epochs = 100,
             "pat10" => r.train.patience = 10,
