@@ -15,6 +15,7 @@ use crate::arith::Modulus;
 use crate::ciphertext::{Ciphertext, Ciphertext3, check_shape};
 use crate::error::{CkksError, Result};
 use crate::evaluator::{Evaluator, SCALE_TOLERANCE};
+use privox_format::Fingerprint;
 
 /// Bits per residue piece: pieces are in `[-2^29, 2^29]` (centred) or
 /// `[0, 2^30)` (unsigned high pieces), so they fit an `i32`.
@@ -65,18 +66,11 @@ impl Evaluator {
         weights: &[Vec<f64>],
         weight_scale: f64,
     ) -> Result<Vec<Ciphertext>> {
-        let first = *cts.first().ok_or_else(|| {
-            CkksError::InvalidParameters("linear_combination of no ciphertexts".into())
-        })?;
-        for ct in cts {
-            self.check_ct(ct)?;
-        }
-        let heads: Vec<Head> = cts
-            .iter()
-            .map(|c| Head::of(c.level, c.scale, c.slots))
-            .collect();
-        check_inputs(&heads)?;
-        let polys: Vec<Vec<&[u64]>> = cts.iter().map(|c| vec![&c.c0[..], &c.c1[..]]).collect();
+        let polys = self.checked_inputs(cts.iter().map(|c| {
+            let head = Head::of(c.level, c.scale, c.slots);
+            (head, c.fingerprint, vec![&c.c0[..], &c.c1[..]])
+        }))?;
+        let first = cts[0];
         let out = self.combine(&polys, first.level, first.scale, weights, weight_scale)?;
         Ok(out
             .into_iter()
@@ -105,26 +99,11 @@ impl Evaluator {
         weights: &[Vec<f64>],
         weight_scale: f64,
     ) -> Result<Vec<Ciphertext3>> {
-        let first = *cts.first().ok_or_else(|| {
-            CkksError::InvalidParameters("linear_combination3 of no ciphertexts".into())
-        })?;
-        for ct in cts {
-            check_shape(
-                self.params(),
-                ct.fingerprint,
-                ct.level,
-                &[&ct.d0, &ct.d1, &ct.d2],
-            )?;
-        }
-        let heads: Vec<Head> = cts
-            .iter()
-            .map(|c| Head::of(c.level, c.scale, c.slots))
-            .collect();
-        check_inputs(&heads)?;
-        let polys: Vec<Vec<&[u64]>> = cts
-            .iter()
-            .map(|c| vec![&c.d0[..], &c.d1[..], &c.d2[..]])
-            .collect();
+        let polys = self.checked_inputs(cts.iter().map(|c| {
+            let head = Head::of(c.level, c.scale, c.slots);
+            (head, c.fingerprint, vec![&c.d0[..], &c.d1[..], &c.d2[..]])
+        }))?;
+        let first = cts[0];
         let out = self.combine(&polys, first.level, first.scale, weights, weight_scale)?;
         Ok(out
             .into_iter()
@@ -167,6 +146,28 @@ impl Evaluator {
             slots: ct.slots,
             fingerprint: ct.fingerprint,
         })
+    }
+
+    /// Checks every input (parameters, shape, one level, scale and slot
+    /// count) and returns their polynomials; refuses an empty list.
+    fn checked_inputs<'c>(
+        &self,
+        inputs: impl Iterator<Item = (Head, Fingerprint, Vec<&'c [u64]>)>,
+    ) -> Result<Vec<Vec<&'c [u64]>>> {
+        let mut heads = Vec::new();
+        let mut polys = Vec::new();
+        for (head, fingerprint, p) in inputs {
+            check_shape(self.params(), fingerprint, head.level, &p)?;
+            heads.push(head);
+            polys.push(p);
+        }
+        if heads.is_empty() {
+            return Err(CkksError::InvalidParameters(
+                "linear_combination of no ciphertexts".into(),
+            ));
+        }
+        check_inputs(&heads)?;
+        Ok(polys)
     }
 
     /// The integer combination of every polynomial of every input.

@@ -123,22 +123,7 @@ impl Client {
     /// infinite, wrongly sized or absurdly large rows are refused.
     pub fn scale(&self, raw: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         let d = self.plan.circuit.n_inputs;
-        for (r, row) in raw.iter().enumerate() {
-            if row.len() != d {
-                return Err(CryptonetError::FeatureCount {
-                    row: r,
-                    expected: d,
-                    found: row.len(),
-                });
-            }
-            if let Some((j, &v)) = row.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(CryptonetError::NonFiniteFeature {
-                    row: r,
-                    feature: j,
-                    value: v,
-                });
-            }
-        }
+        check_rows(raw, d, f64::INFINITY)?;
         let m = Matrix::new(raw.len(), d, raw.concat())
             .map_err(|e| CryptonetError::BadModel(format!("feature rows: {e}")))?;
         let scaled = self.model.scale(&m)?;
@@ -182,35 +167,7 @@ impl Client {
             });
         }
         let d = plan.circuit.n_inputs;
-        let c = self.model.input_range;
-        for (r, row) in scaled.iter().enumerate() {
-            if row.len() != d {
-                return Err(CryptonetError::FeatureCount {
-                    row: r,
-                    expected: d,
-                    found: row.len(),
-                });
-            }
-            if let Some((j, &v)) = row
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !v.is_finite() || v.abs() > c)
-            {
-                return Err(if v.is_finite() {
-                    CryptonetError::FeatureOutOfRange {
-                        row: r,
-                        feature: j,
-                        value: v,
-                    }
-                } else {
-                    CryptonetError::NonFiniteFeature {
-                        row: r,
-                        feature: j,
-                        value: v,
-                    }
-                });
-            }
-        }
+        check_rows(scaled, d, self.model.input_range)?;
         let slots = plan.params.max_slots();
         let vectors = match &plan.single {
             Some(layout) => single::input_vectors(layout, &scaled[0], slots),
@@ -309,4 +266,34 @@ impl Client {
         };
         Ok(Scores { logits })
     }
+}
+
+/// Every row has `d` finite values of magnitude at most `bound`.
+fn check_rows(rows: &[Vec<f64>], d: usize, bound: f64) -> Result<()> {
+    for (r, row) in rows.iter().enumerate() {
+        if row.len() != d {
+            return Err(CryptonetError::FeatureCount {
+                row: r,
+                expected: d,
+                found: row.len(),
+            });
+        }
+        for (j, &v) in row.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(CryptonetError::NonFiniteFeature {
+                    row: r,
+                    feature: j,
+                    value: v,
+                });
+            }
+            if v.abs() > bound {
+                return Err(CryptonetError::FeatureOutOfRange {
+                    row: r,
+                    feature: j,
+                    value: v,
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -199,9 +199,16 @@ pub fn rotation_steps(layout: &SingleLayout, slots: usize) -> Vec<i64> {
     steps
 }
 
-/// The client's upload for one scaled feature row: `input_cts` vectors of
-/// `N/2` slots, block `b` of vector `t` holding `rot(x, blocks·t + b)`.
-pub fn input_vectors(layout: &SingleLayout, x: &[f64], slots: usize) -> Vec<Vec<f64>> {
+/// The first layer's diagonal layout: vector `t` of `N/2` slots whose block
+/// `b` holds, at position `i`, `value(i, (i + d) mod n)` for the diagonal
+/// `d = input_period·t + b mod input_period` (blocks of `d ≥ n` stay zero).
+/// The client fills it with its features (`value = x[j]`), the server with
+/// the matching weights (`value = W[i][j]`), so the two always agree.
+fn first_layer_vectors(
+    layout: &SingleLayout,
+    slots: usize,
+    value: impl Fn(usize, usize) -> f64,
+) -> Vec<Vec<f64>> {
     let n = layout.period;
     (0..layout.input_cts)
         .map(|t| {
@@ -212,13 +219,18 @@ pub fn input_vectors(layout: &SingleLayout, x: &[f64], slots: usize) -> Vec<Vec<
                     continue;
                 }
                 for i in 0..n {
-                    let j = (i + d) % n;
-                    v[b * n + i] = x.get(j).copied().unwrap_or(0.0);
+                    v[b * n + i] = value(i, (i + d) % n);
                 }
             }
             v
         })
         .collect()
+}
+
+/// The client's upload for one scaled feature row: `input_cts` vectors of
+/// `N/2` slots, block `b` of vector `t` holding `rot(x, input_period·t + b)`.
+pub fn input_vectors(layout: &SingleLayout, x: &[f64], slots: usize) -> Vec<Vec<f64>> {
+    first_layer_vectors(layout, slots, |_, j| x.get(j).copied().unwrap_or(0.0))
 }
 
 /// `v` (length `n`) copied into every block of `slots`.
@@ -298,20 +310,9 @@ impl SingleEvaluator {
             let replicated_bias = || enc.encode_real(&replicate(&b, slots), level - 1, out_scale);
             let st = match kind {
                 SingleStage::First => {
-                    let diagonals = (0..layout.input_cts)
-                        .map(|t| {
-                            let mut v = vec![0.0; slots];
-                            for blk in 0..layout.blocks {
-                                let d = layout.input_period * t + blk % layout.input_period;
-                                if d >= n {
-                                    continue;
-                                }
-                                for i in 0..n {
-                                    v[blk * n + i] = padded(a, i, (i + d) % n);
-                                }
-                            }
-                            enc.encode_real(&v, level, w_scale)
-                        })
+                    let diagonals = first_layer_vectors(layout, slots, |i, j| padded(a, i, j))
+                        .iter()
+                        .map(|v| enc.encode_real(v, level, w_scale))
                         .collect::<std::result::Result<Vec<_>, _>>()?;
                     ServerStage::First {
                         diagonals,

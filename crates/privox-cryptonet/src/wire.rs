@@ -219,51 +219,56 @@ pub fn output_count(plan: &Plan) -> usize {
 /// Several queries (one per recording with single-query packing, one per
 /// N/2 recordings with batch packing) in one file.
 pub fn queries_to_bytes(plan: &Plan, queries: &[Query]) -> Result<Vec<u8>> {
-    let mut w = writer(QUERY_BUNDLE_MAGIC, plan);
-    w.put_u32(queries.len() as u32);
-    for q in queries {
-        w.put_bytes(&q.to_bytes(plan)?);
-    }
-    Ok(w.finish())
+    let items = queries
+        .iter()
+        .map(|q| q.to_bytes(plan))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(bundle_to_bytes(plan, QUERY_BUNDLE_MAGIC, &items))
 }
 
 /// Reads a query bundle; every query is checked against the plan.
 pub fn queries_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Vec<Query>> {
-    let mut r = open(bytes, QUERY_BUNDLE_MAGIC, "query file", plan)?;
-    let n = bundle_len(&mut r, "query file")?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let b = r.get_bytes(MAX_OBJECT).map_err(format("query file"))?;
-        out.push(Query::from_bytes(plan, b)?);
-    }
-    r.finish().map_err(format("query file"))?;
-    Ok(out)
+    bundle_items(plan, QUERY_BUNDLE_MAGIC, "query file", bytes)?
+        .into_iter()
+        .map(|b| Query::from_bytes(plan, b))
+        .collect()
 }
 
 /// Several responses in one file, in query order.
 pub fn responses_to_bytes(plan: &Plan, responses: &[Response]) -> Result<Vec<u8>> {
-    let mut w = writer(RESPONSE_BUNDLE_MAGIC, plan);
-    w.put_u32(responses.len() as u32);
-    for q in responses {
-        w.put_bytes(&q.to_bytes(plan)?);
-    }
-    Ok(w.finish())
+    let items = responses
+        .iter()
+        .map(|r| r.to_bytes(plan))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(bundle_to_bytes(plan, RESPONSE_BUNDLE_MAGIC, &items))
 }
 
 /// Reads a response bundle.
 pub fn responses_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Vec<Response>> {
-    let mut r = open(bytes, RESPONSE_BUNDLE_MAGIC, "response file", plan)?;
-    let n = bundle_len(&mut r, "response file")?;
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let b = r.get_bytes(MAX_OBJECT).map_err(format("response file"))?;
-        out.push(Response::from_bytes(plan, b)?);
-    }
-    r.finish().map_err(format("response file"))?;
-    Ok(out)
+    bundle_items(plan, RESPONSE_BUNDLE_MAGIC, "response file", bytes)?
+        .into_iter()
+        .map(|b| Response::from_bytes(plan, b))
+        .collect()
 }
 
-fn bundle_len(r: &mut Reader<'_>, what: &'static str) -> Result<usize> {
+fn bundle_to_bytes(plan: &Plan, magic: Magic, items: &[Vec<u8>]) -> Vec<u8> {
+    let mut w = writer(magic, plan);
+    w.put_u32(items.len() as u32);
+    for b in items {
+        w.put_bytes(b);
+    }
+    w.finish()
+}
+
+/// The entries of a bundle, counted and length-checked before anything is
+/// allocated for them.
+fn bundle_items<'a>(
+    plan: &Plan,
+    magic: Magic,
+    what: &'static str,
+    bytes: &'a [u8],
+) -> Result<Vec<&'a [u8]>> {
+    let mut r = open(bytes, magic, what, plan)?;
     let n = r.get_u32().map_err(format(what))? as usize;
     // Every entry needs at least its 8-byte length prefix.
     if n == 0 || n > MAX_BUNDLE || n.saturating_mul(8) > r.remaining() {
@@ -273,5 +278,9 @@ fn bundle_len(r: &mut Reader<'_>, what: &'static str) -> Result<usize> {
             found: n,
         });
     }
-    Ok(n)
+    let items = (0..n)
+        .map(|_| r.get_bytes(MAX_OBJECT).map_err(format(what)))
+        .collect::<Result<Vec<_>>>()?;
+    r.finish().map_err(format(what))?;
+    Ok(items)
 }
