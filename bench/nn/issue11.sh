@@ -8,7 +8,8 @@
 #    recipes, ReLU, and the RBF-SVM
 # b  EmoDB and nEMO neutral/angry, LOSO, 5 seeds: ReLU and HE-aware p2, p4, p6
 #    with the robust recipe (table4 --recipe robust --cells he-aware)
-# c  EmoDB, all 7 emotions, LOSO, 5 seeds: ReLU, HE-aware p2 (robust) and RBF-SVM
+# c  EmoDB, all 7 emotions, LOSO, 5 seeds: ReLU, HE-aware p2 (robust; γ₀ 0.1
+#    and 1, range penalty 1 and 100) and RBF-SVM; pre-activation ranges
 # d  time of one nEMO LOSO fold (examples/speed)
 #
 # Training runs single-threaded and niced (the build machine is shared).
@@ -49,6 +50,14 @@ if [ "$what" = c ] || [ "$what" = all ]; then
     run $P svm eval --features "$EMODB" --classes $C
     run $P nn eval --features "$EMODB" --classes $C --seeds 5
     run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --bn-gamma-init 1
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --range-penalty 100
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --bn-gamma-init 1 --range-penalty 100
+    # pre-activation ranges on the training rows of a model fitted on all rows
+    for g in 0.1 1; do for w in 1 10 100; do
+      run $P nn train --features "$EMODB" --classes $C --activation p2 --batch-norm \
+        --bn-gamma-init $g --range-penalty $w -o "$OUT/emodb7-g$g-w$w.pvxnn"
+    done; done
   } 2>&1 | tee "$OUT/c-emodb-7-classes.txt"
 fi
 if [ "$what" = d ] || [ "$what" = all ]; then
