@@ -77,7 +77,9 @@ impl EpochSelection {
 /// A named training recipe: optimisation settings plus epoch selection.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recipe {
+    /// Optimiser, loss weights, epochs, patience, range penalty.
     pub train: TrainConfig,
+    /// How each training fold chooses its epoch count.
     pub selection: EpochSelection,
 }
 
@@ -213,13 +215,19 @@ pub struct CellResult {
 /// metrics (percentages).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeedSummary {
+    /// Number of seeds (runs).
     pub seeds: usize,
+    /// Pooled accuracy (%), mean over the seeds.
     pub accuracy_mean: f64,
+    /// Pooled accuracy (%), sample standard deviation over the seeds.
     pub accuracy_std: f64,
+    /// Pooled UAR (%), mean over the seeds.
     pub uar_mean: f64,
+    /// Pooled UAR (%), sample standard deviation over the seeds.
     pub uar_std: f64,
-    /// The seed with the lowest pooled UAR and that UAR (%).
+    /// The seed with the lowest pooled UAR.
     pub worst_seed: u64,
+    /// That seed's pooled UAR (%).
     pub worst_uar: f64,
     /// Collapsed folds (see [`CellRun::collapsed_folds`]) summed over seeds.
     pub collapsed_folds: usize,
