@@ -103,13 +103,14 @@ impl Recipe {
     /// class-balanced loss, the epoch count chosen by inner 3-fold speaker
     /// CV whose validation folds hold every class (mean balanced validation
     /// loss, patience 20), then a refit on all training speakers; range
-    /// penalty 1 on polynomial networks. `docs/results/cryptonet-plain.md`
+    /// penalty 100 on polynomial networks (keeps the pre-activations inside
+    /// the polynomial's interval on the training rows). `docs/results/cryptonet-plain.md`
     /// (section "A robust recipe") has the study that chose it.
     pub fn robust() -> Self {
         Recipe {
             train: TrainConfig {
                 class_weights: ClassWeights::Balanced,
-                range_penalty: 1.0,
+                range_penalty: 100.0,
                 ..TrainConfig::default()
             },
             selection: EpochSelection::InnerCv { folds: 3 },

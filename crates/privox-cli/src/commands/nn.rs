@@ -60,7 +60,7 @@ Examples (binary neutral/angry by default; --classes picks others):
 
 Recipes: robust (default; class-balanced loss, epoch count by inner speaker
 CV with every class in each validation fold, refit on all training speakers,
-range penalty 1) or paper (plain SGD lr 0.01, early stopping on a quarter of
+range penalty 100) or paper (plain SGD lr 0.01, early stopping on a quarter of
 the training speakers). --optimizer, --lr, --momentum, --epochs, --patience,
 --select, --val-folds, --class-weight, --range-penalty override single settings.
 
@@ -120,7 +120,7 @@ pub struct NetworkArgs {
 pub struct TrainingArgs {
     /// Training recipe. `robust`: class-balanced loss, epoch count by inner
     /// 3-fold speaker cross-validation whose validation folds hold every
-    /// class, then a refit on all training speakers; range penalty 1.
+    /// class, then a refit on all training speakers; range penalty 100.
     /// `paper`: the paper's recipe exactly as behind the published Table 4
     /// (uniform loss, early stopping on a quarter of the training speakers
     /// chosen without regard to class). The options below override single
@@ -171,7 +171,7 @@ pub struct TrainingArgs {
     pub class_weight: Option<String>,
     /// Weight of the penalty on pre-activations outside the polynomial's
     /// interval (keeps them where the polynomial approximates ReLU); 0 = off
-    /// [recipe: 1 (robust), 0 (paper)].
+    /// [recipe: 100 (robust), 0 (paper)].
     #[arg(long)]
     pub range_penalty: Option<f64>,
     /// Seed of initialisation, shuffling and the validation speakers.
