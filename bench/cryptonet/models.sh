@@ -68,7 +68,7 @@ for act in p2 p4 p6; do
     echo "== training $act (HE-aware: --activation $act --batch-norm, seed $SEED)"
     # Paper defaults otherwise: 100,50 hidden, SGD lr 0.01, batch 32, <= 300
     # epochs, early stopping (patience 20) on a quarter of the training speakers.
-    nice -n 10 "$PRIVOX" nn train --features "$CSV" --classes neutral,angry \
+    nice -n 10 "$PRIVOX" nn train --recipe paper --features "$CSV" --classes neutral,angry \
       --activation "$act" --batch-norm --seed "$SEED" -o "$M" | tee -a "$OUT/models.log"
   fi
   if [[ -n "${FORCE:-}" || ! -f "$OUT/cryptonet-$act.scaled.json" || "$M" -nt "$OUT/cryptonet-$act.scaled.json" ]]; then
