@@ -58,6 +58,14 @@ pub enum CkksError {
         "no Galois key for {what}; generate evaluation keys with this rotation step (KeyGenerator::galois_keys)"
     )]
     MissingGaloisKey { what: String },
+    #[error(
+        "the key for {what} was truncated to level {max_level} and cannot switch a ciphertext at level {level}; generate it for that level"
+    )]
+    KeyLevelTooLow {
+        what: String,
+        level: usize,
+        max_level: usize,
+    },
     #[error("{0} values do not fit: at most {1} slots for this ring dimension")]
     TooManySlots(usize, usize),
     #[error("slot count {0} must be a power of two between 1 and N/2")]

@@ -613,12 +613,22 @@ impl Evaluator {
         &self,
         gk: &'k GaloisKeys,
         g: u64,
+        level: usize,
         what: impl Fn() -> String,
     ) -> Result<&'k KeySwitchKey> {
         self.check_key(&gk.params)?;
-        gk.keys
+        let key = gk
+            .keys
             .get(&g)
-            .ok_or_else(|| CkksError::MissingGaloisKey { what: what() })
+            .ok_or_else(|| CkksError::MissingGaloisKey { what: what() })?;
+        if level > key.max_level {
+            return Err(CkksError::KeyLevelTooLow {
+                what: what(),
+                level,
+                max_level: key.max_level,
+            });
+        }
+        Ok(key)
     }
 
     /// Decomposes `ct.c1` once for several rotations.
@@ -673,7 +683,7 @@ impl Evaluator {
             c.seed = None;
             return Ok(c);
         }
-        let key = self.galois_key(gk, g, || format!("rotation by {step}"))?;
+        let key = self.galois_key(gk, g, ct.level, || format!("rotation by {step}"))?;
         Ok(self.galois_single(ct, g, key))
     }
 
@@ -707,7 +717,7 @@ impl Evaluator {
                     c.seed = None;
                     return Ok(c);
                 }
-                let key = self.galois_key(gk, g, || format!("rotation by {step}"))?;
+                let key = self.galois_key(gk, g, h.ct.level, || format!("rotation by {step}"))?;
                 Ok(self.apply_galois(h, g, key))
             })
             .collect()
@@ -717,7 +727,7 @@ impl Evaluator {
     pub fn conjugate(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
         self.check_ct(ct)?;
         let g = self.params.conjugation_element();
-        let key = self.galois_key(gk, g, || "conjugation".into())?;
+        let key = self.galois_key(gk, g, ct.level, || "conjugation".into())?;
         Ok(self.galois_single(ct, g, key))
     }
 

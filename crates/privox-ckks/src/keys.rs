@@ -83,6 +83,10 @@ pub(crate) struct KeySwitchKey {
     pub a: Vec<Vec<u64>>,
     /// The seed the `a` halves were expanded from (None once unknown).
     pub seed: Option<[u8; 32]>,
+    /// Highest ciphertext level the key can switch: it holds the digits of
+    /// Q_max_level and the limbs q_0..q_max_level and P only (a key
+    /// truncated for rotations that run at low levels is that much smaller).
+    pub max_level: usize,
 }
 
 /// Switches `s²` back to `s` after a ciphertext–ciphertext product.
@@ -117,6 +121,31 @@ impl GaloisKeys {
         self.keys.keys().copied().collect()
     }
     /// Whether a rotation by `step` slots is available.
+    /// Restricts the key of rotation `step` to ciphertexts at `level` or
+    /// below, which drops its digits and limbs above that level: a server
+    /// that rotates only low-level ciphertexts by `step` needs far less key
+    /// memory (and the client uploads less). Using the key at a higher level
+    /// is then [`crate::CkksError::KeyLevelTooLow`].
+    pub fn truncate_step(&mut self, step: i64, level: usize) -> crate::Result<()> {
+        let g = self.params.galois_element(step);
+        let ctx = self.params.ctx.clone();
+        let key = self
+            .keys
+            .get_mut(&g)
+            .ok_or_else(|| crate::CkksError::MissingGaloisKey {
+                what: format!("rotation by {step}"),
+            })?;
+        *key = key.truncated(&ctx, level);
+        Ok(())
+    }
+
+    /// Highest level at which the key of rotation `step` works (`None`: no key).
+    pub fn step_max_level(&self, step: i64) -> Option<usize> {
+        self.keys
+            .get(&self.params.galois_element(step))
+            .map(|k| k.max_level)
+    }
+
     pub fn has_step(&self, step: i64) -> bool {
         self.keys.contains_key(&self.params.galois_element(step))
     }
@@ -179,8 +208,54 @@ impl KeySwitchKey {
             b: apply(&self.b),
             a: apply(&self.a),
             seed: self.seed,
+            max_level: self.max_level,
         }
     }
+
+    /// The key restricted to ciphertexts at `level` or below: the digits
+    /// and limbs above it are dropped (no-op if it is already that small).
+    pub(crate) fn truncated(&self, ctx: &RnsContext, level: usize) -> KeySwitchKey {
+        if level >= self.max_level {
+            return self.clone();
+        }
+        KeySwitchKey {
+            b: keep_levels(ctx, &self.b, self.max_level, level),
+            a: keep_levels(ctx, &self.a, self.max_level, level),
+            seed: self.seed,
+            max_level: level,
+        }
+    }
+
+    /// Offset (in limbs) of modulus `mi` in this key's polynomials.
+    #[inline]
+    pub(crate) fn limb_of(&self, ctx: &RnsContext, mi: usize) -> usize {
+        if mi < ctx.num_q {
+            mi
+        } else {
+            self.max_level + 1 + (mi - ctx.num_q)
+        }
+    }
+}
+
+/// The digits and limbs of key polynomials (stored up to `from` over
+/// q_0..q_from ∪ P) that a key restricted to level `to ≤ from` keeps.
+pub(crate) fn keep_levels(
+    ctx: &RnsContext,
+    v: &[Vec<u64>],
+    from: usize,
+    to: usize,
+) -> Vec<Vec<u64>> {
+    let n = ctx.n;
+    let digits = (to + 1).div_ceil(ctx.alpha);
+    v[..digits.min(v.len())]
+        .iter()
+        .map(|p| {
+            let mut t = Vec::with_capacity((to + 1 + ctx.num_p) * n);
+            t.extend_from_slice(&p[..(to + 1) * n]);
+            t.extend_from_slice(&p[(from + 1) * n..]);
+            t
+        })
+        .collect()
 }
 
 /// Expands a seed into uniform evaluation-form polynomials over `basis`,
@@ -352,6 +427,7 @@ impl KeyGenerator {
             b,
             a,
             seed: Some(seed),
+            max_level: ctx.num_q - 1,
         }
     }
 
@@ -435,6 +511,69 @@ impl CkksParams {
             Ok(())
         } else {
             Err(crate::error::CkksError::WrongParameters)
+        }
+    }
+}
+
+#[cfg(test)]
+mod truncation_tests {
+    use crate::params::test_params;
+    use crate::*;
+
+    /// A Galois key truncated to a level rotates ciphertexts at or below it
+    /// exactly as the full key does, refuses higher ones with a typed error,
+    /// and survives both serialized forms.
+    #[test]
+    fn truncated_galois_keys_rotate_low_levels_exactly() {
+        for dnum in [4, 2] {
+            // One prime per digit (P = 51 bits), or two (P = 2 × 46 bits).
+            let p_bits = if dnum == 4 { 51 } else { 46 };
+            let params = test_params(12, &[50, 40, 40, 40], p_bits, dnum, 40);
+            let mut kg = KeyGenerator::from_insecure_seed(&params, InsecureSeed::from_u64(1));
+            let sk = kg.secret_key();
+            let full = kg.galois_keys(&sk, &[1, 3], false).unwrap();
+            let mut cut = full.clone();
+            cut.truncate_step(1, 1).unwrap();
+            assert_eq!(cut.step_max_level(1), Some(1));
+            assert_eq!(cut.step_max_level(3), Some(3));
+            let enc = Encoder::new(&params);
+            let ev = Evaluator::new(&params);
+            let pt = enc
+                .encode_real(
+                    &[0.5, -0.25, 1.0],
+                    params.max_level(),
+                    params.default_scale(),
+                )
+                .unwrap();
+            let ct = Encryptor::from_insecure_seed(&params, InsecureSeed::from_u64(2))
+                .encrypt_symmetric(&pt, &sk)
+                .unwrap();
+            let low = ev.drop_to_level(&ct, 1).unwrap();
+            assert_eq!(
+                ev.rotate(&low, 1, &cut).unwrap(),
+                ev.rotate(&low, 1, &full).unwrap()
+            );
+            assert_eq!(
+                ev.rotate_hoisted(&low, &[1, 3], &cut).unwrap(),
+                ev.rotate_hoisted(&low, &[1, 3], &full).unwrap()
+            );
+            assert!(matches!(
+                ev.rotate(&ct, 1, &cut),
+                Err(CkksError::KeyLevelTooLow {
+                    level: 3,
+                    max_level: 1,
+                    ..
+                })
+            ));
+            for bytes in [cut.to_bytes(), cut.to_bytes_seeded().unwrap()] {
+                let back = GaloisKeys::from_bytes(&params, &bytes).unwrap();
+                assert_eq!(back.step_max_level(1), Some(1));
+                assert_eq!(
+                    ev.rotate(&low, 1, &back).unwrap(),
+                    ev.rotate(&low, 1, &full).unwrap()
+                );
+            }
+            assert!(cut.to_bytes().len() < full.to_bytes().len());
         }
     }
 }

@@ -108,15 +108,22 @@ where
 }
 
 /// The key's limb `mi` of every digit, b and a halves.
-fn key_limbs(key: &KeySwitchKey, mi: usize, n: usize, digits: usize) -> (Vec<&[u64]>, Vec<&[u64]>) {
+fn key_limbs<'k>(
+    ctx: &RnsContext,
+    key: &'k KeySwitchKey,
+    mi: usize,
+    digits: usize,
+) -> (Vec<&'k [u64]>, Vec<&'k [u64]>) {
+    let n = ctx.n;
+    let l = key.limb_of(ctx, mi);
     (
         key.b[..digits]
             .iter()
-            .map(|p| &p[mi * n..(mi + 1) * n])
+            .map(|p| &p[l * n..(l + 1) * n])
             .collect(),
         key.a[..digits]
             .iter()
-            .map(|p| &p[mi * n..(mi + 1) * n])
+            .map(|p| &p[l * n..(l + 1) * n])
             .collect(),
     )
 }
@@ -130,12 +137,11 @@ pub(crate) fn switch_key(
     level: usize,
     key: &KeySwitchKey,
 ) -> (Vec<u64>, Vec<u64>) {
-    let n = ctx.n;
     let digits = digit_count(ctx, level);
     let values = digit_values(ctx, poly, level);
     for_target_limbs(ctx, level, digits, |_, mi, o0, o1, scratch| {
         let srcs = lifted_sources(ctx, poly, &values, level, mi, scratch);
-        let (kb, ka) = key_limbs(key, mi, n, digits);
+        let (kb, ka) = key_limbs(ctx, key, mi, digits);
         ctx.inner_product_limb(o0, o1, &srcs, &kb, &ka, mi);
     })
 }
@@ -183,7 +189,7 @@ pub(crate) fn apply_key(
     let d = dec.digits;
     for_target_limbs(ctx, dec.level, 0, |t, mi, o0, o1, _| {
         let srcs: Vec<&[u64]> = dec.limbs[t * d * n..(t + 1) * d * n].chunks(n).collect();
-        let (kb, ka) = key_limbs(key, mi, n, d);
+        let (kb, ka) = key_limbs(ctx, key, mi, d);
         ctx.inner_product_limb(o0, o1, &srcs, &kb, &ka, mi);
     })
 }

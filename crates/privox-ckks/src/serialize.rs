@@ -25,7 +25,7 @@ use crate::ciphertext::{Ciphertext, Plaintext, check_shape};
 use crate::error::{CkksError, Result};
 use crate::keys::{
     EvaluationKeys, GaloisKeys, KeySwitchKey, PublicKey, RelinKey, SecretKey, expand_uniform,
-    galois_inverse,
+    galois_inverse, keep_levels,
 };
 use crate::params::{CkksParams, ParamSpec, SecurityPolicy};
 use crate::rns::RnsContext;
@@ -284,9 +284,22 @@ fn read_flag(r: &mut Reader<'_>) -> Result<bool> {
     }
 }
 
+/// Form flag bits of a key-switching key: 1 = seeded, 2 = truncated (a u32
+/// maximum level follows; files without the bit are full keys).
+const FLAG_SEEDED: u8 = 1;
+const FLAG_TRUNCATED: u8 = 2;
+
 fn write_ksk(w: &mut Writer, ctx: &RnsContext, k: &KeySwitchKey, seeded: bool) -> Result<()> {
-    let basis = ctx.key_basis();
-    w.put_u8(seeded as u8);
+    let full = k.max_level + 1 == ctx.num_q;
+    let basis = ctx.qp_basis(k.max_level);
+    let mut flag = if seeded { FLAG_SEEDED } else { 0 };
+    if !full {
+        flag |= FLAG_TRUNCATED;
+    }
+    w.put_u8(flag);
+    if !full {
+        w.put_u32(k.max_level as u32);
+    }
     w.put_u32(k.b.len() as u32);
     for b in &k.b {
         write_poly(w, ctx, b, &basis);
@@ -302,13 +315,31 @@ fn write_ksk(w: &mut Writer, ctx: &RnsContext, k: &KeySwitchKey, seeded: bool) -
 }
 
 fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
-    let basis = ctx.key_basis();
-    let seeded = read_flag(r)?;
+    let flag = r.get_u8()?;
+    if flag > (FLAG_SEEDED | FLAG_TRUNCATED) {
+        return Err(invalid(format!(
+            "key form flag {flag} (bit 0 = seeded, bit 1 = truncated)"
+        )));
+    }
+    let seeded = flag & FLAG_SEEDED != 0;
+    let max_level = if flag & FLAG_TRUNCATED != 0 {
+        let l = r.get_u32()? as usize;
+        if l + 1 >= ctx.num_q {
+            return Err(invalid(format!(
+                "truncated key level {l}: these parameters' top level is {}",
+                ctx.num_q - 1
+            )));
+        }
+        l
+    } else {
+        ctx.num_q - 1
+    };
+    let basis = ctx.qp_basis(max_level);
     let digits = r.get_u32()? as usize;
-    let expect = ctx.num_q.div_ceil(ctx.alpha);
+    let expect = (max_level + 1).div_ceil(ctx.alpha);
     if digits != expect {
         return Err(invalid(format!(
-            "key has {digits} digits, these parameters use {expect}"
+            "key has {digits} digits, these parameters use {expect} up to level {max_level}"
         )));
     }
     let b = (0..digits)
@@ -316,7 +347,11 @@ fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
         .collect::<Result<Vec<_>>>()?;
     let (a, seed) = if seeded {
         let seed = read_seed(r)?;
-        (expand_uniform(ctx, &seed, &basis, digits), Some(seed))
+        // The seed expands the full key's `a`; a truncated key keeps its part.
+        let full_digits = ctx.num_q.div_ceil(ctx.alpha);
+        let a = expand_uniform(ctx, &seed, &ctx.key_basis(), full_digits);
+        let a = keep_levels(ctx, &a, ctx.num_q - 1, max_level);
+        (a, Some(seed))
     } else {
         (
             (0..digits)
@@ -325,7 +360,12 @@ fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
             None,
         )
     };
-    Ok(KeySwitchKey { b, a, seed })
+    Ok(KeySwitchKey {
+        b,
+        a,
+        seed,
+        max_level,
+    })
 }
 
 fn write_galois(w: &mut Writer, ctx: &RnsContext, g: &GaloisKeys, seeded: bool) -> Result<()> {

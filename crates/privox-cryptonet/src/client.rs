@@ -114,7 +114,10 @@ impl Client {
     /// The same from a given generator (a seeded one only for tests).
     pub fn keygen_with(&self, mut kg: KeyGenerator) -> Result<(SecretKey, EvaluationKeys)> {
         let sk = kg.secret_key();
-        let keys = kg.evaluation_keys(&sk, &self.plan.rotations, false)?;
+        let mut keys = kg.evaluation_keys(&sk, &self.plan.rotations, false)?;
+        for (&step, &level) in self.plan.rotations.iter().zip(&self.plan.rotation_levels) {
+            keys.galois.truncate_step(step, level)?;
+        }
         Ok((sk, keys))
     }
 

@@ -142,6 +142,10 @@ pub struct Plan {
     pub scales: Vec<f64>,
     /// Rotation steps the server needs Galois keys for (sorted).
     pub rotations: Vec<i64>,
+    /// Highest ciphertext level each rotation of [`Plan::rotations`] runs
+    /// at: the client truncates each key there (less upload, less server
+    /// memory).
+    pub rotation_levels: Vec<usize>,
     /// Present for [`Packing::Single`].
     pub single: Option<SingleLayout>,
     /// Model architecture fingerprint (see [`NnModel::fingerprint`]).
@@ -204,7 +208,7 @@ impl Plan {
                     });
                 }
                 let layout = crate::single::layout(&circuit, period, slots / period)?;
-                let rotations = crate::single::rotation_steps(&layout, slots);
+                let rotations = crate::single::rotation_levels(&layout, slots, &stage_levels);
                 (Some(layout), rotations)
             }
         };
@@ -220,7 +224,8 @@ impl Plan {
             params,
             stage_levels,
             scales,
-            rotations,
+            rotations: rotations.iter().map(|r| r.0).collect(),
+            rotation_levels: rotations.iter().map(|r| r.1).collect(),
             single,
             model_fingerprint,
         })
@@ -234,8 +239,9 @@ impl Plan {
         w.put_u8(self.packing.code());
         w.put_bytes(&self.params.fingerprint().0);
         w.put_u32(self.rotations.len() as u32);
-        for &r in &self.rotations {
+        for (&r, &l) in self.rotations.iter().zip(&self.rotation_levels) {
             w.put_u64(r as u64);
+            w.put_u32(l as u32);
         }
         Fingerprint::of(&w.finish())
     }

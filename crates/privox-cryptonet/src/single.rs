@@ -157,46 +157,57 @@ fn dot_offsets(places: &[(usize, usize)]) -> Vec<usize> {
     o
 }
 
-/// The rotations the server performs, hence the Galois keys it needs.
-pub fn rotation_steps(layout: &SingleLayout, slots: usize) -> Vec<i64> {
+/// The rotations the server performs, hence the Galois keys it needs, each
+/// with the highest ciphertext level it is used at (`stage_levels`: the
+/// level entering each stage). A key needs no digits or limbs above that
+/// level, so the client truncates it there.
+pub fn rotation_levels(
+    layout: &SingleLayout,
+    slots: usize,
+    stage_levels: &[usize],
+) -> Vec<(i64, usize)> {
     let n = layout.period;
-    let mut steps: Vec<i64> = Vec::new();
-    for st in &layout.stages {
+    let mut uses: Vec<(i64, usize)> = Vec::new();
+    let powers = |below: usize| (0..below.trailing_zeros()).map(|k| 1i64 << k);
+    for (st, &level) in layout.stages.iter().zip(stage_levels) {
+        // Products are rescaled before the sums that follow them.
+        let after = level.saturating_sub(1);
         match st {
             SingleStage::First => {
-                let mut s = n;
-                while s < n * layout.input_period {
-                    steps.push(s as i64);
-                    s *= 2;
-                }
+                uses.extend(powers(layout.input_period).map(|k| (k * n as i64, after)));
             }
             SingleStage::Bsgs { baby } => {
-                steps.extend(1..*baby as i64);
-                steps.extend((1..n / baby).map(|g| (g * baby) as i64));
+                uses.extend((1..*baby as i64).map(|b| (b, level)));
+                uses.extend((1..n / baby).map(|g| ((g * baby) as i64, level)));
             }
             SingleStage::Tree { baby, giants } => {
-                steps.extend(1..*baby as i64);
-                steps.extend((0..giants.trailing_zeros()).map(|k| tree_step(n, *baby, k, slots)));
+                uses.extend((1..*baby as i64).map(|b| (b, level)));
+                uses.extend(
+                    (0..giants.trailing_zeros()).map(|k| (tree_step(n, *baby, k, slots), after)),
+                );
             }
             SingleStage::Dot { window, places } => {
-                steps.extend(
+                uses.extend(
                     dot_offsets(places)
                         .iter()
                         .filter(|&&o| o > 0)
-                        .map(|&o| -(o as i64)),
+                        .map(|&o| (-(o as i64), level)),
                 );
-                let mut s = 1;
-                while s < *window {
-                    steps.push(s as i64);
-                    s *= 2;
-                }
+                uses.extend(powers(*window).map(|k| (k, after)));
             }
             SingleStage::Poly => {}
         }
     }
-    steps.sort_unstable();
-    steps.dedup();
-    steps
+    uses.sort_unstable();
+    // One entry per step, at the highest level it is used at.
+    let mut out: Vec<(i64, usize)> = Vec::new();
+    for (step, level) in uses {
+        match out.last_mut() {
+            Some(last) if last.0 == step => last.1 = last.1.max(level),
+            _ => out.push((step, level)),
+        }
+    }
+    out
 }
 
 /// The first layer's diagonal layout: vector `t` of `N/2` slots whose block

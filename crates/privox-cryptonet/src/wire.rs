@@ -66,9 +66,19 @@ pub fn eval_keys_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<EvaluationKeys>
     let inner = r.get_bytes(MAX_OBJECT).map_err(format("evaluation keys"))?;
     r.finish().map_err(format("evaluation keys"))?;
     let keys = EvaluationKeys::from_bytes(&plan.params, inner)?;
-    for &step in &plan.rotations {
-        if !keys.galois.has_step(step) {
-            return Err(CryptonetError::MissingRotation { step });
+    for (&step, &level) in plan.rotations.iter().zip(&plan.rotation_levels) {
+        match keys.galois.step_max_level(step) {
+            None => return Err(CryptonetError::MissingRotation { step }),
+            Some(l) if l < level => {
+                return Err(CryptonetError::Ckks(
+                    privox_ckks::CkksError::KeyLevelTooLow {
+                        what: format!("rotation by {step}"),
+                        level,
+                        max_level: l,
+                    },
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(keys)

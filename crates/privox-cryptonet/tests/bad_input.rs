@@ -44,6 +44,24 @@ fn evaluation_keys_of_another_plan_or_missing_a_rotation_are_refused() {
         eval_keys_from_bytes(plan, &bytes),
         Err(CryptonetError::MissingRotation { .. })
     ));
+    // Keys truncated below the level a rotation runs at.
+    let mut kg = KeyGenerator::from_insecure_seed(&plan.params, InsecureSeed::from_u64(6));
+    let sk = kg.secret_key();
+    let mut low = kg.evaluation_keys(&sk, &plan.rotations, false).unwrap();
+    let (&step, &level) = plan
+        .rotations
+        .iter()
+        .zip(&plan.rotation_levels)
+        .find(|(_, l)| **l > 0)
+        .unwrap();
+    low.galois.truncate_step(step, level - 1).unwrap();
+    let bytes = eval_keys_to_bytes(plan, &low).unwrap();
+    assert!(matches!(
+        eval_keys_from_bytes(plan, &bytes),
+        Err(CryptonetError::Ckks(
+            privox_ckks::CkksError::KeyLevelTooLow { .. }
+        ))
+    ));
     // Batch-packing keys are another plan.
     let batch = Client::new(model.clone(), Packing::Batch).unwrap();
     let (_, bkeys) = keygen(&batch, 4);
