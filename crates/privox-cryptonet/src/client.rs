@@ -245,6 +245,13 @@ impl Client {
                 found: response.cts.len(),
             });
         }
+        crate::wire::check_slots(plan, "response", &response.cts)?;
+        if response.rows == 0 || response.rows > plan.max_rows() {
+            return Err(CryptonetError::BatchSize {
+                rows: response.rows,
+                max: plan.max_rows(),
+            });
+        }
         let dec = Decryptor::new(&plan.params);
         let enc = Encoder::new(&plan.params);
         let classes = plan.circuit.n_classes;

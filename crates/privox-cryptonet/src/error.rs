@@ -83,6 +83,14 @@ pub enum CryptonetError {
         found: usize,
         scale_log2: f64,
     },
+    /// A ciphertext packs another slot count than the plan's (N/2).
+    #[error("{what}: ciphertext {index} packs {found} slots; this plan uses {expected}")]
+    WrongSlots {
+        what: &'static str,
+        index: usize,
+        expected: usize,
+        found: usize,
+    },
     /// The query or response holds the wrong number of ciphertexts.
     #[error("{what} holds {found} ciphertexts; this plan expects {expected}")]
     CiphertextCount {

@@ -179,6 +179,7 @@ impl Query {
         }
         let level = plan.input_level();
         let scale = plan.scales[level];
+        check_slots(plan, "query", &self.cts)?;
         for (i, ct) in self.cts.iter().enumerate() {
             if ct.level() != level || (ct.scale() / scale - 1.0).abs() > 1e-9 {
                 return Err(CryptonetError::WrongLevel {
@@ -191,6 +192,22 @@ impl Query {
             }
         }
         Ok(())
+    }
+}
+
+/// Every ciphertext packs the plan's N/2 slots (what both halves read and
+/// write); a smaller count would leave the decoder short of the slots the
+/// plan reads.
+pub(crate) fn check_slots(plan: &Plan, what: &'static str, cts: &[Ciphertext]) -> Result<()> {
+    let expected = plan.params.max_slots();
+    match cts.iter().position(|ct| ct.slots() != expected) {
+        Some(index) => Err(CryptonetError::WrongSlots {
+            what,
+            index,
+            expected,
+            found: cts[index].slots(),
+        }),
+        None => Ok(()),
     }
 }
 

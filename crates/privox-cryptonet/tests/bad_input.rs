@@ -121,6 +121,33 @@ fn malformed_queries_are_typed_errors_and_the_server_keeps_working() {
         server.infer(&short),
         Err(CryptonetError::CiphertextCount { .. })
     ));
+    // A query whose ciphertexts pack fewer slots than the plan's.
+    let enc = privox_ckks::Encoder::new(&client.plan().params);
+    let level = client.plan().input_level();
+    let pt = enc
+        .encode_real(&[0.5; 8], level, client.plan().scales[level])
+        .unwrap();
+    let small = privox_ckks::Encryptor::from_insecure_seed(
+        &client.plan().params,
+        InsecureSeed::from_u64(9),
+    )
+    .encrypt_symmetric(&pt, &sk)
+    .unwrap();
+    let mut sparse = query.clone();
+    sparse.cts[0] = small.clone();
+    assert!(matches!(
+        server.infer(&sparse),
+        Err(CryptonetError::WrongSlots { .. })
+    ));
+    // The client refuses such a response instead of indexing past its slots.
+    let bad_response = privox_cryptonet::Response {
+        rows: 1,
+        cts: vec![small],
+    };
+    assert!(matches!(
+        client.decrypt(&sk, &bad_response),
+        Err(CryptonetError::WrongSlots { .. })
+    ));
     // And the server still answers a good query.
     assert!(server.infer_bytes(&bytes).is_ok());
 }
