@@ -21,20 +21,8 @@ use std::time::Instant;
 use privox_cryptonet::Packing;
 use privox_cryptonet::crossval::{EncryptedCell, encrypted_cross_validate};
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, mean_std, shared_dir};
-use privox_nn::protocol::{Job, ProtocolConfig, Recipe};
+use privox_nn::protocol::{Job, ProtocolConfig, Recipe, paper_table4_value};
 use privox_nn::{Activation, NetworkSpec, PolyActivation};
-
-fn paper_value(cell: &str) -> &'static str {
-    match cell {
-        "p2, no BN" => "59.72",
-        "p4, no BN" => "81.58",
-        "p6, no BN" => "81.41",
-        "p2, BN" => "79.17",
-        "p4, BN" => "80.55",
-        "p6, BN" => "80.21",
-        _ => "–",
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut csvs: Vec<PathBuf> = Vec::new();
@@ -173,7 +161,7 @@ fn render(cells: &[EncryptedCell]) -> String {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {agree}/{rows} ({:.2} %) | {err:.1e} ({:.1}) | {med:.1} |\n",
             c.name,
-            paper_value(&c.name),
+            paper_table4_value(&c.name),
             ms(&|r| 100.0 * r.plain.accuracy()),
             ms(&|r| 100.0 * r.encrypted.accuracy()),
             ms(&|r| 100.0 * r.plain.uar()),

@@ -27,23 +27,10 @@ use std::time::Instant;
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, mean_std, shared_dir};
 use privox_nn::protocol::{
-    CellResult, EpochSelection, Job, ProtocolConfig, Recipe, cross_validate, speaker_holdout,
+    CellResult, EpochSelection, Job, ProtocolConfig, Recipe, cross_validate, paper_table4_value,
+    speaker_holdout,
 };
 use privox_nn::{Activation, NetworkSpec, Optimizer, PolyActivation, StopOn, TrainConfig};
-
-/// The paper's encrypted test accuracy (%), Table 4, and its plaintext baseline.
-fn paper_value(cell: &str) -> &'static str {
-    match cell {
-        "ReLU (no BN)" => "82.62 (plain MLP)",
-        "p2, no BN" => "59.72",
-        "p4, no BN" => "81.58",
-        "p6, no BN" => "81.41",
-        "p2, BN" => "79.17",
-        "p4, BN" => "80.55",
-        "p6, BN" => "80.21",
-        _ => "–",
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -287,7 +274,7 @@ fn table(results: &[CellResult]) -> String {
             s,
             "| {} | {am:.2} ± {asd:.2} | {um:.2} ± {usd:.2} | {} | {:.1} | {max_pre:.1} |",
             c.name,
-            paper_value(&c.name),
+            paper_table4_value(&c.name),
             mean_std(&epochs).0
         );
     }
