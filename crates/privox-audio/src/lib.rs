@@ -25,11 +25,13 @@ mod compressed;
 mod error;
 mod pcm;
 mod resample;
+pub mod discover;
 pub mod riff;
 mod stream;
 
 use std::path::Path;
 
+pub use discover::{AUDIO_EXTENSIONS, Discovered, find_audio_files, has_audio_extension};
 pub use error::{AudioError, AudioErrorKind, DecodeWarning};
 pub use resample::{ResampleError, resample};
 pub use riff::SampleEncoding;

@@ -122,31 +122,9 @@ pub fn prob_distance_below(p: f64, m: usize, threshold: f64) -> f64 {
     total.clamp(0.0, 1.0)
 }
 
-/// ln Γ(x) for x > 0 (Lanczos, g = 7, relative error ~1e-15).
+/// ln Γ(x) for x > 0 (`libm::lgamma`, a port of FreeBSD's msun).
 pub fn ln_gamma(x: f64) -> f64 {
-    const G: f64 = 7.0;
-    const COEF: [f64; 9] = [
-        0.999_999_999_999_809_9,
-        676.520_368_121_885_1,
-        -1_259.139_216_722_402_8,
-        771.323_428_777_653_1,
-        -176.615_029_162_140_6,
-        12.507_343_278_686_905,
-        -0.138_571_095_265_720_12,
-        9.984_369_578_019_572e-6,
-        1.505_632_735_149_311_6e-7,
-    ];
-    if x < 0.5 {
-        // Reflection formula.
-        return (PI / (PI * x).sin()).ln() - ln_gamma(1.0 - x);
-    }
-    let x = x - 1.0;
-    let mut a = COEF[0];
-    let t = x + G + 0.5;
-    for (i, c) in COEF.iter().enumerate().skip(1) {
-        a += c / (x + i as f64);
-    }
-    0.5 * (2.0 * PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+    libm::lgamma(x)
 }
 
 /// One point of the expected-distance curve.

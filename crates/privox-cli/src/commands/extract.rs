@@ -13,18 +13,12 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use privox_audio::{AudioStream, DecodeOptions};
+use privox_audio::{AUDIO_EXTENSIONS, AudioStream, DecodeOptions};
 use privox_data::FeatureTable;
 use privox_egemaps::{
     EgemapsError, Extractor, FEATURE_NAMES, Llds, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
 };
 use rayon::prelude::*;
-
-/// File extensions picked up when a folder is given (case-insensitive).
-pub const AUDIO_EXTENSIONS: [&str; 6] = ["wav", "wave", "flac", "ogg", "oga", "mp3"];
-
-/// Folder recursion deeper than this is treated as a symlink loop.
-const MAX_DEPTH: usize = 64;
 
 /// Shown after the option list of `privox extract --help` (the one-line
 /// summary comes from the subcommand's doc in main.rs).
@@ -251,38 +245,6 @@ pub fn read_manifest(path: &Path) -> anyhow::Result<Vec<Job>> {
     Ok(jobs)
 }
 
-fn has_audio_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| e.eq_ignore_ascii_case(a)))
-}
-
-fn walk_dir(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    if depth > MAX_DEPTH {
-        bail!(
-            "{}: folders nested more than {MAX_DEPTH} deep (a symlink loop?)",
-            dir.display()
-        );
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list folder {}", dir.display()))?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot list folder {}", dir.display()))?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            // An unreadable sub-folder is reported and skipped; the rest goes on.
-            if let Err(e) = walk_dir(&path, depth + 1, out) {
-                eprintln!("warning: skipped {}: {e:#}", path.display());
-            }
-        } else if has_audio_extension(&path) {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// Expands files and folders (recursively, sorted) plus an optional manifest
 /// into jobs. Files named explicitly are taken whatever their extension.
 pub fn collect_jobs(inputs: &[PathBuf], manifest: Option<&Path>) -> anyhow::Result<Vec<Job>> {
@@ -292,8 +254,11 @@ pub fn collect_jobs(inputs: &[PathBuf], manifest: Option<&Path>) -> anyhow::Resu
     };
     for input in inputs {
         if input.is_dir() {
-            let mut files = Vec::new();
-            walk_dir(input, 0, &mut files)?;
+            let found = privox_audio::find_audio_files(input);
+            for (path, why) in &found.skipped {
+                eprintln!("warning: skipped {}: {why}", path.display());
+            }
+            let files = found.files;
             if files.is_empty() {
                 eprintln!(
                     "warning: no audio files ({}) under {}",
