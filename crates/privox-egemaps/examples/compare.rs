@@ -104,7 +104,7 @@ fn main() {
         .build()
         .expect("thread pool");
     let t0 = Instant::now();
-    let cpu0 = cpu_time();
+    let cpu0 = cpu_time::ProcessTime::now();
     let ours: Vec<(String, Option<[f64; NUM_FEATURES]>)> = pool.install(|| {
         audio
             .par_iter()
@@ -117,7 +117,7 @@ fn main() {
             .collect()
     });
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = cpu_time() - cpu0;
+    let cpu = cpu0.elapsed().as_secs_f64();
     eprintln!(
         "{label}: files={} audio={total_s:.1}s wall={wall:.3}s cpu={cpu:.3}s wall_s_per_audio_min={:.4} cpu_s_per_audio_min={:.4} threads={}",
         audio.len(),
@@ -242,13 +242,4 @@ fn main() {
         }
     }
     println!("{summary}");
-}
-
-/// Process CPU time in seconds (user + system), from /proc/self/stat.
-fn cpu_time() -> f64 {
-    let s = fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = s.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
 }

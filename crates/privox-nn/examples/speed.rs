@@ -8,22 +8,8 @@
 
 use std::time::Instant;
 
-/// CPU seconds used by this process so far (user + system), from
-/// /proc/self/stat; wall time on a shared machine overstates the cost.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return f64::NAN;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        f.get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(f64::NAN)
-    };
-    (ticks(11) + ticks(12)) / 100.0 // USER_HZ is 100 on Linux
-}
+// CPU time beside wall time: the machine is shared.
+use cpu_time::ProcessTime;
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
 use privox_nn::protocol::{Recipe, fit, fit_with};
@@ -82,9 +68,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
             ("robust", Recipe::robust()),
         ] {
-            let (t, c) = (Instant::now(), cpu_seconds());
+            let (t, c) = (Instant::now(), ProcessTime::now());
             let fitted = fit_with(&data, &fold.train, &spec, &recipe.train, &recipe.selection)?;
-            let (secs, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
+            let (secs, cpu) = (t.elapsed().as_secs_f64(), c.elapsed().as_secs_f64());
             let x = fitted.scaler.transform(&data.x.select_rows(&fold.test))?;
             let pred = fitted.trained.network.predict(&x)?;
             let truth: Vec<usize> = fold.test.iter().map(|&i| data.y[i]).collect();
@@ -116,7 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ] {
         let (mut best, mut best_cpu) = (f64::INFINITY, f64::INFINITY);
         for _ in 0..3 {
-            let (t, c) = (Instant::now(), cpu_seconds());
+            let (t, c) = (Instant::now(), ProcessTime::now());
             let mut count = 0usize;
             for start in (0..n).step_by(batch) {
                 let idx: Vec<usize> = (start..(start + batch).min(n)).collect();
@@ -127,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .count();
             }
             best = best.min(t.elapsed().as_secs_f64());
-            best_cpu = best_cpu.min(cpu_seconds() - c);
+            best_cpu = best_cpu.min(c.elapsed().as_secs_f64());
             std::hint::black_box(count);
         }
         println!(

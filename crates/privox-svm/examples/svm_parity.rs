@@ -31,19 +31,6 @@ fn write_f64(path: &Path, v: &[f64]) {
     std::fs::write(path, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
 }
 
-/// CPU time of this process in seconds (less sensitive than wall time to
-/// other jobs on a shared machine; the Python side uses `time.process_time`).
-fn cpu_seconds() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into the valid pointer.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime failed");
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
-
 /// Trains `repeats` times; returns the solution, wall times and CPU times.
 fn timed_train<K: Kernel>(
     k: &K,
@@ -56,9 +43,9 @@ fn timed_train<K: Kernel>(
     let (mut wall, mut cpu) = (Vec::new(), Vec::new());
     let mut sol = None;
     for _ in 0..repeats {
-        let (t, c) = (Instant::now(), cpu_seconds());
+        let (t, c) = (Instant::now(), cpu_time::ProcessTime::now());
         let s = train(k, &idx, y, nc, p).expect("training failed");
-        cpu.push(cpu_seconds() - c);
+        cpu.push(c.elapsed().as_secs_f64());
         wall.push(t.elapsed().as_secs_f64());
         sol = Some(s);
     }
