@@ -17,6 +17,11 @@
 //! assert!((value - 12.0 * (220.0f64 / 27.5).log2()).abs() < 0.1);
 //! ```
 //!
+//! With the `audio` feature, the `file` module decodes audio files (WAV, FLAC,
+//! OGG/Vorbis, MP3 through `privox-audio`) and extracts them, resampling
+//! rates above 48 kHz: the one implementation behind `privox extract` and
+//! the Python package.
+//!
 //! # Input conventions
 //! Samples are mono `f32` where int16 full scale is 1.0 (`int16 / 32768`). Like
 //! openSMILE's Python wrapper, each sample is converted to int16 by truncation
@@ -59,6 +64,8 @@
 
 mod assemble;
 mod error;
+#[cfg(feature = "audio")]
+pub mod file;
 mod formants;
 mod functionals;
 mod geometry;

@@ -13,11 +13,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use privox_audio::{AUDIO_EXTENSIONS, AudioStream, DecodeOptions};
+use privox_audio::{AUDIO_EXTENSIONS, DecodeOptions};
 use privox_data::FeatureTable;
-use privox_egemaps::{
-    EgemapsError, Extractor, FEATURE_NAMES, Llds, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE,
-};
+use privox_egemaps::file::{FileError, extract_file};
+use privox_egemaps::{FEATURE_NAMES, Llds};
 use rayon::prelude::*;
 
 /// Shown after the option list of `privox extract --help` (the one-line
@@ -285,76 +284,24 @@ pub fn collect_jobs(inputs: &[PathBuf], manifest: Option<&Path>) -> anyhow::Resu
     Ok(jobs)
 }
 
-/// Decodes and extracts one file, streaming blocks into the extractor so a
-/// long recording is never held in memory (except when it must be resampled).
+/// Decodes and extracts one file (see [`privox_egemaps::file::extract_file`]:
+/// blocks are streamed into the extractor, so a long recording is never held
+/// in memory, except when it must be resampled).
 pub fn extract_one(job: &Job, opts: &ExtractOptions) -> Outcome {
-    let failed = |reason: String| Outcome::Failed { reason };
-    let stream = match AudioStream::open(&job.path, &opts.decode) {
-        Ok(s) => s,
-        Err(e) => return failed(e.to_string()),
-    };
-    let rate = stream.sample_rate();
-    let mut warnings = Vec::new();
-    let mut frames = 0u64;
-    let result = if rate < MIN_SAMPLE_RATE {
-        return failed(format!(
-            "{}: sample rate {rate} Hz is below the {MIN_SAMPLE_RATE} Hz that eGeMAPS needs; use a recording at 8 kHz or more",
-            job.name
-        ));
-    } else if rate > MAX_SAMPLE_RATE {
-        // Above 48 kHz: decode fully, then band-limit down to 48 kHz.
-        let mut stream = stream;
-        let mut samples = Vec::new();
-        for block in &mut stream {
-            match block {
-                Ok(b) => samples.extend_from_slice(&b),
-                Err(e) => return failed(e.to_string()),
-            }
-        }
-        warnings.extend(stream.warnings().iter().map(ToString::to_string));
-        frames = samples.len() as u64;
-        let samples = match privox_audio::resample(&samples, rate, MAX_SAMPLE_RATE) {
-            Ok(s) => s,
-            Err(e) => return failed(format!("{}: {e}", job.name)),
-        };
-        warnings.push(format!("resampled from {rate} Hz to {MAX_SAMPLE_RATE} Hz"));
-        Extractor::new(MAX_SAMPLE_RATE).and_then(|mut ex| {
-            ex.push(&samples)?;
-            ex.finish()
-        })
-    } else {
-        let mut ex = match Extractor::new(rate) {
-            Ok(ex) => ex,
-            Err(e) => return failed(format!("{}: {e}", job.name)),
-        };
-        let mut stream = stream;
-        for block in &mut stream {
-            match block {
-                Ok(b) => {
-                    frames += b.len() as u64;
-                    if let Err(e) = ex.push(&b) {
-                        return failed(format!("{}: {e}", job.name));
-                    }
-                }
-                Err(e) => return failed(e.to_string()),
-            }
-        }
-        warnings.extend(stream.warnings().iter().map(ToString::to_string));
-        ex.finish()
-    };
-    let audio_secs = frames as f64 / f64::from(rate);
-    match result {
-        Ok(out) => Outcome::Ok {
-            features: out.functionals.values().to_vec(),
-            llds: opts.keep_llds.then_some(out.llds),
-            audio_secs,
-            warnings,
+    match extract_file(&job.path, &job.name, &opts.decode) {
+        Ok(f) => Outcome::Ok {
+            features: f.output.functionals.values().to_vec(),
+            audio_secs: f.audio_secs(),
+            llds: opts.keep_llds.then_some(f.output.llds),
+            warnings: f.warnings,
         },
-        Err(e @ EgemapsError::TooShort { .. }) => Outcome::TooShort {
-            reason: format!("{}: {e}", job.name),
+        Err(e @ FileError::TooShort { audio_secs, .. }) => Outcome::TooShort {
+            reason: e.to_string(),
             audio_secs,
         },
-        Err(e) => failed(format!("{}: {e}", job.name)),
+        Err(e) => Outcome::Failed {
+            reason: e.to_string(),
+        },
     }
 }
 
