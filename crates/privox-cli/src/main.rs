@@ -36,6 +36,8 @@ enum Command {
     Smh(commands::smh::Args),
     /// Encrypted inference (CKKS): keygen, encrypt, infer (server), decrypt, eval, plan.
     He(commands::he::Args),
+    /// Per-speaker calibration files on the client: update, apply.
+    Calibrate(commands::calibrate::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,6 +50,7 @@ fn main() -> std::process::ExitCode {
         Command::Nn(args) => commands::nn::run(args),
         Command::Smh(args) => commands::smh::run(args),
         Command::He(args) => commands::he::run(args),
+        Command::Calibrate(args) => commands::calibrate::run(args),
     };
     match result {
         Ok(code) => code,

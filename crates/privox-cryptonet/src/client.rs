@@ -121,6 +121,23 @@ impl Client {
         Ok((sk, keys))
     }
 
+    /// [`Client::scale`] for rows prepared with speaker calibration `given`
+    /// (`privox_data::calibrate`, on the client): fails with
+    /// `NnError::Calibration` unless the model was trained with the same
+    /// calibration. What is encrypted and sent is unchanged: scaled rows only,
+    /// never a statistic.
+    pub fn scale_calibrated(
+        &self,
+        raw: &[Vec<f64>],
+        given: privox_data::Calibration,
+    ) -> Result<Vec<Vec<f64>>> {
+        self.model
+            .calibration
+            .require(given)
+            .map_err(privox_nn::NnError::from)?;
+        self.scale(raw)
+    }
+
     /// Raw feature rows → scaled rows, exactly as the plaintext model does
     /// (`NnModel::scale`, then clamped to the model's input range). NaN,
     /// infinite, wrongly sized or absurdly large rows are refused.

@@ -198,6 +198,7 @@ fn fold_task(
                 class_names: data.classes.names().to_vec(),
                 input_range: cfg.clip_inputs.unwrap_or(f64::MAX),
                 description: format!("{} (fold {})", job.name, fold.name),
+                calibration: privox_data::Calibration::None,
             };
             let opts = RoundTripOptions {
                 packing,

@@ -28,7 +28,8 @@
 //! # let net = Mlp::new(&spec, 3, 2, 1)?.fold()?;
 //! # let model = NnModel { activation_max: net.preactivation_max(&x)?, network: net,
 //! #     scaler: MinMaxScaler::fit(&x).unwrap(), feature_names: vec!["a".into(), "b".into(), "c".into()],
-//! #     class_names: vec!["neutral".into(), "angry".into()], input_range: 1.0, description: String::new() };
+//! #     class_names: vec!["neutral".into(), "angry".into()], input_range: 1.0, description: String::new(),
+//! #     calibration: Default::default() };
 //! // Client: keys for exactly this model's plan, then an encrypted query.
 //! let client = Client::new(model.clone(), Packing::Single)?;
 //! let (secret, eval_keys) = client.keygen()?;

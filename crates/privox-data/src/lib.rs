@@ -8,7 +8,8 @@
 //! * [`Dataset`]: numeric features with class indices and speaker groups;
 //! * [`MinMaxScaler`]: scaling to [-1, 1] fitted on training rows only;
 //! * [`leave_one_group_out`] and [`group_k_fold`]: speaker-independent splits;
-//! * [`ConfusionMatrix`]: accuracy, unweighted average recall (UAR).
+//! * [`ConfusionMatrix`]: accuracy, unweighted average recall (UAR);
+//! * [`calibrate`]: per-speaker calibration on the client (see [`Calibration`]).
 //!
 //! ```
 //! use privox_data::{ClassSet, ConfusionMatrix, FeatureTable, Matrix, MinMaxScaler, leave_one_group_out};
@@ -33,6 +34,7 @@
 //! assert!((cm.uar() - 0.75).abs() < 1e-12);
 //! ```
 
+mod calibration;
 mod matrix;
 mod metrics;
 mod scaler;
@@ -40,6 +42,12 @@ mod shared;
 mod split;
 mod table;
 
+pub use calibration::{
+    CALIBRATION_MAGIC, CALIBRATION_VERSION, Calibration, CalibrationMismatch, CalibrationOptions,
+    CalibrationReport, DEFAULT_MIN_RECORDINGS, Normaliser, SpeakerStats, calibrate,
+    calibrate_with, calibration_file_name, fit_speakers, read_calibration_dir,
+    update_calibration_dir,
+};
 pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, mean_std};
 pub use scaler::MinMaxScaler;
@@ -85,4 +93,8 @@ pub enum DataError {
     Split(String),
     #[error(transparent)]
     Format(#[from] privox_format::FormatError),
+    #[error("speaker calibration: {0}")]
+    Calibration(String),
+    #[error(transparent)]
+    CalibrationMismatch(#[from] CalibrationMismatch),
 }

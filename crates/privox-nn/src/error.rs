@@ -52,6 +52,9 @@ pub enum NnError {
     CorruptModel(String),
     #[error(transparent)]
     Write(#[from] FileError),
+    /// The model and the input disagree on speaker calibration.
+    #[error(transparent)]
+    Calibration(#[from] privox_data::CalibrationMismatch),
     #[error("cannot read {path}: {cause}")]
     Read {
         path: std::path::PathBuf,

@@ -1,13 +1,15 @@
 //! The model file: what the encrypted evaluator (`privox-cryptonet`) and
 //! `privox nn eval` consume.
 //!
-//! Layout (inside the `privox-format` envelope, magic `PVXNNMD1`, version 1;
+//! Layout (inside the `privox-format` envelope, magic `PVXNNMD1`, version 2;
 //! the fingerprint is a digest of the architecture: layer shapes, activation
 //! coefficients and intervals, so a compiled circuit can check it matches):
 //!
 //! ```text
 //! n_inputs u32 | n_classes u32 | feature names | class names | scaler (min, max)
 //! | input_range f64 | n_layers u32 | layers… | activation_max f64s | description str
+//! | calibration u8 (version 2: 0 none, 1 speaker, 2 robust; version-1 files,
+//!   which end before it, load as uncalibrated)
 //! layer = 0 u8, inputs u32, outputs u32, weights f64s, bias f64s      (affine)
 //!       | 1 u8                                                         (ReLU)
 //!       | 2 u8, interval f64, coefficients f64s                        (polynomial)
@@ -15,7 +17,7 @@
 
 use std::path::Path;
 
-use privox_data::MinMaxScaler;
+use privox_data::{Calibration, MinMaxScaler};
 use privox_format::{Fingerprint, Magic, Reader, Writer};
 
 use crate::error::{NnError, Result};
@@ -26,8 +28,8 @@ use crate::poly::{PolyActivation, Polynomial};
 
 /// Envelope magic of an MLP model file.
 pub const MODEL_MAGIC: Magic = Magic(*b"PVXNNMD1");
-/// Current model file version.
-pub const MODEL_VERSION: u16 = 1;
+/// Current model file version (2 added the calibration byte; 1 still loads).
+pub const MODEL_VERSION: u16 = 2;
 
 const MAX_LAYERS: usize = 64;
 const MAX_WIDTH: usize = 1 << 16;
@@ -52,6 +54,11 @@ pub struct NnModel {
     pub activation_max: Vec<f64>,
     /// Human description of how it was trained (spec, optimiser, seed, data).
     pub description: String,
+    /// The speaker calibration its input features must have had before the
+    /// scaler (`privox_data::calibrate`); [`Calibration::None`] for models
+    /// trained without, and for every version-1 file. Checked by
+    /// [`NnModel::scale_calibrated`].
+    pub calibration: Calibration,
 }
 
 impl NnModel {
@@ -137,8 +144,14 @@ impl NnModel {
 
     /// Serialises into a `privox-format` envelope.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        self.to_bytes_version(MODEL_VERSION)
+    }
+
+    /// The envelope in format `version` (1 has no calibration byte; kept
+    /// to test that old files still load).
+    fn to_bytes_version(&self, version: u16) -> Result<Vec<u8>> {
         self.validate()?;
-        let mut w = Writer::new(MODEL_MAGIC, MODEL_VERSION, self.fingerprint());
+        let mut w = Writer::new(MODEL_MAGIC, version, self.fingerprint());
         w.put_u32(self.network.n_inputs as u32);
         w.put_u32(self.network.n_classes as u32);
         put_strs(&mut w, &self.feature_names);
@@ -165,13 +178,17 @@ impl NnModel {
         }
         w.put_f64s(&self.activation_max);
         w.put_str(&self.description);
+        if version >= 2 {
+            w.put_u8(self.calibration.to_byte());
+        }
         Ok(w.finish())
     }
 
     /// Parses and validates a model file's bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::open(bytes, MODEL_MAGIC, &[MODEL_VERSION])?;
+        let mut r = Reader::open(bytes, MODEL_MAGIC, &[1, MODEL_VERSION])?;
         let header_fp = r.header().fingerprint;
+        let version = r.header().version;
         let n_inputs = get_count(&mut r, "input count", MAX_WIDTH)?;
         let n_classes = get_count(&mut r, "class count", MAX_WIDTH)?;
         let feature_names = get_strs(&mut r, MAX_WIDTH)?;
@@ -209,6 +226,11 @@ impl NnModel {
         }
         let activation_max = r.get_f64s(MAX_LAYERS)?;
         let description = r.get_str(1 << 20)?;
+        let calibration = if version >= 2 {
+            Calibration::from_byte(r.get_u8()?)?
+        } else {
+            Calibration::None
+        };
         r.finish()?;
         let model = NnModel {
             network: FoldedMlp {
@@ -222,6 +244,7 @@ impl NnModel {
             input_range,
             activation_max,
             description,
+            calibration,
         };
         model.validate()?;
         if model.fingerprint() != header_fp {
@@ -261,6 +284,16 @@ impl NnModel {
         self.scaler
             .transform(raw)
             .map_err(|e| NnError::Shape(format!("scaling failed: {e}")))
+    }
+
+    /// Scales raw features that were prepared with speaker calibration
+    /// `given`; fails with [`NnError::Calibration`] unless the model was
+    /// trained with the same calibration (both ways: a calibrated model
+    /// refuses uncalibrated features and an uncalibrated one calibrated
+    /// features). Clients use this before encrypting.
+    pub fn scale_calibrated(&self, raw: &Matrix, given: Calibration) -> Result<Matrix> {
+        self.calibration.require(given)?;
+        self.scale(raw)
     }
 
     /// Predicted class indices for raw (unscaled) features.
@@ -320,7 +353,44 @@ mod tests {
             input_range: 1.0,
             activation_max: vec![1.5, 2.5],
             description: "test".into(),
+            calibration: Calibration::None,
         }
+    }
+
+    #[test]
+    fn calibration_is_recorded_and_mismatches_are_refused_both_ways() {
+        let raw = Matrix::new(1, 3, vec![1.0, 2.0, 3.0]).unwrap();
+        let plain = model();
+        assert!(plain.scale_calibrated(&raw, Calibration::None).is_ok());
+        match plain.scale_calibrated(&raw, Calibration::Speaker) {
+            Err(NnError::Calibration(e)) => {
+                assert_eq!(
+                    (e.expected, e.given),
+                    (Calibration::None, Calibration::Speaker)
+                )
+            }
+            other => panic!("expected a calibration mismatch, got {other:?}"),
+        }
+        let mut cal = model();
+        cal.calibration = Calibration::Speaker;
+        let back = NnModel::from_bytes(&cal.to_bytes().unwrap()).unwrap();
+        assert_eq!(back.calibration, Calibration::Speaker);
+        match back.scale_calibrated(&raw, Calibration::None) {
+            Err(NnError::Calibration(e)) => {
+                assert_eq!(
+                    (e.expected, e.given),
+                    (Calibration::Speaker, Calibration::None)
+                )
+            }
+            other => panic!("expected a calibration mismatch, got {other:?}"),
+        }
+        assert!(back.scale_calibrated(&raw, Calibration::Robust).is_err());
+        assert!(back.scale_calibrated(&raw, Calibration::Speaker).is_ok());
+        // Version-1 files (no calibration byte) still load, as uncalibrated.
+        let v1 = cal.to_bytes_version(1).unwrap();
+        let old = NnModel::from_bytes(&v1).unwrap();
+        assert_eq!(old.calibration, Calibration::None);
+        assert_eq!(old.network, cal.network);
     }
 
     #[test]
@@ -349,10 +419,10 @@ mod tests {
             Err(NnError::Format(_))
         ));
         assert!(NnModel::from_bytes(&bytes[..bytes.len() - 3]).is_err());
-        let mut v2 = bytes.clone();
-        v2[8] = 2; // version field
+        let mut v3 = bytes.clone();
+        v3[8] = 3; // version field
         assert!(matches!(
-            NnModel::from_bytes(&v2),
+            NnModel::from_bytes(&v3),
             Err(NnError::Format(
                 privox_format::FormatError::UnsupportedVersion { .. }
             ))

@@ -795,6 +795,8 @@ pub fn train_model_with(
         input_range: 1.0,
         activation_max,
         description,
+        // The caller records calibration, if the data was calibrated.
+        calibration: privox_data::Calibration::None,
     };
     model.validate()?;
     Ok(model)

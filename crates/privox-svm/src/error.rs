@@ -68,6 +68,9 @@ pub enum SvmError {
     Grid(String),
     #[error(transparent)]
     Data(#[from] privox_data::DataError),
+    /// The model and the input disagree on speaker calibration.
+    #[error(transparent)]
+    Calibration(#[from] privox_data::CalibrationMismatch),
     #[error(transparent)]
     Smh(#[from] privox_smh::SmhError),
     #[error("cannot write the model file: {0}")]

@@ -10,7 +10,7 @@
 use crate::kernel::{Kernel, RbfKernel, check_finite_rows, check_gamma, rbf, rbf_hamming};
 use crate::svc::{SvcParams, SvcSolution, train};
 use crate::{HammingMatrix, SvmError};
-use privox_data::{Matrix, MinMaxScaler};
+use privox_data::{Calibration, Matrix, MinMaxScaler};
 use privox_format::{Fingerprint, Magic, Reader, Writer};
 use privox_smh::{CodeSpace, Codes, hamming_counts, hamming_counts_symmetric};
 use std::path::Path;
@@ -18,7 +18,10 @@ use std::path::Path;
 /// Magic of SVM model files.
 pub const MODEL_MAGIC: Magic = Magic(*b"PVXSVMM1");
 /// Model file version written by this build.
-pub const MODEL_VERSION: u16 = 1;
+///
+/// Version 2 adds the speaker-calibration mode the model expects (one byte at
+/// the end of the payload); version 1 files still load, as uncalibrated models.
+pub const MODEL_VERSION: u16 = 2;
 /// Bounds on counts read from a file (allocation limits on hostile input).
 const MAX_ITEMS: usize = 1 << 26;
 const MAX_NAME: usize = 4096;
@@ -81,6 +84,12 @@ pub struct SvmModel {
     /// The solution, with `sv` renumbered `0..total` into [`SvmModel::support_vectors`].
     pub solution: SvcSolution,
     pub support_vectors: SupportVectors,
+    /// The speaker calibration the input features must have had before the
+    /// scaler ([`Calibration::None`] for models trained without, and for every
+    /// version-1 file). Set it after training with calibrated features; the
+    /// feature predictions refuse input prepared otherwise. Code models keep
+    /// it for reference only: codes do not say how they were made.
+    pub calibration: Calibration,
 }
 
 fn check_labels(y: &[usize], n: usize, class_names: &[String]) -> Result<(), SvmError> {
@@ -181,6 +190,7 @@ impl SvmModel {
             class_names: class_names.to_vec(),
             feature_names: feature_names.to_vec(),
             scaler,
+            calibration: Calibration::None,
             solution,
             support_vectors: SupportVectors::Features {
                 cols: kernel.cols(),
@@ -215,6 +225,7 @@ impl SvmModel {
             class_names: class_names.to_vec(),
             feature_names: Vec::new(),
             scaler,
+            calibration: Calibration::None,
             solution,
             support_vectors: SupportVectors::Codes(sv_codes),
         })
@@ -261,8 +272,22 @@ impl SvmModel {
         }
     }
 
-    /// Predicts raw (unscaled) feature rows; the model's scaler is applied.
+    /// Predicts raw (unscaled, uncalibrated) feature rows; the model's scaler
+    /// is applied. A model trained on calibrated features refuses them
+    /// ([`SvmError::Calibration`]); use [`SvmModel::predict_features_calibrated`].
     pub fn predict_features(&self, x: &Matrix) -> Result<Vec<Prediction>, SvmError> {
+        self.predict_features_calibrated(x, Calibration::None)
+    }
+
+    /// Predicts feature rows prepared with speaker calibration `given`
+    /// (`privox_data::calibrate`), before the model's scaler. Fails with
+    /// [`SvmError::Calibration`] unless `given` is the model's calibration.
+    pub fn predict_features_calibrated(
+        &self,
+        x: &Matrix,
+        given: Calibration,
+    ) -> Result<Vec<Prediction>, SvmError> {
+        self.calibration.require(given)?;
         let (cols, rows) = match &self.support_vectors {
             SupportVectors::Features { cols, rows } => (*cols, rows),
             SupportVectors::Codes(_) => {
@@ -340,7 +365,13 @@ impl SvmModel {
 
     /// Serializes into a model envelope.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new(MODEL_MAGIC, MODEL_VERSION, self.fingerprint());
+        self.to_bytes_version(MODEL_VERSION)
+    }
+
+    /// The envelope in format `version` (1: without the calibration byte,
+    /// as written before calibration existed; kept to test compatibility).
+    fn to_bytes_version(&self, version: u16) -> Vec<u8> {
+        let mut w = Writer::new(MODEL_MAGIC, version, self.fingerprint());
         let s = &self.solution;
         match self.kernel {
             KernelSpec::Rbf { gamma } => {
@@ -379,13 +410,17 @@ impl SvmModel {
                 c.write_to(&mut w);
             }
         }
+        if version >= 2 {
+            w.put_u8(self.calibration.to_byte());
+        }
         w.finish()
     }
 
     /// Parses and validates a model envelope. Truncation, corruption, a
     /// foreign file type and internal inconsistencies are typed errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SvmError> {
-        let mut r = Reader::open(bytes, MODEL_MAGIC, &[MODEL_VERSION])?;
+        let mut r = Reader::open(bytes, MODEL_MAGIC, &[1, MODEL_VERSION])?;
+        let version = r.header().version;
         let header_fp = r.header().fingerprint;
         let kind = r.get_u8()?;
         let gamma = r.get_f64()?;
@@ -429,6 +464,11 @@ impl SvmModel {
                 )));
             }
         };
+        let calibration = if version >= 2 {
+            Calibration::from_byte(r.get_u8()?)?
+        } else {
+            Calibration::None
+        };
         r.finish()?;
         let total: usize = n_sv.iter().sum();
         let model = SvmModel {
@@ -449,6 +489,7 @@ impl SvmModel {
                 iterations: Vec::new(),
             },
             support_vectors,
+            calibration,
         };
         let mut model = model;
         model.solution.n_classes = model.class_names.len();
@@ -568,4 +609,77 @@ fn get_strs(r: &mut Reader<'_>, max: usize) -> Result<Vec<String>, SvmError> {
     (0..n)
         .map(|_| r.get_str(MAX_NAME).map_err(SvmError::from))
         .collect()
+}
+
+#[cfg(test)]
+mod calibration_tests {
+    use super::*;
+
+    fn model() -> (SvmModel, Matrix) {
+        let rows: Vec<Vec<f64>> = (0..20)
+            .map(|i| {
+                let c = (i % 2) as f64;
+                vec![
+                    c * 4.0 + (i as f64 * 0.37).sin(),
+                    c * 2.0 - (i as f64).cos(),
+                ]
+            })
+            .collect();
+        let x = Matrix::from_rows(&rows).unwrap();
+        let y: Vec<usize> = (0..20).map(|i| i % 2).collect();
+        let names = vec!["neutral".to_string(), "angry".to_string()];
+        let m = SvmModel::train_features(&x, &y, &names, &[], 0.5, &SvcParams::default()).unwrap();
+        (m, x)
+    }
+
+    #[test]
+    fn calibrated_model_refuses_uncalibrated_input_and_the_reverse() {
+        let (mut m, x) = model();
+        // Uncalibrated model: calibrated input is refused, plain input works.
+        assert!(m.predict_features(&x).is_ok());
+        match m.predict_features_calibrated(&x, Calibration::Speaker) {
+            Err(SvmError::Calibration(e)) => {
+                assert_eq!(
+                    (e.expected, e.given),
+                    (Calibration::None, Calibration::Speaker)
+                )
+            }
+            other => panic!("expected a calibration mismatch, got {other:?}"),
+        }
+        // Calibrated model, through a file round trip: uncalibrated input is refused.
+        m.calibration = Calibration::Speaker;
+        let back = SvmModel::from_bytes(&m.to_bytes()).unwrap();
+        assert_eq!(back.calibration, Calibration::Speaker);
+        match back.predict_features(&x) {
+            Err(SvmError::Calibration(e)) => {
+                assert_eq!(
+                    (e.expected, e.given),
+                    (Calibration::Speaker, Calibration::None)
+                )
+            }
+            other => panic!("expected a calibration mismatch, got {other:?}"),
+        }
+        assert!(matches!(
+            back.predict_features_calibrated(&x, Calibration::Robust),
+            Err(SvmError::Calibration(_))
+        ));
+        assert!(
+            back.predict_features_calibrated(&x, Calibration::Speaker)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn version_1_files_load_as_uncalibrated() {
+        let (m, x) = model();
+        let v1 = m.to_bytes_version(1);
+        assert_eq!(privox_format::peek_header(&v1).unwrap().version, 1);
+        let back = SvmModel::from_bytes(&v1).unwrap();
+        assert_eq!(back.calibration, Calibration::None);
+        assert_eq!(back, m);
+        assert_eq!(
+            back.predict_features(&x).unwrap(),
+            m.predict_features(&x).unwrap()
+        );
+    }
 }

@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::calibrate::CalibrationArgs;
+
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use privox_ckks::{InsecureSeed, KeyGenerator};
@@ -92,6 +94,10 @@ struct EncryptArgs {
     /// Feature table CSV (`privox extract` output); every row is encrypted.
     #[arg(long, value_name = "CSV")]
     features: PathBuf,
+    /// Per-speaker calibration on this machine before scaling and
+    /// encryption; must match the model. Only ciphertexts are sent, as without.
+    #[command(flatten)]
+    calibration: CalibrationArgs,
     /// Query file to send; the row list (file, label) goes to OUTPUT.rows.csv and stays with you.
     #[arg(short, long)]
     output: PathBuf,
@@ -138,6 +144,9 @@ struct EvalArgs {
     /// Feature table CSV; rows whose label is one of the model's classes are used.
     #[arg(long, value_name = "CSV")]
     features: PathBuf,
+    /// Per-speaker calibration of --features (must match the model).
+    #[command(flatten)]
+    calibration: CalibrationArgs,
     /// single, batch or both.
     #[arg(long, default_value = "both")]
     packing: String,
@@ -196,10 +205,17 @@ fn with_ext(prefix: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Rows of a feature table whose columns match the model's.
-fn feature_rows(model: &NnModel, path: &Path) -> Result<FeatureTable> {
+/// Rows of a feature table whose columns match the model's, calibrated as
+/// the model expects (a mismatch between `calibration` and the model is an error).
+fn feature_rows(
+    model: &NnModel,
+    path: &Path,
+    calibration: &CalibrationArgs,
+) -> Result<FeatureTable> {
+    model.calibration.require(calibration.calibration)?;
     let table = FeatureTable::read_csv(path)
         .with_context(|| format!("reading the feature table {}", path.display()))?;
+    let table = calibration.apply(table)?;
     anyhow::ensure!(
         table.feature_names == model.feature_names,
         "the feature table's columns differ from the model's ({} vs {} features); extract the same feature set",
@@ -255,9 +271,9 @@ fn keygen(a: KeygenArgs) -> Result<ExitCode> {
 fn encrypt(a: EncryptArgs) -> Result<ExitCode> {
     let c = client(&a.model)?;
     let sk = c.load_secret_key(&a.key)?;
-    let table = feature_rows(c.model(), &a.features)?;
+    let table = feature_rows(c.model(), &a.features, &a.calibration)?;
     let raw: Vec<Vec<f64>> = table.x.iter_rows().map(|r| r.to_vec()).collect();
-    let scaled = c.scale(&raw)?;
+    let scaled = c.scale_calibrated(&raw, a.calibration.calibration)?;
     let queries = c.encrypt_all(&sk, &scaled)?;
     let bytes = queries_to_bytes(c.plan(), &queries)?;
     write(&a.output, &bytes)?;
@@ -349,7 +365,7 @@ fn bar(len: usize, what: &str) -> ProgressBar {
 
 fn eval(a: EvalArgs) -> Result<ExitCode> {
     let model = load_model(&a.model)?;
-    let table = feature_rows(&model, &a.features)?;
+    let table = feature_rows(&model, &a.features, &a.calibration)?;
     let raw: Vec<Vec<f64>> = (0..table.len())
         .filter(|&i| model.class_names.contains(&table.labels[i]))
         .take(a.rows.unwrap_or(usize::MAX))

@@ -1,5 +1,6 @@
 //! One module per CLI verb. Each exposes `Args` (or a `Command` enum) and `run`.
 
+pub mod calibrate;
 pub mod demo;
 pub mod extract;
 pub mod he;

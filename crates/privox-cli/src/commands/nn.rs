@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use super::calibrate::CalibrationArgs;
+
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -91,6 +93,10 @@ pub struct InputArgs {
     /// Classes to use, comma-separated; rows with other labels are dropped.
     #[arg(long, value_delimiter = ',', default_value = "neutral,angry")]
     pub classes: Vec<String>,
+    /// Per-speaker calibration (recorded in the model file, which then
+    /// refuses features prepared otherwise).
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
 }
 
 /// Network shape.
@@ -259,6 +265,10 @@ pub struct EvalArgs {
     /// before encrypting, so this is free under HE); 0 disables.
     #[arg(long, default_value_t = 1.0)]
     pub clip: f64,
+    /// Per-speaker calibration of --features (with --model: must be what
+    /// the model was trained with).
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
     #[command(flatten)]
     pub network: NetworkArgs,
     #[command(flatten)]
@@ -458,9 +468,11 @@ fn recipe(a: &TrainingArgs, n_classes: usize) -> Result<Recipe> {
     Ok(r)
 }
 
-fn load_dataset(path: &Path, classes: &[String]) -> Result<Dataset> {
+fn load_dataset(path: &Path, classes: &[String], calibration: &CalibrationArgs) -> Result<Dataset> {
     let table = FeatureTable::read_csv(path)
         .with_context(|| format!("reading the feature table {}", path.display()))?;
+    // Each speaker by all of their own rows, before the class filter: no label is used.
+    let table = calibration.apply(table)?;
     let classes = ClassSet::new(classes.iter().cloned())?;
     let data = table
         .to_dataset(&classes)
@@ -494,7 +506,7 @@ fn describe(spec: &NetworkSpec, recipe: &Recipe, name: RecipeArg) -> String {
 }
 
 fn run_train(a: TrainArgs) -> Result<ExitCode> {
-    let data = load_dataset(&a.input.features, &a.input.classes)?;
+    let data = load_dataset(&a.input.features, &a.input.classes, &a.input.calibration)?;
     let spec = network_spec(&a.network)?;
     let recipe = recipe(&a.training, data.classes.len())?;
     let description = format!(
@@ -520,6 +532,7 @@ fn run_train(a: TrainArgs) -> Result<ExitCode> {
     let train_x = model.scale(&data.x)?;
     let pred = model.network.predict(&train_x)?;
     let cm = ConfusionMatrix::from_predictions(data.classes.len(), &data.y, &pred)?;
+    model.calibration = a.input.calibration.calibration;
     model
         .save(&a.output)
         .with_context(|| format!("saving the model to {}", a.output.display()))?;
@@ -566,9 +579,9 @@ fn rebuild_with_layers(
 
 fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     if let Some(model_path) = &a.model {
-        return eval_saved(model_path, &a.features);
+        return eval_saved(model_path, &a.features, &a.calibration);
     }
-    let data = load_dataset(&a.features, &a.classes)?;
+    let data = load_dataset(&a.features, &a.classes, &a.calibration)?;
     let spec = network_spec(&a.network)?;
     let recipe = recipe(&a.training, data.classes.len())?;
     let folds: Vec<Fold> = match a.folds {
@@ -695,11 +708,17 @@ fn print_cell(cell: &CellResult, data: &Dataset) {
     }
 }
 
-fn eval_saved(model_path: &Path, features: &Path) -> Result<ExitCode> {
+fn eval_saved(
+    model_path: &Path,
+    features: &Path,
+    calibration: &CalibrationArgs,
+) -> Result<ExitCode> {
     let model = NnModel::load(model_path)
         .with_context(|| format!("loading the model {}", model_path.display()))?;
+    model.calibration.require(calibration.calibration)?;
     let table = FeatureTable::read_csv(features)
         .with_context(|| format!("reading the feature table {}", features.display()))?;
+    let table = calibration.apply(table)?;
     let classes = ClassSet::new(model.class_names.iter().cloned())?;
     let data = table
         .to_dataset(&classes)
@@ -710,7 +729,7 @@ fn eval_saved(model_path: &Path, features: &Path) -> Result<ExitCode> {
         data.feature_names.len(),
         model.feature_names.len()
     );
-    let mut x = model.scale(&data.x)?;
+    let mut x = model.scale_calibrated(&data.x, calibration.calibration)?;
     privox_nn::protocol::clamp(&mut x, model.input_range);
     let pred = model.network.predict(&x)?;
     let cm = ConfusionMatrix::from_predictions(classes.len(), &data.y, &pred)?;

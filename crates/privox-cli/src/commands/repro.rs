@@ -123,6 +123,11 @@ pub struct HashingArgs {
     /// Do not regenerate the report (only write the JSON record).
     #[arg(long)]
     pub no_report: bool,
+    /// Per-speaker calibration before the per-fold scaling (each speaker by
+    /// all of their own rows, unlabelled); Δ is tuned on calibrated features.
+    /// The run is recorded under the feature-set name `<features>+<mode>`.
+    #[command(flatten)]
+    pub calibration: super::calibrate::CalibrationArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -304,6 +309,7 @@ fn run_one(
 ) -> Result<RunRecord> {
     let table = FeatureTable::read_csv(csv)
         .with_context(|| format!("reading features of {corpus} from {}", csv.display()))?;
+    let table = args.calibration.apply(table)?;
     let data = table.to_dataset(&ClassSet::neutral_angry())?;
     data.require_two_classes()?;
     let folds = experiment::outer_folds(&data, grid)?;
@@ -420,9 +426,13 @@ fn run_one(
         );
     }
 
+    let features = match args.calibration.calibration {
+        privox_data::Calibration::None => features.to_string(),
+        mode => format!("{features}+{mode}"),
+    };
     Ok(RunRecord {
         corpus: corpus.to_string(),
-        features: features.to_string(),
+        features,
         n_rows: data.len(),
         class_counts: data.class_counts(),
         n_speakers: data.group_names.len(),

@@ -20,6 +20,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::calibrate::CalibrationArgs;
+
 /// Secure Modular Hashing: h(x) = floor((A x + w) / Δ) mod k with a secret key (A, w).
 ///
 /// Quick start:
@@ -101,6 +103,11 @@ pub struct HashArgs {
     /// The features are already scaled: hash them as they are.
     #[arg(long)]
     pub no_scale: bool,
+    /// Per-speaker calibration of --features (and of --scale-from, each
+    /// speaker by their own rows) before scaling; the code file is the same
+    /// kind of file as without: no statistic is added to it.
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
     /// Output code file.
     #[arg(short, long)]
     pub output: PathBuf,
@@ -195,6 +202,10 @@ pub struct TuneArgs {
     /// speaker counts (metadata only, never their features).
     #[arg(long)]
     pub same_speaker_share: Option<f64>,
+    /// Per-speaker calibration before scaling: Δ is then tuned on calibrated
+    /// features, whose distances differ from uncalibrated ones.
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -251,12 +262,12 @@ fn sidecar_path(p: &Path) -> PathBuf {
 
 fn hash(a: HashArgs) -> Result<ExitCode> {
     let key = SmhKey::read(&a.key).with_context(|| format!("reading key {}", a.key.display()))?;
-    let table = FeatureTable::read_csv(&a.features)?;
+    let table = a.calibration.apply(FeatureTable::read_csv(&a.features)?)?;
     let x = if a.no_scale {
         table.x.clone()
     } else {
         let fit_on = match &a.scale_from {
-            Some(p) => FeatureTable::read_csv(p)?.x,
+            Some(p) => a.calibration.apply(FeatureTable::read_csv(p)?)?.x,
             None => {
                 eprintln!(
                     "note: scaling with the input's own min/max; pass --scale-from TRAIN.csv to use training statistics"
@@ -378,7 +389,7 @@ fn curve(a: CurveArgs) -> Result<ExitCode> {
 }
 
 fn tune(a: TuneArgs) -> Result<ExitCode> {
-    let table = FeatureTable::read_csv(&a.features)?;
+    let table = a.calibration.apply(FeatureTable::read_csv(&a.features)?)?;
     let threshold = resolve_threshold(a.k, a.threshold)?;
     let dim = table.x.cols();
     let seed = a.seed.unwrap_or(0);

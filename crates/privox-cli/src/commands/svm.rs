@@ -25,6 +25,9 @@ use privox_svm::{
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use super::calibrate::CalibrationArgs;
+use privox_data::Calibration;
+
 /// Train, tune, evaluate and apply C-SVMs (LIBSVM-equivalent solver).
 ///
 /// Quick start on features (binary neutral/angry by default):
@@ -90,6 +93,10 @@ pub struct InputArgs {
     /// Example: `--classes neutral,angry,happy`.
     #[arg(long, value_delimiter = ',', default_value = "neutral,angry")]
     pub classes: Vec<String>,
+    /// Per-speaker calibration of --features (codes are calibrated, if at
+    /// all, by `privox smh hash --calibration`).
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
 }
 
 /// How (C, γ) are searched.
@@ -195,6 +202,10 @@ pub struct PredictArgs {
     /// SMH code file (for RBF-Hamming models); must use the model's key and parameters.
     #[arg(long, value_name = "FILE")]
     pub codes: Option<PathBuf>,
+    /// Per-speaker calibration of --features; must be what the model was
+    /// trained with (the model refuses anything else).
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
     /// Write per-row predictions as CSV: file, label, predicted, decision values, probabilities.
     #[arg(short, long, value_name = "CSV")]
     pub output: Option<PathBuf>,
@@ -301,9 +312,17 @@ impl Examples {
             (Some(p), _) => {
                 let t = FeatureTable::read_csv(p)
                     .with_context(|| format!("reading feature table {}", p.display()))?;
+                // Each speaker's statistics come from all of their rows,
+                // before the classes are selected: no label is used.
+                let t = input.calibration.apply(t)?;
                 Examples::from_features(&t, &classes)?
             }
             (None, Some(p)) => {
+                if input.calibration.calibration != Calibration::None {
+                    bail!(
+                        "--calibration applies to --features; calibrate before hashing with `privox smh hash --calibration`"
+                    );
+                }
                 let t = CodeTable::read(p)
                     .with_context(|| format!("reading code file {}", p.display()))?;
                 Examples::from_codes(&t, &classes)?
@@ -582,7 +601,7 @@ fn run_train(a: TrainArgs) -> Result<ExitCode> {
     params.c = c;
     params.probability = a.probability;
     params.seed = a.seed;
-    let model = match &ex.points {
+    let mut model = match &ex.points {
         Points::Features { x, names } => {
             SvmModel::train_features(x, &ex.y, &ex.class_names, names, gamma, &params)?
         }
@@ -590,6 +609,7 @@ fn run_train(a: TrainArgs) -> Result<ExitCode> {
             SvmModel::train_codes(codes, &ex.y, &ex.class_names, gamma, &params, None)?
         }
     };
+    model.calibration = a.input.calibration.calibration;
     model
         .write(&a.output)
         .with_context(|| format!("writing {}", a.output.display()))?;
@@ -619,7 +639,10 @@ fn run_predict(a: PredictArgs) -> Result<ExitCode> {
                     model.feature_names.len()
                 );
             }
-            let preds = model.predict_features(&t.x)?;
+            // Check before calibrating, so that a mismatch is reported as such.
+            model.calibration.require(a.calibration.calibration)?;
+            let t = a.calibration.apply(t)?;
+            let preds = model.predict_features_calibrated(&t.x, a.calibration.calibration)?;
             (t.files, t.labels, preds)
         }
         (None, Some(p)) => {
@@ -877,6 +900,24 @@ pub fn demo_stage(table: &FeatureTable, seed: Option<u64>) -> Result<()> {
         ex.len(),
         100.0 * base.pooled.accuracy(),
         100.0 * base.pooled.uar(),
+        t0.elapsed().as_secs_f64()
+    );
+    // The same with speaker calibration: each speaker z-normalised by their
+    // own recordings (unlabelled) on the client, before the global scaling.
+    let t0 = std::time::Instant::now();
+    let (calibrated, cal_report) = privox_data::calibrate(
+        table,
+        &privox_data::CalibrationOptions::new(Calibration::Speaker),
+    )?;
+    if let Some(w) = cal_report.warning() {
+        eprintln!("{w}");
+    }
+    let cal_ex = Examples::from_features(&calibrated, &classes)?;
+    let cal = loso(&cal_ex, &spec_features, None, 3, 0, false)?;
+    println!(
+        "svm  RBF-SVM with speaker calibration (--calibration speaker), same protocol: accuracy {:.2} %, UAR {:.2} % ({:.1} s)",
+        100.0 * cal.pooled.accuracy(),
+        100.0 * cal.pooled.uar(),
         t0.elapsed().as_secs_f64()
     );
 

@@ -60,6 +60,7 @@ pub fn random_model(
         class_names: (0..classes).map(|c| format!("class{c}")).collect(),
         input_range: 1.0,
         description: format!("random test network, seed {seed}"),
+        calibration: Default::default(),
     };
     (model, raw)
 }
