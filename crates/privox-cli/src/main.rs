@@ -36,6 +36,10 @@ enum Command {
     Smh(commands::smh::Args),
     /// Encrypted inference (CKKS): keygen, encrypt, infer (server), decrypt, eval, plan.
     He(commands::he::Args),
+    /// The HTTP service (HE inference, SMH classification, Secure Joint Learning); `serve admin` for the operator.
+    Serve(commands::serve::Args),
+    /// Talk to a `privox serve`: classify (he|smh), keys upload, sjl contribute|train|status.
+    Client(commands::client::Args),
     /// Per-speaker calibration files on the client: update, apply.
     Calibrate(commands::calibrate::Args),
 }
@@ -50,6 +54,8 @@ fn main() -> std::process::ExitCode {
         Command::Nn(args) => commands::nn::run(args),
         Command::Smh(args) => commands::smh::run(args),
         Command::He(args) => commands::he::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Client(args) => commands::client::run(args),
         Command::Calibrate(args) => commands::calibrate::run(args),
     };
     match result {
