@@ -673,10 +673,9 @@ async fn two_servers_share_one_postgres() {
     let c2 = client(s2.addr, &cert, &tokens[1]);
     let train = select(demo_features(), |s| !HELD_OUT.contains(&s));
     let scaler = MinMaxScaler::fit(&train.x).unwrap();
-    let half = train.len() / 2;
     let first = select(&train, |s| s < "12");
     let second = select(&train, |s| s >= "12");
-    assert!(first.len() > 0 && second.len() > 0 && half > 0);
+    assert!(!first.is_empty() && !second.is_empty());
     let k1 = hash_rows(&smh_key, &scaler, &first.x, Some(first.labels.clone())).unwrap();
     let k2 = hash_rows(&smh_key, &scaler, &second.x, Some(second.labels.clone())).unwrap();
     // n1 contributes through server 1, n2 through server 2 (and retries through 1).
