@@ -145,8 +145,8 @@ async fn fault_run(database: Option<String>) {
     // Clients: each owns a quarter of the contributions and retries each
     // until acknowledged; the acknowledged ones form its log.
     let mut handles = Vec::new();
-    for c in 0..CLIENTS {
-        let api = client(addr, &cert, &tokens[c]);
+    for (c, token) in tokens.iter().enumerate() {
+        let api = client(addr, &cert, token);
         let retries = retries.clone();
         let acked_so_far = acked_so_far.clone();
         let bodies: Vec<(String, CodeTable)> = (0..CONTRIBUTIONS)
