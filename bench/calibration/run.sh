@@ -4,7 +4,10 @@
 #   bash bench/calibration/run.sh svm      # RBF-SVM, binary (both corpora) and EmoDB 7-class
 #   bash bench/calibration/run.sh smh      # SMH + RBF-Hamming SVM at the Δ tuned for 5/28/60 % leakage
 #   bash bench/calibration/run.sh nn       # HE-aware MLP p2 + BN, 5 seeds
+#   bash bench/calibration/run.sh nn_g01   # nEMO again with BN γ₀ fixed at 0.1
 #   bash bench/calibration/run.sh oneclass # when not to use it: the one-class-speaker demo subset
+#   bash bench/calibration/run.sh mix      # statistics from a skewed class mix (nEMO, RBF-SVM)
+#   bash bench/calibration/run.sh collect  # bench/calibration/raw-results.md from the outputs
 #   bash bench/calibration/run.sh all
 #
 # Every run is niced, writes bench/calibration/out/<name>.txt with the exact
@@ -60,6 +63,14 @@ nn() {
   done
 }
 
+nn_g01() {
+  # The same nEMO cells with BN γ₀ fixed at 0.1 (no γ₀ search in the inner CV):
+  # the robust recipe as committed before issue 11's γ₀ search.
+  for cal in none speaker; do
+    run nn-nemo-g01-$cal "$PRIVOX" nn eval --features "$NEMO" --activation p2 --batch-norm --bn-gamma-init 0.1 --seeds 5 --calibration $cal
+  done
+}
+
 oneclass() {
   bash bench/nn/one_class_subset.sh
   for cal in none speaker; do
@@ -68,8 +79,47 @@ oneclass() {
   done
 }
 
+mix() {
+  # Sensitivity to the class mix of the recordings the statistics come from:
+  # each nEMO speaker's calibration file is built (privox calibrate update)
+  # from all of their neutral recordings and only every 4th angry one (about
+  # 80 % neutral), or the reverse, or (alternate) neutral-heavy for the 1st,
+  # 3rd, ... speaker and angry-heavy for the others; then applied to all of
+  # their rows.
+  for skew in neutral angry alternate; do
+    local sub="$OUT/nemo-calib-$skew.csv" dir="$OUT/calib-$skew"
+    awk -F, -v skew="$skew" 'NR == 1 { print; next }
+      !($2 in idx) { idx[$2] = k++ }
+      { keep = skew; if (skew == "alternate") keep = (idx[$2] % 2 == 0) ? "neutral" : "angry" }
+      $3 == keep || (++n[$2] % 4 == 0) { print }' "$NEMO" > "$sub"
+    rm -rf "$dir"
+    "$PRIVOX" calibrate update --features "$sub" --dir "$dir" > /dev/null
+    run svm-nemo-speaker-mix-$skew "$PRIVOX" svm eval --features "$NEMO" --calibration speaker --calibration-dir "$dir"
+  done
+}
+
+collect() {
+  # Every run's output, for the record (out/ is gitignored).
+  {
+    echo "# Issue 12 runs: raw outputs"
+    echo
+    echo "Written by \`bash bench/calibration/run.sh collect\` from bench/calibration/out/*.txt;"
+    echo "each block is one run: the exact command (PRIVOX was a copy of target/release/privox),"
+    echo "\`uptime\` before and after, and the complete output. Summarised in docs/results/calibration.md."
+    for f in "$OUT"/*.txt; do
+      echo
+      echo "## $(basename "$f" .txt)"
+      echo
+      echo '```'
+      cat "$f"
+      echo '```'
+    done
+  } > bench/calibration/raw-results.md
+}
+
 case "${1:-all}" in
-  svm) svm ;; smh) smh ;; nn) nn ;; oneclass) oneclass ;;
-  all) svm; smh; nn; oneclass ;;
-  *) echo "usage: $0 svm|smh|nn|oneclass|all" >&2; exit 2 ;;
+  svm) svm ;; smh) smh ;; nn) nn ;; nn_g01) nn_g01 ;; oneclass) oneclass ;; mix) mix ;;
+  collect) collect ;;
+  all) svm; smh; nn; nn_g01; oneclass; mix; collect ;;
+  *) echo "usage: $0 svm|smh|nn|nn_g01|oneclass|mix|collect|all" >&2; exit 2 ;;
 esac

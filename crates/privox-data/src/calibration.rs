@@ -32,6 +32,14 @@
 //! `PVXCALB1`) hold the speaker's own feature statistics (and, for the robust
 //! mode, feature rows) and are never sent anywhere: no server API takes them.
 //!
+//! **Evaluation protocol.** Calibration depends only on a speaker's own rows
+//! and never on a label, so calibrating a whole table once, then splitting it
+//! leave-one-speaker-out, *is* the protocol of a deployment: the held-out
+//! speaker is normalised with statistics of their own (unlabelled)
+//! recordings, as their client would compute them, and every training
+//! speaker with theirs. The global min-max scaler is still fitted per fold on
+//! the training speakers only.
+//!
 //! **When not to use it.** On a corpus whose speakers mostly have recordings
 //! of one class only, subtracting the speaker's mean removes the class signal
 //! too (see `docs/results/calibration.md`).
