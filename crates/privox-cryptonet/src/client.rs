@@ -135,13 +135,19 @@ impl Client {
             .calibration
             .require(given)
             .map_err(privox_nn::NnError::from)?;
-        self.scale(raw)
+        self.scale_rows(raw)
     }
 
-    /// Raw feature rows → scaled rows, exactly as the plaintext model does
-    /// (`NnModel::scale`, then clamped to the model's input range). NaN,
-    /// infinite, wrongly sized or absurdly large rows are refused.
+    /// Raw (uncalibrated) feature rows → scaled rows, exactly as the
+    /// plaintext model does (`NnModel::scale`, then clamped to the model's
+    /// input range). NaN, infinite, wrongly sized or absurdly large rows are
+    /// refused, and so is every row if the model was trained on calibrated
+    /// features (`NnError::Calibration`: use [`Client::scale_calibrated`]).
     pub fn scale(&self, raw: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.scale_calibrated(raw, privox_data::Calibration::None)
+    }
+
+    fn scale_rows(&self, raw: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         let d = self.plan.circuit.n_inputs;
         check_rows(raw, d, f64::INFINITY)?;
         let m = Matrix::new(raw.len(), d, raw.concat())

@@ -216,3 +216,30 @@ fn models_the_planner_cannot_fit_are_refused() {
         Err(CryptonetError::TooDeep { .. })
     ));
 }
+
+#[test]
+fn client_refuses_features_prepared_with_another_calibration() {
+    use privox_data::Calibration;
+    let (mut model, raw) = setup(21);
+    let plain = Client::new(model.clone(), Packing::Batch).unwrap();
+    assert!(plain.scale(&raw).is_ok());
+    assert!(matches!(
+        plain.scale_calibrated(&raw, Calibration::Speaker),
+        Err(CryptonetError::Nn(privox_nn::NnError::Calibration(_)))
+    ));
+    model.calibration = Calibration::Speaker;
+    let calibrated = Client::new(model, Packing::Batch).unwrap();
+    assert!(matches!(
+        calibrated.scale(&raw),
+        Err(CryptonetError::Nn(privox_nn::NnError::Calibration(e)))
+            if e.expected == Calibration::Speaker && e.given == Calibration::None
+    ));
+    // Calibration changes nothing the client sends: the same scaled rows as
+    // the uncalibrated client gives for the same (already calibrated) rows.
+    assert_eq!(
+        calibrated
+            .scale_calibrated(&raw, Calibration::Speaker)
+            .unwrap(),
+        plain.scale(&raw).unwrap()
+    );
+}

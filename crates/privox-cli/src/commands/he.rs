@@ -384,7 +384,7 @@ fn eval(a: EvalArgs) -> Result<ExitCode> {
     let mut all_agree = true;
     for packing in packings {
         let c = Client::new(model.clone(), packing)?;
-        let scaled = c.scale(&raw)?;
+        let scaled = c.scale_calibrated(&raw, a.calibration.calibration)?;
         let opts = RoundTripOptions {
             packing,
             fill_batch: a.full_batch,
