@@ -5,6 +5,7 @@
 #   bash bench/calibration/run.sh smh      # SMH + RBF-Hamming SVM at the Δ tuned for 5/28/60 % leakage
 #   bash bench/calibration/run.sh nn       # HE-aware MLP p2 + BN, 5 seeds
 #   bash bench/calibration/run.sh nn_g01   # nEMO again with BN γ₀ fixed at 0.1
+#   bash bench/calibration/run.sh he       # encrypted inference with a calibrated model (nEMO)
 #   bash bench/calibration/run.sh oneclass # when not to use it: the one-class-speaker demo subset
 #   bash bench/calibration/run.sh mix      # statistics from a skewed class mix (nEMO, RBF-SVM)
 #   bash bench/calibration/run.sh collect  # bench/calibration/raw-results.md from the outputs
@@ -71,6 +72,16 @@ nn_g01() {
   done
 }
 
+he() {
+  # The encrypted path with a calibrated model: train HE-aware p2 + BN on all of
+  # nEMO with --calibration speaker, then encrypt every recording's calibrated
+  # features (batch packing) and compare the decrypted decisions with the
+  # plaintext network's. Agreement, not accuracy (same rows as training).
+  run he-nemo-train "$PRIVOX" nn train --features "$NEMO" --activation p2 --batch-norm --bn-gamma-init 0.1 --calibration speaker -o "$OUT/nemo-cal-p2.pvxnn"
+  run he-nemo-eval "$PRIVOX" he eval --model "$OUT/nemo-cal-p2.pvxnn" --features "$NEMO" --calibration speaker --packing batch --seed 1
+  run he-nemo-eval-refused "$PRIVOX" he eval --model "$OUT/nemo-cal-p2.pvxnn" --features "$NEMO" --packing batch --seed 1 || true
+}
+
 oneclass() {
   bash bench/nn/one_class_subset.sh
   for cal in none speaker; do
@@ -118,8 +129,8 @@ collect() {
 }
 
 case "${1:-all}" in
-  svm) svm ;; smh) smh ;; nn) nn ;; nn_g01) nn_g01 ;; oneclass) oneclass ;; mix) mix ;;
+  svm) svm ;; smh) smh ;; nn) nn ;; nn_g01) nn_g01 ;; he) he ;; oneclass) oneclass ;; mix) mix ;;
   collect) collect ;;
-  all) svm; smh; nn; nn_g01; oneclass; mix; collect ;;
-  *) echo "usage: $0 svm|smh|nn|nn_g01|oneclass|mix|collect|all" >&2; exit 2 ;;
+  all) svm; smh; nn; nn_g01; he; oneclass; mix; collect ;;
+  *) echo "usage: $0 svm|smh|nn|nn_g01|he|oneclass|mix|collect|all" >&2; exit 2 ;;
 esac
