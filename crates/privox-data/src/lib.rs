@@ -44,14 +44,15 @@ mod table;
 
 pub use calibration::{
     CALIBRATION_MAGIC, CALIBRATION_VERSION, Calibration, CalibrationMismatch, CalibrationOptions,
-    CalibrationReport, DEFAULT_MIN_RECORDINGS, Normaliser, SpeakerStats, calibrate,
-    calibrate_with, calibration_file_name, fit_speakers, read_calibration_dir,
-    update_calibration_dir,
+    CalibrationReport, DEFAULT_MIN_RECORDINGS, Normaliser, SpeakerStats, calibrate, calibrate_with,
+    calibration_file_name, fit_speakers, read_calibration_dir, update_calibration_dir,
 };
 pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, mean_std};
 pub use scaler::MinMaxScaler;
-pub use shared::{shared_dir, shared_file};
+pub use shared::{
+    REQUIRE_SHARED_VAR, shared_dir, shared_file, shared_required, skip_without_shared,
+};
 pub use split::{Fold, fixed_split_from_file, group_k_fold, leave_one_group_out};
 pub use table::{ClassSet, Dataset, FeatureTable};
 

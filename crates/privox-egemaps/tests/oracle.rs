@@ -1,22 +1,24 @@
 //! Agreement with openSMILE on a slice of EmoDB, read from `../shared` at test
-//! time (never committed). Skips with a message when `../shared` is absent.
+//! time (never committed). Skips with a message when `../shared` is absent
+//! (fails instead under `PRIVOX_REQUIRE_SHARED=1`).
 //! The full-corpus comparison is `bench/egemaps/run.sh`.
 
 mod common;
 
 use std::collections::HashMap;
 
+use privox_data::{shared_dir, skip_without_shared};
 use privox_egemaps::{FEATURE_NAMES, NUM_FEATURES, extract};
 
 #[test]
 fn emodb_slice_agrees_with_opensmile() {
-    let Some(shared) = common::shared_dir() else {
-        eprintln!("skipping: ../shared/data/emodb not found (set PRIVOX_SHARED)");
+    let Some(shared) = shared_dir() else {
+        skip_without_shared("../shared/data/emodb not found (set PRIVOX_SHARED)");
         return;
     };
     let csv = shared.join("data/emodb/egemaps_v02_opensmile.csv");
     let Ok(text) = std::fs::read_to_string(&csv) else {
-        eprintln!("skipping: {} not found", csv.display());
+        skip_without_shared(format!("{} not found", csv.display()));
         return;
     };
     let mut lines = text.lines();

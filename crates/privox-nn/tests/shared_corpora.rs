@@ -3,14 +3,14 @@
 //! speakers, and the exported model file reproduces the network's decisions.
 //! Skips when ../shared is absent (clean clones, CI without the corpora).
 
-use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file, skip_without_shared};
 use privox_nn::protocol::{EpochSelection, Job, ProtocolConfig, cross_validate, train_model};
 use privox_nn::{Activation, NetworkSpec, NnModel, PolyActivation, TrainConfig};
 
 #[test]
 fn emodb_one_speaker_out_relu_and_he_aware_p2_learn_and_export() {
     let Some(csv) = shared_file("data/emodb/egemaps_v02_opensmile.csv") else {
-        eprintln!("skipping: ../shared/data/emodb/egemaps_v02_opensmile.csv not found");
+        skip_without_shared("../shared/data/emodb/egemaps_v02_opensmile.csv not found");
         return;
     };
     let data = FeatureTable::read_csv(&csv)

@@ -2,14 +2,14 @@
 //! independent split of EmoDB neutral/angry, RBF on openSMILE features and
 //! RBF-Hamming on SMH codes, both well above chance.
 
-use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
+use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file, skip_without_shared};
 use privox_smh::{SmhKey, SmhParams};
 use privox_svm::{SvcParams, SvmModel};
 
 #[test]
 fn emodb_neutral_angry_is_learned_on_features_and_codes() {
     let Some(csv) = shared_file("data/emodb/egemaps_v02_opensmile.csv") else {
-        eprintln!("skipping: ../shared/data/emodb/egemaps_v02_opensmile.csv not found");
+        skip_without_shared("../shared/data/emodb/egemaps_v02_opensmile.csv not found");
         return;
     };
     let table = FeatureTable::read_csv(&csv).unwrap();

@@ -8,14 +8,6 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `../shared` next to the workspace, or `$PRIVOX_SHARED`, if it exists.
-pub fn shared_dir() -> Option<PathBuf> {
-    let p = std::env::var_os("PRIVOX_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared"));
-    p.is_dir().then_some(p)
-}
-
 /// Minimal reader for mono/stereo 16-bit PCM WAV (walks the chunks).
 pub fn read_wav_i16(path: &Path) -> (Vec<f32>, u32) {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
