@@ -22,6 +22,7 @@ def test_columns_and_index_layout():
     assert list(df.index.names) == ["file", "start", "end"]
     assert list(df.index.get_level_values("file")) == files
     assert (df.index.get_level_values("start") == pd.Timedelta(0)).all()
+    assert str(df.index.get_level_values("start").dtype) == "timedelta64[ns]"
     assert str(df.index.get_level_values("end").dtype) == "timedelta64[ns]"
     assert set(df.dtypes) == {np.dtype("float32")}
     assert np.isfinite(df.to_numpy()).all()

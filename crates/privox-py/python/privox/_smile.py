@@ -69,8 +69,11 @@ def _seconds(t: Time) -> Optional[float]:
 
 
 def _timedeltas(seconds: np.ndarray) -> pd.TimedeltaIndex:
-    # The same conversion opensmile-python applies to openSMILE's times.
-    return pd.to_timedelta(seconds, unit="s")
+    # The same conversion opensmile-python applies to openSMILE's times, at
+    # its nanosecond resolution (pandas >= 3 would infer microseconds for
+    # an all-zero column).
+    td = pd.to_timedelta(seconds, unit="s")
+    return td.as_unit("ns") if hasattr(td, "as_unit") else td
 
 
 def _raise_for(failure: tuple) -> None:

@@ -125,7 +125,10 @@ def extract(
         num_cpus=num_cpus,
     )
     if concurrency is not None:
-        kwargs["concurrency"] = concurrency
+        if hasattr(ray.data, "TaskPoolStrategy"):  # Ray >= 2.51 (`concurrency` deprecated)
+            kwargs["compute"] = ray.data.TaskPoolStrategy(size=concurrency)
+        else:
+            kwargs["concurrency"] = concurrency
     out = ds.map_batches(_extract_batch, **kwargs)
     if output == "dataset":
         return out
