@@ -3,8 +3,8 @@
 //! Computes the 25 low-level descriptors (LLDs, 10 ms hop) and the 88
 //! utterance-level functionals of the extended Geneva Minimalistic Acoustic
 //! Parameter Set v02, reproducing openSMILE 3.0.1's `eGeMAPSv02` configuration
-//! including its documented quirks (see `docs/egemaps-spec.md` of the shared
-//! folder for every stage).
+//! including its documented quirks (see `docs/egemaps.md` in the repository
+//! for every stage; the "spec §N" comments in this crate cite its sections).
 //!
 //! ```
 //! let sr = 16_000;
