@@ -8,7 +8,7 @@
 //!    throughput, status counts (5xx other than the documented 503), and
 //!    the server's peak RSS (VmHWM).
 //!
-//!   cargo run --release -p privox-service --example load -- [CLIENTS] [SECONDS]
+//!   cargo run --release -p privox-service --example load -- [CLIENTS] [SECONDS] [TOTAL_RATE]
 //!
 //! Bounded: loopback only, stops by itself.
 
@@ -109,6 +109,9 @@ fn main() -> Res<()> {
     }
     let clients: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(64);
     let seconds: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(60);
+    // Optional total offered rate (requests/s over all clients): each client
+    // then sends on a fixed schedule instead of back to back (closed loop).
+    let rate: Option<f64> = args.get(3).map(|s| s.parse()).transpose()?;
 
     let dir = tempfile::tempdir()?;
     let (cert, key) = privox_service::tls::self_signed_pem(&["localhost", "127.0.0.1"])?;
@@ -265,7 +268,16 @@ fn main() -> Res<()> {
             handles.push(tokio::spawn(async move {
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(c as u64);
                 let mut local = Stats::default();
+                let period = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
+                let mut next = Instant::now()
+                    + period
+                        .map(|p| p.mul_f64(c as f64 / clients as f64))
+                        .unwrap_or_default();
                 while Instant::now() < stop {
+                    if let Some(p) = period {
+                        tokio::time::sleep_until(next.into()).await;
+                        next += p;
+                    }
                     let roll: f64 = rng.random();
                     let t = Instant::now();
                     let (name, res): (&'static str, Result<(), privox_service::ServiceError>) = if roll < 0.80 {
@@ -315,7 +327,11 @@ fn main() -> Res<()> {
             round_trip / compute
         ));
         out.push_str(&format!(
-            "mixed load: {clients} clients, {elapsed:.1} s (80 % SMH classify of 1 code, 5 % HE single query, 15 % catalogue)\n"
+            "mixed load: {clients} clients, {elapsed:.1} s (80 % SMH classify of 1 code, 5 % HE single query, 15 % catalogue), {}\n",
+            match rate {
+                Some(r) => format!("offered {r} requests/s in total (fixed schedule)"),
+                None => "closed loop (each client sends its next request when the previous one answers)".to_string(),
+            }
         ));
         let mut total_ok = 0u64;
         for (name, v) in s.lat.iter_mut() {

@@ -140,11 +140,16 @@ pub struct AppState {
     he_servers: Mutex<HashMap<(String, String), Arc<privox_cryptonet::Server>>>,
     svms: Mutex<HashMap<String, (i64, Arc<SvmModel>)>>,
     tokens: Mutex<HashMap<String, (Tenant, Instant)>>,
+    memberships: Mutex<HashMap<(i64, String), (Federation, Instant)>>,
+    versions: Mutex<HashMap<String, (i64, Instant)>>,
 }
 
 /// Cached models and token lookups are trusted this long (several servers
 /// may share a database).
 const CACHE_TTL: Duration = Duration::from_secs(5);
+/// A federation's newest model version is re-read this often (training on
+/// another replica shows within this delay).
+const VERSION_TTL: Duration = Duration::from_secs(1);
 /// HE servers (model + a tenant's keys, precomputed) kept in memory.
 const MAX_HE_SERVERS: usize = 8;
 
@@ -284,6 +289,13 @@ impl AppState {
 
     async fn federation_for(&self, tenant: &Tenant, name: &str) -> Result<Federation> {
         check_name("federation", name)?;
+        let key = (tenant.id, name.to_string());
+        if let Ok(m) = self.memberships.lock()
+            && let Some((f, at)) = m.get(&key)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(f.clone());
+        }
         let not_found = || ServiceError::NotFound {
             what: "federation",
             name: name.into(),
@@ -294,11 +306,33 @@ impl AppState {
         if !self.storage.is_member(name, tenant.id).await? {
             return Err(not_found());
         }
+        if let Ok(mut m) = self.memberships.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key, (f.clone(), Instant::now()));
+        }
         Ok(f)
     }
 
+    /// The newest model version (cached for [`VERSION_TTL`] once one exists).
+    async fn latest_version(&self, federation: &str, fresh: bool) -> Result<Option<i64>> {
+        if !fresh
+            && let Ok(m) = self.versions.lock()
+            && let Some((v, at)) = m.get(federation)
+            && at.elapsed() < VERSION_TTL
+        {
+            return Ok(Some(*v));
+        }
+        let v = self.storage.latest_version(federation).await?;
+        if let (Some(v), Ok(mut m)) = (v, self.versions.lock()) {
+            m.insert(federation.to_string(), (v, Instant::now()));
+        }
+        Ok(v)
+    }
+
     async fn joint_svm(&self, f: &Federation) -> Result<(i64, Arc<SvmModel>)> {
-        let latest = self.storage.latest_version(&f.name).await?.ok_or_else(|| {
+        let latest = self.latest_version(&f.name, false).await?.ok_or_else(|| {
             ServiceError::NotReady(format!(
                 "federation {:?} has no trained model yet: POST /v1/federations/{}/train",
                 f.name, f.name
@@ -327,21 +361,45 @@ impl AppState {
     }
 }
 
-/// Reads a body into memory, refusing more than `limit` bytes (413) before
-/// reading them when Content-Length says so, and while streaming otherwise.
+/// Reads a body into memory, refusing more than `limit` bytes (413), from
+/// Content-Length before reading when it says so, and while streaming
+/// otherwise.
 async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>> {
-    check_length(headers, limit)?;
-    let mut out = Vec::new();
     let mut stream = body.into_data_stream();
+    if let Err(e) = check_length(headers, limit) {
+        drain(stream).await;
+        return Err(e);
+    }
+    let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.map_err(|e| ServiceError::BadRequest(format!("reading the body: {e}")))?;
         if out.len() + chunk.len() > limit {
+            drain(stream).await;
             return Err(ServiceError::TooLarge { limit });
         }
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// Most bytes read and discarded after refusing an oversized body, so that
+/// the client (still sending) reads the 413 instead of a broken pipe.
+const DRAIN_BYTES: usize = 64 << 20;
+
+/// Discards the rest of a refused body: at most [`DRAIN_BYTES`] and 5 s,
+/// after which the connection is simply closed.
+async fn drain(mut stream: axum::body::BodyDataStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut n = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            n += chunk.len();
+            if n > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 fn check_length(headers: &HeaderMap, limit: usize) -> Result<()> {
@@ -620,14 +678,17 @@ async fn run_he(
     body: Body,
     batch: bool,
 ) -> Result<Response> {
-    let t = st.tenant(headers).await?;
-    check_keys_fp(keys)?;
+    // The body (bounded by the endpoint's limit) is read before anything
+    // can refuse the request, so a refusal never leaves a half-read body on
+    // a kept-alive connection.
     let limit = if batch {
         st.limits.he_batch
     } else {
         st.limits.he_query
     };
     let bytes = read_limited(headers, body, limit).await?;
+    let t = st.tenant(headers).await?;
+    check_keys_fp(keys)?;
     let permit = st.he_sem.clone().try_acquire_owned().map_err(|_| {
         st.metrics.he_rejected.fetch_add(1, Ordering::Relaxed);
         ServiceError::Busy("HE pool full; retry after the Retry-After delay".into())
@@ -706,6 +767,7 @@ async fn contribute(
     Path(fed): Path<String>,
     body: Body,
 ) -> Result<Response> {
+    let bytes = read_limited(&headers, body, st.limits.codes).await?;
     let t = st.tenant(&headers).await?;
     let idem = headers
         .get("idempotency-key")
@@ -714,7 +776,6 @@ async fn contribute(
         .to_string();
     check_idempotency_id(&idem)?;
     let f = st.federation_for(&t, &fed).await?;
-    let bytes = read_limited(&headers, body, st.limits.codes).await?;
     let f2 = f.clone();
     let (bytes, n, counts) = tokio::task::spawn_blocking(move || -> Result<_> {
         let (table, counts) = joint::check_contribution(&f2, &bytes)?;
@@ -789,6 +850,9 @@ async fn train(State(st): St, headers: HeaderMap, Path(fed): Path<String>) -> Re
         .storage
         .put_joint_model(&f.name, n as i64, &ids, &fp, &model_bytes)
         .await?;
+    if let Ok(mut m) = st.versions.lock() {
+        m.insert(f.name.clone(), (version, Instant::now()));
+    }
     Ok(json(
         StatusCode::CREATED,
         &ModelVersion {
@@ -864,9 +928,9 @@ async fn classify(
     Path(fed): Path<String>,
     body: Body,
 ) -> Result<Response> {
+    let bytes = read_limited(&headers, body, st.limits.codes).await?;
     let t = st.tenant(&headers).await?;
     let f = st.federation_for(&t, &fed).await?;
-    let bytes = read_limited(&headers, body, st.limits.codes).await?;
     let (version, svm) = st.joint_svm(&f).await?;
     let _permit = st
         .svm_sem
@@ -1018,6 +1082,8 @@ pub async fn start(cfg: ServerConfig) -> Result<Running> {
         he_servers: Mutex::new(HashMap::new()),
         svms: Mutex::new(HashMap::new()),
         tokens: Mutex::new(HashMap::new()),
+        memberships: Mutex::new(HashMap::new()),
+        versions: Mutex::new(HashMap::new()),
     });
     let app = router(state, cfg.request_timeout, cfg.long_timeout);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
