@@ -231,7 +231,7 @@ pub fn parse_fmt(body: &[u8]) -> Result<WavFormat, AudioErrorKind> {
             // Some writers store e.g. 24-bit samples in 4-byte slots without an
             // extensible header; block_align is then the truth about the container.
             let bytes = if block_align != 0
-                && block_align % channels == 0
+                && block_align.is_multiple_of(channels)
                 && block_align / channels > u16::from(bytes)
                 && block_align / channels <= 4
             {

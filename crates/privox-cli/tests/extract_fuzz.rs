@@ -286,10 +286,10 @@ fn campaign(duration: Duration, max_inputs: u64, seed: u64) -> Stats {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|info| {
         PANICS_SEEN.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut v) = FIRST_PANICS.lock() {
-            if v.len() < 5 {
-                v.push(info.to_string());
-            }
+        if let Ok(mut v) = FIRST_PANICS.lock()
+            && v.len() < 5
+        {
+            v.push(info.to_string());
         }
     }));
     let mut rng = Rng(seed);

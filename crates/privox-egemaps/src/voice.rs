@@ -159,18 +159,20 @@ impl VoiceAnalyzer {
                         }
                     }
                 }
-                if let Some(p) = pk {
-                    if p >= first && p >= 1 && p < n - 1 {
-                        let fx = |b: usize| b as f64 * self.df;
-                        let (fi, mi) =
-                            parabola_vertex(fx(p - 1), fx(p), fx(p + 1), m[p - 1], m[p], m[p + 1]);
-                        h = Harmonic {
-                            bin: p,
-                            mag: m[p],
-                            freq: fi,
-                            mag_interp: mi,
-                        };
-                    }
+                if let Some(p) = pk
+                    && p >= first
+                    && p >= 1
+                    && p < n - 1
+                {
+                    let fx = |b: usize| b as f64 * self.df;
+                    let (fi, mi) =
+                        parabola_vertex(fx(p - 1), fx(p), fx(p + 1), m[p - 1], m[p], m[p + 1]);
+                    h = Harmonic {
+                        bin: p,
+                        mag: m[p],
+                        freq: fi,
+                        mag_interp: mi,
+                    };
                 }
             }
             self.harm[i] = h;

@@ -340,10 +340,11 @@ impl RowKernel {
         }
         match self.level {
             Level::Portable => planes!(rows_fixed),
-            // SAFETY: the CPU features these functions enable were detected at run time in `detect`.
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: the CPU features these functions enable were detected at run time in `detect`.
             Level::Popcnt => unsafe { planes!(rows_popcnt) },
             #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
             Level::Avx512 => unsafe { planes!(rows_avx512) },
         }
     }

@@ -111,10 +111,11 @@ impl SmhKey {
                 .par_chunks_mut(ROWS_PER_TASK32 * stride)
                 .zip(x.par_chunks(ROWS_PER_TASK32 * l))
                 .for_each(|(out, xs)| {
-                    // SAFETY (both calls): AVX-512F/BW/VL/DQ and FMA were detected at
-                    // run time in `detect`.
-                    if !unsafe { hash_block_avx512_f32(&ctx, p32, xs, out) } {
+                    // SAFETY: AVX-512F/BW/VL/DQ and FMA were detected at run time in `detect`.
+                    let done = unsafe { hash_block_avx512_f32(&ctx, p32, xs, out) };
+                    if !done {
                         let p64 = cache.f64.get_or_init(|| Panels64::new(self));
+                        // SAFETY: as above, the same features.
                         unsafe { hash_block_avx512(&ctx, p64, xs, out) }
                     }
                 });
@@ -128,10 +129,11 @@ impl SmhKey {
             .zip(x.par_chunks(ROWS_PER_TASK * l))
             .for_each(|(out, xs)| match level {
                 Level::Portable => hash_block_portable(&ctx, p64, xs, out),
-                // SAFETY: the enabled CPU features were detected at run time in `detect`.
                 #[cfg(target_arch = "x86_64")]
+                // SAFETY: the enabled CPU features were detected at run time in `detect`.
                 Level::Avx2 => unsafe { hash_block_avx2(&ctx, p64, xs, out) },
                 #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
                 Level::Avx512 | Level::Avx512F32 => unsafe {
                     hash_block_avx512(&ctx, p64, xs, out)
                 },

@@ -37,7 +37,7 @@ pub(crate) fn check_finite_rows(data: &[f64], cols: usize) -> Result<(), SvmErro
             hint: "rows need at least one feature",
         });
     }
-    if data.len() % cols != 0 {
+    if !data.len().is_multiple_of(cols) {
         return Err(SvmError::LengthMismatch {
             what: "feature matrix",
             expected: data.len() / cols * cols,

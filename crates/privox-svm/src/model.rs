@@ -551,13 +551,13 @@ impl SvmModel {
                         rows.len()
                     ));
                 }
-                if let Some(sc) = &self.scaler {
-                    if sc.dim() != *cols {
-                        return bad(format!(
-                            "scaler has {} features, support vectors {cols}",
-                            sc.dim()
-                        ));
-                    }
+                if let Some(sc) = &self.scaler
+                    && sc.dim() != *cols
+                {
+                    return bad(format!(
+                        "scaler has {} features, support vectors {cols}",
+                        sc.dim()
+                    ));
                 }
                 if !self.feature_names.is_empty() && self.feature_names.len() != *cols {
                     return bad("feature names do not match the feature count".into());

@@ -449,13 +449,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("--max-duration must be a positive number of seconds");
     }
     // Fail before the (possibly long) extraction, not after it.
-    if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            bail!(
-                "output folder {} does not exist; create it or choose another -o path",
-                parent.display()
-            );
-        }
+    if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        bail!(
+            "output folder {} does not exist; create it or choose another -o path",
+            parent.display()
+        );
     }
     let jobs = collect_jobs(&args.inputs, args.manifest.as_deref())?;
     if jobs.is_empty() {

@@ -174,7 +174,7 @@ impl PairScale {
         let mut p = 0usize;
         for (a, &i) in train.iter().enumerate() {
             for &j in &train[..a] {
-                if p % step == 0 {
+                if p.is_multiple_of(step) {
                     d2.push(value(i * n + j));
                 }
                 p += 1;

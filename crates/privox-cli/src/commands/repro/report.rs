@@ -291,11 +291,11 @@ fn put_block(doc: &mut String, name: &str, body: &str) {
     let begin = format!("<!-- BEGIN GENERATED: {name} -->");
     let end = format!("<!-- END GENERATED: {name} -->");
     let block = format!("{begin}\n{body}{end}");
-    if let (Some(b), Some(e)) = (doc.find(&begin), doc.find(&end)) {
-        if b < e {
-            doc.replace_range(b..e + end.len(), &block);
-            return;
-        }
+    if let (Some(b), Some(e)) = (doc.find(&begin), doc.find(&end))
+        && b < e
+    {
+        doc.replace_range(b..e + end.len(), &block);
+        return;
     }
     let _ = write!(doc, "\n{block}\n");
 }
