@@ -319,3 +319,8 @@ pub fn debug_pitch_frames(
     p.finish();
     Ok(p.f_frames.iter().map(|f| f.values).collect())
 }
+
+/// The README's Rust examples, compiled and run as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
