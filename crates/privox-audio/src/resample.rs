@@ -15,7 +15,7 @@ use rubato::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResampleError {
-    /// A rate of 0 Hz, upsampling by more than [`MAX_UPSAMPLING`], or rates rubato rejects.
+    /// A rate of 0 Hz, upsampling by more than `MAX_UPSAMPLING` (256×), or rates rubato rejects.
     #[error("cannot resample from {from} Hz to {to} Hz: {detail}")]
     BadRates {
         /// Input rate.

@@ -6,6 +6,9 @@
 //! Run single-threaded for the anchor comparison:
 //! `RAYON_NUM_THREADS=1 cargo bench -p privox-ckks --bench ops`.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use privox_ckks::*;
 use std::time::Duration;

@@ -55,12 +55,15 @@ impl Plaintext {
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
+    /// The level (index into the modulus chain).
     pub fn level(&self) -> usize {
         self.level
     }
+    /// The scale of the encoded values.
     pub fn scale(&self) -> f64 {
         self.scale
     }
+    /// The number of packed slots.
     pub fn slots(&self) -> usize {
         self.slots
     }
@@ -92,9 +95,11 @@ impl Ciphertext {
     pub fn level(&self) -> usize {
         self.level
     }
+    /// The scale of the encoded values.
     pub fn scale(&self) -> f64 {
         self.scale
     }
+    /// The number of packed slots.
     pub fn slots(&self) -> usize {
         self.slots
     }
@@ -122,9 +127,11 @@ impl Ciphertext3 {
     pub fn fingerprint(&self) -> Fingerprint {
         self.fingerprint
     }
+    /// The level (index into the modulus chain).
     pub fn level(&self) -> usize {
         self.level
     }
+    /// The scale of the encoded values.
     pub fn scale(&self) -> f64 {
         self.scale
     }
@@ -254,12 +261,14 @@ pub struct Decryptor {
 }
 
 impl Decryptor {
+    /// A decryptor for `params`.
     pub fn new(params: &CkksParams) -> Self {
         Decryptor {
             params: params.clone(),
         }
     }
 
+    /// Decrypts `ct` with `sk`; refuses a key or ciphertext of other parameters.
     pub fn decrypt(&self, ct: &Ciphertext, sk: &SecretKey) -> Result<Plaintext> {
         self.params.check_same(&sk.params)?;
         check_shape(&self.params, ct.fingerprint, ct.level, &[&ct.c0, &ct.c1])?;

@@ -15,17 +15,22 @@ use zeroize::Zeroizing;
 /// A complex number (slot value).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Complex {
+    /// Real part.
     pub re: f64,
+    /// Imaginary part.
     pub im: f64,
 }
 
 impl Complex {
+    /// `re + i·im`.
     pub const fn new(re: f64, im: f64) -> Self {
         Complex { re, im }
     }
+    /// The complex conjugate.
     pub fn conj(self) -> Self {
         Complex::new(self.re, -self.im)
     }
+    /// The modulus `|z|`.
     pub fn abs(self) -> f64 {
         self.re.hypot(self.im)
     }
@@ -84,6 +89,7 @@ fn bit_reverse<T>(v: &mut [T]) {
 }
 
 impl Encoder {
+    /// An encoder for `params` (precomputes the slot FFT tables).
     pub fn new(params: &CkksParams) -> Self {
         let n = params.n();
         let m = 2 * n;

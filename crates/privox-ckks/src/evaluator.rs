@@ -48,12 +48,14 @@ pub struct HoistedCiphertext<'a> {
 }
 
 impl Evaluator {
+    /// An evaluator for `params`.
     pub fn new(params: &CkksParams) -> Self {
         Evaluator {
             params: params.clone(),
         }
     }
 
+    /// The parameters it works under.
     pub fn params(&self) -> &CkksParams {
         &self.params
     }

@@ -54,6 +54,7 @@ impl SecretKey {
             ntt,
         }
     }
+    /// The parameters the key belongs to.
     pub fn params(&self) -> &CkksParams {
         &self.params
     }
@@ -71,6 +72,7 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
+    /// The parameters the key belongs to.
     pub fn params(&self) -> &CkksParams {
         &self.params
     }
@@ -97,6 +99,7 @@ pub struct RelinKey {
 }
 
 impl RelinKey {
+    /// The parameters the key belongs to.
     pub fn params(&self) -> &CkksParams {
         &self.params
     }
@@ -113,6 +116,7 @@ pub struct GaloisKeys {
 }
 
 impl GaloisKeys {
+    /// The parameters the keys belong to.
     pub fn params(&self) -> &CkksParams {
         &self.params
     }
@@ -146,6 +150,7 @@ impl GaloisKeys {
             .map(|k| k.max_level)
     }
 
+    /// Whether a key for rotation by `step` slots is present.
     pub fn has_step(&self, step: i64) -> bool {
         self.keys.contains_key(&self.params.galois_element(step))
     }
@@ -155,7 +160,9 @@ impl GaloisKeys {
 /// Contains no secret; see [`SecretKey`] for the client-side key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EvaluationKeys {
+    /// The relinearization key.
     pub relin: RelinKey,
+    /// The Galois (rotation) keys.
     pub galois: GaloisKeys,
 }
 
@@ -356,6 +363,7 @@ impl KeyGenerator {
         }
     }
 
+    /// A fresh ternary secret key.
     pub fn secret_key(&mut self) -> SecretKey {
         let t = Zeroizing::new(ternary_poly(&mut self.rng, self.params.n()));
         let coeffs: Vec<i8> = t.iter().map(|&c| c as i8).collect();
@@ -372,6 +380,7 @@ impl KeyGenerator {
         p
     }
 
+    /// The public key of `sk`.
     pub fn public_key(&mut self, sk: &SecretKey) -> Result<PublicKey> {
         self.params.check_same(&sk.params)?;
         let ctx = self.params.ctx.clone();
@@ -431,6 +440,7 @@ impl KeyGenerator {
         }
     }
 
+    /// The relinearization key of `sk`.
     pub fn relin_key(&mut self, sk: &SecretKey) -> Result<RelinKey> {
         self.params.check_same(&sk.params)?;
         let ctx = self.params.ctx.clone();

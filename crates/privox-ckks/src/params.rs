@@ -50,6 +50,7 @@ pub struct ParamSpec {
     pub dnum: usize,
     /// Default encoding scale (usually 2^bits of the rescaling primes).
     pub default_scale: f64,
+    /// The security policy the parameters are checked against.
     pub security: SecurityPolicy,
 }
 
@@ -212,9 +213,11 @@ impl CkksParams {
     pub fn log_qp(&self) -> u32 {
         self.ctx.moduli.iter().map(|m| m.bits()).sum()
     }
+    /// The default encoding scale.
     pub fn default_scale(&self) -> f64 {
         self.spec.default_scale
     }
+    /// The specification the parameters were built from.
     pub fn spec(&self) -> &ParamSpec {
         &self.spec
     }

@@ -249,6 +249,7 @@ impl PublicKey {
         }
         Ok(w.finish())
     }
+    /// Reads a public key serialized under `params`.
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, PUBLIC_KEY_MAGIC, params)?;
         let ctx = &params.ctx;
@@ -407,6 +408,7 @@ fn read_galois(r: &mut Reader<'_>, params: &CkksParams) -> Result<GaloisKeys> {
 }
 
 impl RelinKey {
+    /// Serializes in full form (a privox-format envelope).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.write(false).unwrap_or_default()
     }
@@ -419,6 +421,7 @@ impl RelinKey {
         write_ksk(&mut w, &self.params.ctx, &self.key, seeded)?;
         Ok(w.finish())
     }
+    /// Reads a relinearization key serialized under `params` (full or seeded form).
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, RELIN_KEY_MAGIC, params)?;
         let key = read_ksk(&mut r, &params.ctx)?;
@@ -431,9 +434,11 @@ impl RelinKey {
 }
 
 impl GaloisKeys {
+    /// Serializes in full form (a privox-format envelope).
     pub fn to_bytes(&self) -> Vec<u8> {
         self.write(false).unwrap_or_default()
     }
+    /// Serializes in seeded form: uniform halves replaced by a 32-byte seed, about half the size.
     pub fn to_bytes_seeded(&self) -> Result<Vec<u8>> {
         self.write(true)
     }
@@ -442,6 +447,7 @@ impl GaloisKeys {
         write_galois(&mut w, &self.params.ctx, self, seeded)?;
         Ok(w.finish())
     }
+    /// Reads Galois keys serialized under `params` (full or seeded form).
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, GALOIS_KEYS_MAGIC, params)?;
         let g = read_galois(&mut r, params)?;
@@ -467,6 +473,7 @@ impl EvaluationKeys {
         write_galois(&mut w, &params.ctx, &self.galois, seeded)?;
         Ok(w.finish())
     }
+    /// Reads evaluation keys serialized under `params`.
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, EVAL_KEYS_MAGIC, params)?;
         let key = read_ksk(&mut r, &params.ctx)?;
@@ -600,6 +607,7 @@ impl SecretKey {
         w.put_bytes(&raw);
         Zeroizing::new(w.finish())
     }
+    /// Reads a secret key serialized under `params`.
     pub fn from_bytes(params: &CkksParams, bytes: &[u8]) -> Result<Self> {
         let mut r = open(bytes, SECRET_KEY_MAGIC, params)?;
         let raw = r.get_bytes(params.n())?;

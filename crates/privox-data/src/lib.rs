@@ -61,41 +61,73 @@ use std::path::PathBuf;
 /// Everything that can go wrong with data handling.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// A file could not be read.
     #[error("cannot read {path}: {cause}")]
     Io {
+        /// The file.
         path: PathBuf,
         // `cause`, not `source`: the message already contains it, and a source
         // would make reports that print the chain (anyhow's `{:#}`) repeat it.
+        /// The I/O error.
         cause: std::io::Error,
     },
+    /// A file could not be written.
     #[error(transparent)]
     Write(#[from] privox_format::FileError),
     #[error("{path}: malformed CSV: {message}")]
-    Csv { path: PathBuf, message: String },
-    #[error("{path}: line {line}: {message}")]
-    BadRow {
+    /// A CSV file is malformed as a whole (header, encoding).
+    Csv {
+        /// The file.
         path: PathBuf,
-        line: u64,
+        /// What is wrong.
         message: String,
     },
+    #[error("{path}: line {line}: {message}")]
+    /// One row of a CSV file is malformed.
+    BadRow {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// Matrix dimensions do not fit together.
     #[error("matrix shape mismatch: {0}")]
     Shape(String),
+    /// A feature value is NaN or infinite.
     #[error(
         "non-finite value (NaN or infinity) at row {row}, column {col}; clean or drop that row first"
     )]
-    NonFinite { row: usize, col: usize },
+    NonFinite {
+        /// Row index.
+        row: usize,
+        /// Column index.
+        col: usize,
+    },
+    /// There are no rows (or no classes, speakers) where some are needed.
     #[error("empty data: {0}")]
     Empty(String),
+    /// The data has another number of features than expected.
     #[error(
         "expected {expected} features, found {found}; was the model trained on another feature set?"
     )]
-    FeatureCount { expected: usize, found: usize },
+    FeatureCount {
+        /// Features the model or scaler was made for.
+        expected: usize,
+        /// Features in the data.
+        found: usize,
+    },
+    /// A train/test split cannot be made as asked.
     #[error("invalid split: {0}")]
     Split(String),
+    /// An envelope (e.g. a calibration file) is invalid.
     #[error(transparent)]
     Format(#[from] privox_format::FormatError),
+    /// Speaker calibration cannot be computed or applied.
     #[error("speaker calibration: {0}")]
     Calibration(String),
+    /// Features prepared with another calibration than the model's.
     #[error(transparent)]
     CalibrationMismatch(#[from] CalibrationMismatch),
 }

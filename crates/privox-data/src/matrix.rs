@@ -52,10 +52,12 @@ impl Matrix {
         })
     }
 
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
     }
 
+    /// Number of columns.
     pub fn cols(&self) -> usize {
         self.cols
     }
@@ -75,14 +77,17 @@ impl Matrix {
         (0..self.rows).map(move |i| self.row(i))
     }
 
+    /// All values, row-major.
     pub fn as_slice(&self) -> &[f64] {
         &self.data
     }
 
+    /// All values, row-major, mutable.
     pub fn as_mut_slice(&mut self) -> &mut [f64] {
         &mut self.data
     }
 
+    /// The row-major values.
     pub fn into_vec(self) -> Vec<f64> {
         self.data
     }

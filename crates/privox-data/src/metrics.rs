@@ -60,14 +60,17 @@ impl ConfusionMatrix {
         Ok(())
     }
 
+    /// Number of classes.
     pub fn n_classes(&self) -> usize {
         self.n
     }
 
+    /// Recordings of class `truth` predicted as `predicted`.
     pub fn count(&self, truth: usize, predicted: usize) -> u64 {
         self.counts[truth * self.n + predicted]
     }
 
+    /// All recordings counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
     }

@@ -11,7 +11,9 @@ use std::path::Path;
 pub struct Fold {
     /// Human-readable name, e.g. the held-out speaker.
     pub name: String,
+    /// Row indices to train on.
     pub train: Vec<usize>,
+    /// Row indices to test on.
     pub test: Vec<usize>,
 }
 

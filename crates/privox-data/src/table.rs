@@ -11,10 +11,15 @@ const ID_COLUMNS: usize = 3;
 /// A feature table: one row per recording, `file,speaker,label,<features...>`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureTable {
+    /// Column names of the features.
     pub feature_names: Vec<String>,
+    /// The `file` column.
     pub files: Vec<String>,
+    /// The `speaker` column.
     pub speakers: Vec<String>,
+    /// The `label` column.
     pub labels: Vec<String>,
+    /// The features, one row per recording.
     pub x: Matrix,
 }
 
@@ -54,10 +59,12 @@ impl FeatureTable {
         Ok(())
     }
 
+    /// Number of recordings.
     pub fn len(&self) -> usize {
         self.files.len()
     }
 
+    /// Whether the table has no recordings.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
@@ -245,18 +252,22 @@ impl ClassSet {
         Ok(ClassSet { names })
     }
 
+    /// Class names, by index.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
+    /// Number of classes.
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
+    /// Whether there are no classes.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
 
+    /// The index of class `label`, if it is one of the classes.
     pub fn index_of(&self, label: &str) -> Option<usize> {
         self.names.iter().position(|n| n == label)
     }
@@ -265,14 +276,19 @@ impl ClassSet {
 /// Numeric features with class indices and speaker groups.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
+    /// The features, one row per recording.
     pub x: Matrix,
     /// Class index of each row, into `classes`.
     pub y: Vec<usize>,
     /// Speaker index of each row, into `group_names`.
     pub groups: Vec<usize>,
+    /// Speaker names, by group index.
     pub group_names: Vec<String>,
+    /// The recording of each row.
     pub files: Vec<String>,
+    /// The classes `y` indexes.
     pub classes: ClassSet,
+    /// Column names of the features.
     pub feature_names: Vec<String>,
 }
 
@@ -290,10 +306,12 @@ impl Dataset {
         }
     }
 
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.y.len()
     }
 
+    /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }

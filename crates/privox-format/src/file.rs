@@ -17,9 +17,11 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}: {cause}")]
 pub struct FileError {
+    /// The file that could not be written.
     pub path: PathBuf,
     // `cause`, not `source`: the message already contains it, and a source
     // would make reports that print the chain (anyhow's `{:#}`) repeat it.
+    /// The I/O error.
     pub cause: std::io::Error,
 }
 

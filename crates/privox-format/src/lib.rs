@@ -96,41 +96,70 @@ impl fmt::Display for Fingerprint {
 /// The decoded fixed header of an envelope.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// What the object is.
     pub magic: Magic,
+    /// Format version of the payload.
     pub version: u16,
+    /// The parameter set the object belongs to.
     pub fingerprint: Fingerprint,
 }
 
 /// Everything that can be wrong with an envelope's bytes.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
+    /// The magic is not the one the reader expects.
     #[error("not a {expected} object: found magic {found} (wrong file type, or not a privox file)")]
-    BadMagic { expected: Magic, found: Magic },
+    BadMagic {
+        /// The reader's magic.
+        expected: Magic,
+        /// The magic in the data.
+        found: Magic,
+    },
     #[error(
         "{magic} format version {found} is not supported (this build reads {supported:?}); upgrade privox or regenerate the file"
     )]
+    /// The version is not one this build reads.
     UnsupportedVersion {
+        /// The object's magic.
         magic: Magic,
+        /// The version in the data.
         found: u16,
+        /// The versions this build reads.
         supported: Vec<u16>,
     },
     #[error("truncated data: needed {needed} more bytes, only {available} present")]
-    Truncated { needed: u64, available: u64 },
+    /// The data ends before a field or the declared payload.
+    Truncated {
+        /// Bytes the field needs.
+        needed: u64,
+        /// Bytes left.
+        available: u64,
+    },
     #[error("declared length {len} exceeds the limit of {max} for {what}")]
+    /// A declared length is above its limit (checked before allocating).
     LengthTooLarge {
+        /// What the length counts.
         what: &'static str,
+        /// The declared length.
         len: u64,
+        /// The limit.
         max: u64,
     },
+    /// The checksum does not match the bytes before it.
     #[error("checksum mismatch: the data is corrupted")]
     ChecksumMismatch,
+    /// Bytes follow the checksum, or payload bytes were left unread.
     #[error("{0} unexpected trailing bytes after the payload")]
     TrailingBytes(u64),
     #[error("parameter fingerprint mismatch: object was made for {found}, expected {expected}")]
+    /// The object was made for another parameter set.
     FingerprintMismatch {
+        /// The reader's parameter set.
         expected: Fingerprint,
+        /// The object's parameter set.
         found: Fingerprint,
     },
+    /// A field holds a value its type does not allow.
     #[error("invalid value: {0}")]
     Invalid(String),
 }
@@ -166,21 +195,27 @@ impl Writer {
         Writer { buf }
     }
 
+    /// Appends a `u8` (little-endian).
     pub fn put_u8(&mut self, v: u8) {
         self.buf.push(v);
     }
+    /// Appends a `u16` (little-endian).
     pub fn put_u16(&mut self, v: u16) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// Appends a `u32` (little-endian).
     pub fn put_u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// Appends a `u64` (little-endian).
     pub fn put_u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// Appends a `f32` (little-endian).
     pub fn put_f32(&mut self, v: f32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// Appends a `f64` (little-endian).
     pub fn put_f64(&mut self, v: f64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
@@ -322,6 +357,7 @@ impl<'a> Reader<'a> {
         Ok(r)
     }
 
+    /// The envelope's header.
     pub fn header(&self) -> Header {
         self.header
     }
@@ -349,21 +385,27 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// Reads a `u8` (little-endian).
     pub fn get_u8(&mut self) -> Result<u8, FormatError> {
         Ok(self.array::<1>()?[0])
     }
+    /// Reads a `u16` (little-endian).
     pub fn get_u16(&mut self) -> Result<u16, FormatError> {
         Ok(u16::from_le_bytes(self.array()?))
     }
+    /// Reads a `u32` (little-endian).
     pub fn get_u32(&mut self) -> Result<u32, FormatError> {
         Ok(u32::from_le_bytes(self.array()?))
     }
+    /// Reads a `u64` (little-endian).
     pub fn get_u64(&mut self) -> Result<u64, FormatError> {
         Ok(u64::from_le_bytes(self.array()?))
     }
+    /// Reads a `f32` (little-endian).
     pub fn get_f32(&mut self) -> Result<f32, FormatError> {
         Ok(f32::from_le_bytes(self.array()?))
     }
+    /// Reads a `f64` (little-endian).
     pub fn get_f64(&mut self) -> Result<f64, FormatError> {
         Ok(f64::from_le_bytes(self.array()?))
     }

@@ -17,16 +17,22 @@ const PARALLEL_CHUNK: usize = 512;
 /// `y = x·W + b` with `W` stored `inputs × outputs` row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Affine {
+    /// Input width.
     pub inputs: usize,
+    /// Output width.
     pub outputs: usize,
+    /// `inputs × outputs` weights, row-major.
     pub weights: Vec<f64>,
+    /// One bias per output.
     pub bias: Vec<f64>,
 }
 
 /// One layer of a [`FoldedMlp`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum FoldedLayer {
+    /// An affine map (dense layer with batch-norm folded in).
     Affine(Affine),
+    /// An element-wise activation.
     Activation(Activation),
 }
 
@@ -119,12 +125,15 @@ impl FoldedMlp {
         })
     }
 
+    /// Input width of the network.
     pub fn n_inputs(&self) -> usize {
         self.n_inputs
     }
+    /// Number of classes (output width).
     pub fn n_classes(&self) -> usize {
         self.n_classes
     }
+    /// The layers, in order.
     pub fn layers(&self) -> &[FoldedLayer] {
         &self.layers
     }

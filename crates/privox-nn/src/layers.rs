@@ -16,6 +16,7 @@ pub enum Activation {
 
 impl Activation {
     #[inline]
+    /// The activation of `x`.
     pub fn apply(&self, x: f64) -> f64 {
         match self {
             Activation::Relu => x.max(0.0),
@@ -24,6 +25,7 @@ impl Activation {
     }
 
     #[inline]
+    /// The derivative at `x` (for backpropagation).
     pub fn derivative(&self, x: f64) -> f64 {
         match self {
             Activation::Relu => {
@@ -63,9 +65,13 @@ impl Activation {
 /// row-major (so a sample's output is a sum of contiguous weight rows).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dense {
+    /// Input width.
     pub inputs: usize,
+    /// Output width.
     pub outputs: usize,
+    /// `inputs × outputs` weights, row-major.
     pub weights: Vec<f64>,
+    /// One bias per output.
     pub bias: Vec<f64>,
 }
 
@@ -91,12 +97,19 @@ impl Dense {
 /// [`crate::Mlp::fold`] merges into the preceding dense layer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchNorm {
+    /// Number of features normalised.
     pub width: usize,
+    /// Learned scale, one per feature.
     pub gamma: Vec<f64>,
+    /// Learned shift, one per feature.
     pub beta: Vec<f64>,
+    /// Running mean used at inference.
     pub running_mean: Vec<f64>,
+    /// Running variance used at inference.
     pub running_var: Vec<f64>,
+    /// Added to the variance before the square root.
     pub eps: f64,
+    /// Weight of the newest batch in the running statistics.
     pub momentum: f64,
 }
 
@@ -226,7 +239,10 @@ impl BatchNorm {
 /// One layer of an [`crate::Mlp`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Layer {
+    /// A fully connected layer.
     Dense(Dense),
+    /// Batch normalisation.
     BatchNorm(BatchNorm),
+    /// An element-wise activation.
     Activation(Activation),
 }

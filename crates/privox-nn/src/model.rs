@@ -41,11 +41,14 @@ const MAX_DEGREE: usize = 64;
 /// features: the scaler, names, and the ranges the encrypted evaluator plans for.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NnModel {
+    /// The network with batch-norm folded into its affine layers.
     pub network: FoldedMlp,
     /// Min-max scaler to [-1, 1] fitted on the training rows (applied by
     /// the client, before encryption).
     pub scaler: MinMaxScaler,
+    /// Feature names, in input order.
     pub feature_names: Vec<String>,
+    /// Class names, in output order.
     pub class_names: Vec<String>,
     /// Expected bound on `|scaled feature|` (1 by construction of the scaler;
     /// unseen data may exceed it a little).

@@ -139,12 +139,15 @@ impl Mlp {
         })
     }
 
+    /// Input width of the network.
     pub fn n_inputs(&self) -> usize {
         self.n_inputs
     }
+    /// Number of classes (output width).
     pub fn n_classes(&self) -> usize {
         self.n_classes
     }
+    /// The layers, in order.
     pub fn layers(&self) -> &[Layer] {
         &self.layers
     }

@@ -7,13 +7,22 @@ use crate::error::{NnError, Result};
 pub enum Optimizer {
     /// `θ ← θ − lr·(g + λθ)`, optionally with heavy-ball momentum.
     /// The paper: `lr = 0.01`, momentum 0, weight decay 0.
-    Sgd { learning_rate: f64, momentum: f64 },
+    Sgd {
+        /// Step size.
+        learning_rate: f64,
+        /// Momentum (0 for plain SGD).
+        momentum: f64,
+    },
     /// Adam (Kingma & Ba) with bias correction; L2 weight decay is added to
     /// the gradient like PyTorch's `Adam(weight_decay=…)`.
     Adam {
+        /// Step size.
         learning_rate: f64,
+        /// Decay of the first-moment estimate.
         beta1: f64,
+        /// Decay of the second-moment estimate.
         beta2: f64,
+        /// Added to the denominator for stability.
         eps: f64,
     },
 }

@@ -104,6 +104,7 @@ impl std::fmt::Display for Polynomial {
 /// it is meant to be evaluated (its inputs should stay inside it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PolyActivation {
+    /// The polynomial.
     pub poly: Polynomial,
     /// Half-width `r` of the interval `[-r, r]` the polynomial was fitted on.
     pub interval: f64,
@@ -153,7 +154,9 @@ pub enum FitMethod {
 /// A fitted polynomial and its worst-case error on the interval.
 #[derive(Clone, Debug)]
 pub struct PolyFit {
+    /// The fitted activation.
     pub activation: PolyActivation,
+    /// How it was fitted.
     pub method: FitMethod,
     /// `max |p(x) − f(x)|` over a dense grid of `[-r, r]`.
     pub max_error: f64,

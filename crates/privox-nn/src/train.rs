@@ -14,7 +14,9 @@ use crate::optim::{Optimizer, OptimizerState};
 /// Rows of features with their class labels.
 #[derive(Clone, Copy, Debug)]
 pub struct Samples<'a> {
+    /// Features, one row per sample.
     pub x: &'a Matrix,
+    /// Class index of each row.
     pub y: &'a [usize],
 }
 
@@ -44,9 +46,11 @@ pub enum StopOn {
 /// early stopping with patience 20: the recipe behind the reported results.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
+    /// The optimizer and its hyper-parameters.
     pub optimizer: Optimizer,
     /// L2 penalty on dense weights (the paper: 0).
     pub weight_decay: f64,
+    /// Samples per mini-batch.
     pub batch_size: usize,
     /// Upper bound on epochs.
     pub max_epochs: usize,
@@ -59,6 +63,7 @@ pub struct TrainConfig {
     /// restore the best weights; 0 disables early stopping. Needs a
     /// validation set.
     pub patience: usize,
+    /// How classes are weighted in the loss.
     pub class_weights: ClassWeights,
     /// Which validation figure early stopping (and the kept epoch) follows.
     pub stop_on: StopOn,
@@ -111,6 +116,7 @@ pub struct Trained {
     /// The network with the best validation loss (or the last one without
     /// validation), in inference mode.
     pub network: Mlp,
+    /// Statistics of every epoch.
     pub history: Vec<EpochStats>,
     /// Epoch (1-based) whose weights were kept.
     pub best_epoch: usize,

@@ -25,7 +25,9 @@ const MAX_ITEMS: usize = 1 << 28;
 /// [`Codes::check_space`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CodeSpace {
+    /// The SMH parameters of the key.
     pub params: SmhParams,
+    /// The key's fingerprint.
     pub key_id: Fingerprint,
 }
 
@@ -311,9 +313,13 @@ fn get_symbol(row: &[u64], words: usize, planes: usize, j: usize) -> u32 {
 /// let `privox svm` train and evaluate on codes without the features.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CodeTable {
+    /// The codes.
     pub codes: Codes,
+    /// Recording of each code (or empty).
     pub files: Vec<String>,
+    /// Speaker of each code (or empty).
     pub speakers: Vec<String>,
+    /// Label of each code (or empty).
     pub labels: Vec<String>,
 }
 

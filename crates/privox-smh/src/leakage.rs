@@ -41,9 +41,13 @@ pub enum PairSet {
 /// A measured leakage.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LeakageReport {
+    /// Which pairs were compared.
     pub pair_set: PairSet,
+    /// The normalized Hamming threshold.
     pub threshold: f64,
+    /// Pairs compared.
     pub pairs: u64,
+    /// Pairs whose distance is below the threshold.
     pub below: u64,
 }
 

@@ -8,7 +8,7 @@
 //!
 //! Symbols are independent given the two inputs (rows of A and entries of w
 //! are independent), so the number of differing symbols is exactly
-//! Binomial(M, E[d_H]); [`prob_distance_below`] uses this to predict leakage.
+//! Binomial(M, E\[d_H\]); [`prob_distance_below`] uses this to predict leakage.
 
 use crate::{SmhError, SmhKey, SmhParams};
 use rand::Rng;
@@ -74,12 +74,12 @@ fn sinc(x: f64) -> f64 {
     }
 }
 
-/// The saturation value `1 − 1/k` that E[d_H] reaches at large distance.
+/// The saturation value `1 − 1/k` that E\[d_H\] reaches at large distance.
 pub fn saturation(k: u32) -> f64 {
     1.0 - 1.0 / k as f64
 }
 
-/// Normalized distance beyond which E[d_H] is within 1e-13 of saturation.
+/// Normalized distance beyond which E\[d_H\] is within 1e-13 of saturation.
 pub fn saturation_distance(k: u32) -> f64 {
     // (2/k)·Σ sinc² e^{-a n²} ≤ (2/k)·(k-1)/2·e^{-a} < 1e-13  ⇒  a > 30.
     k as f64 * (30.0f64 / (2.0 * PI * PI)).sqrt()
@@ -132,7 +132,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 pub struct CurvePoint {
     /// Euclidean distance d between the two inputs.
     pub distance: f64,
-    /// Analytic E[d_H] at s = d/Δ.
+    /// Analytic E\[d_H\] at s = d/Δ.
     pub analytic: f64,
     /// Mean realized d_H over all Monte Carlo pairs and keys.
     pub monte_carlo: f64,
@@ -151,7 +151,7 @@ pub struct MonteCarlo {
     pub seed: u64,
 }
 
-/// Analytic and Monte Carlo E[d_H] at the given distances.
+/// Analytic and Monte Carlo E\[d_H\] at the given distances.
 ///
 /// For every key (seeded from `mc.seed`) and distance d, draws `mc.pairs`
 /// random pairs at exactly distance d (x uniform in [-1,1]^L, y = x + d·u with
@@ -229,7 +229,9 @@ fn unit_vector<R: Rng>(rng: &mut R, l: usize) -> Vec<f64> {
 
 /// One labelled curve for [`plot_svg`].
 pub struct Series<'a> {
+    /// Alphabet size of the curve (its label).
     pub k: u32,
+    /// The curve's points.
     pub points: &'a [CurvePoint],
 }
 

@@ -64,8 +64,9 @@ pub struct LeakageModel {
     table: Vec<f64>,
     s_sat: f64,
     share: Option<f64>,
-    /// Pairs behind the model, and all pairs of the set.
+    /// Pairs behind the model.
     pub pairs_used: u64,
+    /// All pairs of the set.
     pub pairs_total: u64,
 }
 
@@ -250,13 +251,17 @@ impl LeakageModel {
 /// The chosen Δ and what the model predicts for it.
 #[derive(Clone, Debug)]
 pub struct TuneReport {
+    /// The chosen Δ.
     pub delta: f64,
+    /// The leakage asked for, in percent.
     pub target_percent: f64,
     /// Predicted leakage at `delta` (binomial model), in percent.
     pub predicted_percent: f64,
     /// Leakage floor of (k, mpc, τ), in percent.
     pub floor_percent: f64,
+    /// Pairs behind the model.
     pub pairs_used: u64,
+    /// All pairs of the set.
     pub pairs_total: u64,
 }
 

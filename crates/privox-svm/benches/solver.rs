@@ -1,6 +1,9 @@
 //! Solver hot loop: one binary C-SVC on synthetic data, RBF on features and
 //! the same kernel precomputed. Cross-tool ratios live in bench/smh-svm/.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use privox_svm::{RbfKernel, SvcParams, grid::gram, train};
 

@@ -3,7 +3,7 @@
 //! For every γ the kernel over all training points is materialized once as
 //! a Gram matrix (rows in parallel); every C and every fold then trains on
 //! lookups into it, in parallel with rayon. For the RBF-Hamming kernel the
-//! Gram comes from one shared [`HammingMatrix`], so the Hamming distances are
+//! Gram comes from one shared [`HammingMatrix`](crate::HammingMatrix), so the Hamming distances are
 //! computed once for the whole grid. Scores are pooled over folds (one
 //! confusion matrix over all held-out predictions), by UAR or accuracy.
 

@@ -176,7 +176,7 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// Pairwise normalized Hamming distances `d_H ∈ [0, 1]` over `n` points,
 /// stored as exact mismatch counts over `symbols` code symbols.
 ///
-/// Build it once (see [`crate::codes`]) and derive an RBF-Hamming kernel for
+/// Build it once from a [`privox_smh::Codes`] set and derive an RBF-Hamming kernel for
 /// every γ of a grid from it: the expensive part of the kernel is shared.
 #[derive(Clone, Debug)]
 pub struct HammingMatrix {

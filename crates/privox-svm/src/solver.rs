@@ -14,7 +14,7 @@
 //! * `ρ` (the bias is `−ρ`) as the mean of `y_i ∇f_i` over free vectors, or
 //!   the midpoint of the feasible interval when none is free.
 //!
-//! Kernel columns are kept as `f32` in an LRU [`Cache`], as LIBSVM's `Qfloat`.
+//! Kernel columns are kept as `f32` in an LRU cache (`cache::Cache`), as LIBSVM's `Qfloat`.
 
 // Index loops mirror LIBSVM's C++ line by line, which keeps the port reviewable.
 #![allow(clippy::needless_range_loop)]
