@@ -22,10 +22,10 @@
 //! ```
 
 mod compressed;
+pub mod discover;
 mod error;
 mod pcm;
 mod resample;
-pub mod discover;
 pub mod riff;
 mod stream;
 

@@ -4,6 +4,19 @@
 //! All moduli are odd primes below 2^61, so sums of up to 64 products of
 //! reduced values fit in a `u128` (lazy reduction in inner products).
 
+/// The variable that switches off this crate's own AVX-512 kernels (IFMA
+/// inner products, the 512-bit lift/reduce loops and linear-combination
+/// tiles) so that the portable paths run on a CPU that has AVX-512; `.ci/run`
+/// runs the tests once more with it. tfhe-ntt's NTT still dispatches on its own.
+pub const NO_AVX512_VAR: &str = "PRIVOX_CKKS_NO_AVX512";
+
+/// Whether the AVX-512 kernels may be used: false when `PRIVOX_CKKS_NO_AVX512=1`
+/// (read once, at the first call).
+pub(crate) fn avx512_allowed() -> bool {
+    static ALLOWED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ALLOWED.get_or_init(|| std::env::var_os(NO_AVX512_VAR).is_none_or(|v| v != "1"))
+}
+
 /// A prime modulus with its Barrett constant `floor(2^128 / p)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Modulus {
@@ -218,7 +231,8 @@ pub(crate) mod ifma {
     impl Consts {
         /// Constants for `p`, if `p < 2^50` and the CPU has AVX-512 IFMA.
         pub fn new(p: u64) -> Option<Self> {
-            let cpu = std::arch::is_x86_feature_detected!("avx512f")
+            let cpu = super::avx512_allowed()
+                && std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
                 && std::arch::is_x86_feature_detected!("avx512ifma");
             if !cpu || !(1 << 20..1 << 50).contains(&p) {

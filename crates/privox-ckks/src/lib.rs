@@ -179,6 +179,14 @@
 //! go through [`round_for_sharing`] (e.g. scores to 4 decimals) or
 //! [`flood_for_sharing`]; see the [`sharing`] module.
 //!
+//! # CPU dispatch
+//!
+//! On x86_64 the hot loops use AVX-512 (IFMA for 52-bit inner products) when
+//! the CPU has it, else portable code. `PRIVOX_CKKS_NO_AVX512=1`
+//! ([`NO_AVX512_VAR`]) forces the portable paths of this crate's own kernels,
+//! so both are tested on an AVX-512 machine; tfhe-ntt's NTTs keep their own
+//! dispatch.
+//!
 //! # Serialization
 //!
 //! Every object is a `privox-format` envelope (magic, version, parameter
@@ -207,6 +215,7 @@ mod sampling;
 mod serialize;
 pub mod sharing;
 
+pub use arith::NO_AVX512_VAR;
 pub use ciphertext::{Ciphertext, Ciphertext3, Decryptor, Encryptor, Plaintext};
 pub use encoder::{Complex, Encoder};
 pub use error::{CkksError, Result};

@@ -399,7 +399,7 @@ fn combine_limb(split: &SplitLimb, w: &[Vec<i64>], m: Modulus, dst: &mut [&mut [
 fn tile(xs: &[&[i32]], ws: &[[i32; ROWS]], c0: usize, acc: &mut [[i64; LANES]; ROWS]) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512f") {
+        if crate::arith::avx512_allowed() && std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
             unsafe { tile_avx512(xs, ws, c0, acc) };
             return;

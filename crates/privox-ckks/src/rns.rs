@@ -748,7 +748,9 @@ fn lift_reduce(o: &mut [u64], x: &[u64], t: u64, half: u64, neg_d: u64) {
         }
     }
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V4::try_new() {
+    if crate::arith::avx512_allowed()
+        && let Some(simd) = pulp::x86::V4::try_new()
+    {
         simd.vectorize(
             #[inline(always)]
             || body(o, x, t, half, neg_d),
@@ -772,7 +774,9 @@ fn reduce_sub(o: &mut [u64], x: &[u64], t: u64, h: u64) {
         }
     }
     #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V4::try_new() {
+    if crate::arith::avx512_allowed()
+        && let Some(simd) = pulp::x86::V4::try_new()
+    {
         simd.vectorize(
             #[inline(always)]
             || body(o, x, t, h),
