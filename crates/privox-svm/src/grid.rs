@@ -20,7 +20,9 @@ const MAX_RANGE_POINTS: f64 = 1000.0;
 /// The (C, γ) grid as base-2 exponents.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
+    /// log2 of the C values tried.
     pub log2_c: Vec<f64>,
+    /// log2 of the γ values tried.
     pub log2_gamma: Vec<f64>,
 }
 
@@ -84,9 +86,11 @@ impl Grid {
         Ok(v)
     }
 
+    /// Number of (C, γ) points.
     pub fn len(&self) -> usize {
         self.log2_c.len() * self.log2_gamma.len()
     }
+    /// Whether the grid has no points.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -98,13 +102,16 @@ pub enum Metric {
     /// Unweighted average recall (mean per-class recall).
     #[default]
     Uar,
+    /// Fraction of correct predictions.
     Accuracy,
 }
 
 /// Everything a grid search needs besides data and folds.
 #[derive(Clone, Debug, Default)]
 pub struct GridSearch {
+    /// The (C, γ) points.
     pub grid: Grid,
+    /// What is maximized.
     pub metric: Metric,
     /// Settings shared by every fit (C is overwritten per grid point).
     pub params: SvcParams,
@@ -113,9 +120,13 @@ pub struct GridSearch {
 /// The cross-validated score of one grid point.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GridPoint {
+    /// The cost C.
     pub c: f64,
+    /// The kernel γ.
     pub gamma: f64,
+    /// Cross-validated accuracy.
     pub accuracy: f64,
+    /// Cross-validated unweighted average recall.
     pub uar: f64,
     /// The value of the chosen [`Metric`].
     pub score: f64,
@@ -124,7 +135,9 @@ pub struct GridPoint {
 /// All grid points (γ-major, then C) and the best one.
 #[derive(Clone, Debug)]
 pub struct GridResult {
+    /// Every point, in grid order.
     pub points: Vec<GridPoint>,
+    /// The best point by the metric.
     pub best: GridPoint,
 }
 

@@ -109,12 +109,15 @@ impl RbfKernel {
         Ok(RbfView { base: self, gamma })
     }
 
+    /// The γ of `exp(−γ‖x − y‖²)`.
     pub fn gamma(&self) -> f64 {
         self.gamma
     }
+    /// Features per row.
     pub fn cols(&self) -> usize {
         self.cols
     }
+    /// Row `i` of the data.
     pub fn row(&self, i: usize) -> &[f64] {
         &self.x[i * self.cols..(i + 1) * self.cols]
     }
@@ -212,12 +215,15 @@ impl HammingMatrix {
         Ok(HammingMatrix { n, symbols, counts })
     }
 
+    /// Number of points.
     pub fn len(&self) -> usize {
         self.n
     }
+    /// Whether there are no points.
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }
+    /// Code symbols the distances count over.
     pub fn symbols(&self) -> u32 {
         self.symbols
     }
@@ -280,6 +286,7 @@ impl PrecomputedKernel {
         }
         Ok(PrecomputedKernel { n, gram })
     }
+    /// The `n × n` Gram matrix, row-major.
     pub fn gram(&self) -> &[f64] {
         &self.gram
     }

@@ -31,17 +31,25 @@ const MAX_CLASSES: usize = 1 << 12;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum KernelSpec {
     /// `exp(−γ‖x − y‖²)` on min-max scaled features.
-    Rbf { gamma: f64 },
+    Rbf {
+        /// The kernel γ.
+        gamma: f64,
+    },
     /// `exp(−γ·d_H²)` on SMH codes.
-    RbfHamming { gamma: f64 },
+    RbfHamming {
+        /// The kernel γ.
+        gamma: f64,
+    },
 }
 
 impl KernelSpec {
+    /// The kernel's γ.
     pub fn gamma(&self) -> f64 {
         match *self {
             KernelSpec::Rbf { gamma } | KernelSpec::RbfHamming { gamma } => gamma,
         }
     }
+    /// The kernel's name (`RBF` or `RBF-Hamming`).
     pub fn name(&self) -> &'static str {
         match self {
             KernelSpec::Rbf { .. } => "RBF",
@@ -54,7 +62,12 @@ impl KernelSpec {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SupportVectors {
     /// Scaled feature rows, row-major with `cols` features.
-    Features { cols: usize, rows: Vec<f64> },
+    Features {
+        /// Features per row.
+        cols: usize,
+        /// The rows, row-major.
+        rows: Vec<f64>,
+    },
     /// Packed SMH codes (their [`CodeSpace`] included).
     Codes(Codes),
 }
@@ -63,14 +76,18 @@ pub enum SupportVectors {
 /// class probabilities when the model was trained with Platt scaling.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction {
+    /// The predicted class index.
     pub class: usize,
+    /// LIBSVM's pairwise decision values.
     pub decision: Vec<f64>,
+    /// Class probabilities (Platt scaling), if the model has them.
     pub probabilities: Option<Vec<f64>>,
 }
 
 /// A trained C-SVC with everything needed to predict on new input.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SvmModel {
+    /// The kernel.
     pub kernel: KernelSpec,
     /// The `C` it was trained with (for reports).
     pub c: f64,
@@ -83,6 +100,7 @@ pub struct SvmModel {
     pub scaler: Option<MinMaxScaler>,
     /// The solution, with `sv` renumbered `0..total` into [`SvmModel::support_vectors`].
     pub solution: SvcSolution,
+    /// The support vectors (scaled features or codes).
     pub support_vectors: SupportVectors,
     /// The speaker calibration the input features must have had before the
     /// scaler ([`Calibration::None`] for models trained without, and for every

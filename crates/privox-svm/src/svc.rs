@@ -101,6 +101,7 @@ pub struct SvcSolution {
     pub rho: Vec<f64>,
     /// Platt sigmoid parameters per pair, if fitted.
     pub prob_a: Vec<f64>,
+    /// Platt sigmoid B per pair, if fitted.
     pub prob_b: Vec<f64>,
     /// SMO iterations per pair (diagnostics).
     pub iterations: Vec<usize>,
