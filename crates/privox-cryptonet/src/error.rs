@@ -14,32 +14,51 @@ pub enum CryptonetError {
         "activation layer {layer} is ReLU, which CKKS cannot evaluate: train with a polynomial \
          activation (privox nn train --activation p2 --batch-norm) or swap one in"
     )]
-    NotPolynomial { layer: usize },
+    NotPolynomial {
+        /// Index of the layer.
+        layer: usize,
+    },
     /// No 128-bit parameter set holds the circuit.
     #[error(
         "the circuit needs {levels} multiplicative levels ({log_q} bits of modulus at the smallest \
          precision); no 128-bit-secure parameter set up to N = 2^15 holds it: use lower-degree \
          activations or fewer layers"
     )]
-    TooDeep { levels: usize, log_q: u32 },
+    TooDeep {
+        /// Multiplicative levels needed.
+        levels: usize,
+        /// Bits of modulus needed.
+        log_q: u32,
+    },
     /// A layer is wider than one ciphertext can hold.
     #[error("layer width {width} does not fit in {slots} slots: use narrower layers")]
-    TooWide { width: usize, slots: usize },
+    TooWide {
+        /// The layer width.
+        width: usize,
+        /// Slots per ciphertext.
+        slots: usize,
+    },
     /// The model's numbers cannot be normalised (non-finite or degenerate).
     #[error("the model cannot be compiled: {0}")]
     BadModel(String),
     /// Feature rows of the wrong width.
     #[error("feature row {row} has {found} values; the model expects {expected}")]
     FeatureCount {
+        /// Row index.
         row: usize,
+        /// What the plan expects.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// A feature is NaN or infinite.
     #[error("feature {feature} of row {row} is not finite ({value}); fix or drop that recording")]
     NonFiniteFeature {
+        /// Row index.
         row: usize,
+        /// Feature index.
         feature: usize,
+        /// The value.
         value: f64,
     },
     /// A feature far outside the range the model was trained on.
@@ -48,21 +67,32 @@ pub enum CryptonetError {
          accepts (training rows scale to [-1, 1]); check the recording and the feature units"
     )]
     FeatureOutOfRange {
+        /// Row index.
         row: usize,
+        /// Feature index.
         feature: usize,
+        /// The value.
         value: f64,
     },
     /// More rows than the packing takes in one query.
     #[error("{rows} recordings in one query; this packing takes 1..={max} (split the batch)")]
-    BatchSize { rows: usize, max: usize },
+    BatchSize {
+        /// Rows given.
+        rows: usize,
+        /// Most rows per query.
+        max: usize,
+    },
     /// Keys or a query made for another model, packing or parameter set.
     #[error(
         "{what} was made for another model or parameter set (fingerprint {found}, this plan \
          expects {expected}); regenerate it with this model"
     )]
     WrongPlan {
+        /// The object concerned.
         what: &'static str,
+        /// What the plan expects.
         expected: String,
+        /// What was found.
         found: String,
     },
     /// The evaluation keys lack a rotation the plan needs.
@@ -70,45 +100,64 @@ pub enum CryptonetError {
         "the evaluation keys have no rotation by {step}, which this plan needs; regenerate them \
          with `privox he keygen --model` for this model"
     )]
-    MissingRotation { step: i64 },
+    MissingRotation {
+        /// The rotation step.
+        step: i64,
+    },
     /// A ciphertext of the query is not where the plan expects it.
     #[error(
         "{what}: ciphertext {index} is at level {found} with scale 2^{scale_log2:.2}; the plan \
          expects level {expected}. It was not made by a client of this plan"
     )]
     WrongLevel {
+        /// The object concerned.
         what: &'static str,
+        /// Index of the ciphertext.
         index: usize,
+        /// What the plan expects.
         expected: usize,
+        /// What was found.
         found: usize,
+        /// log2 of the ciphertext's scale.
         scale_log2: f64,
     },
     /// A ciphertext packs another slot count than the plan's (N/2).
     #[error("{what}: ciphertext {index} packs {found} slots; this plan uses {expected}")]
     WrongSlots {
+        /// The object concerned.
         what: &'static str,
+        /// Index of the ciphertext.
         index: usize,
+        /// What the plan expects.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// The query or response holds the wrong number of ciphertexts.
     #[error("{what} holds {found} ciphertexts; this plan expects {expected}")]
     CiphertextCount {
+        /// The object concerned.
         what: &'static str,
+        /// What the plan expects.
         expected: usize,
+        /// What was found.
         found: usize,
     },
     /// Malformed bytes (truncated, bit-flipped, wrong magic or version).
     #[error("malformed {what}")]
     Format {
+        /// The object concerned.
         what: &'static str,
+        /// The envelope error.
         #[source]
         source: FormatError,
     },
     /// A file could not be read or written.
     #[error("{}: {cause}", path.display())]
     Io {
+        /// The file.
         path: std::path::PathBuf,
+        /// The I/O error.
         cause: String,
     },
     /// An error of the CKKS engine.
