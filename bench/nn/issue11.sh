@@ -8,8 +8,9 @@
 #    recipes, ReLU, and the RBF-SVM
 # b  EmoDB and nEMO neutral/angry, LOSO, 5 seeds: ReLU and HE-aware p2, p4, p6
 #    with the robust recipe (table4 --recipe robust --cells he-aware)
-# c  EmoDB, all 7 emotions, LOSO, 5 seeds: ReLU, HE-aware p2 (robust; γ₀ 0.1
-#    and 1, range penalty 1 and 100) and RBF-SVM; pre-activation ranges
+# c  EmoDB, all 7 emotions, LOSO, 5 seeds: RBF-SVM, ReLU and HE-aware p2
+#    (robust recipe; then 3 inner folds, γ₀ fixed at 0.1 or 1, UAR stopping);
+#    pre-activation ranges
 # d  time of one nEMO LOSO fold (examples/speed)
 #
 # Training runs single-threaded and niced (the build machine is shared).
@@ -48,11 +49,16 @@ if [ "$what" = c ] || [ "$what" = all ]; then
   C=neutral,angry,happy,sad,fear,boredom,disgust
   {
     run $P svm eval --features "$EMODB" --classes $C
+    # the robust recipe as it is the default: inner 5-fold speaker CV picks
+    # the epoch count and (polynomial networks) BN γ₀ from {0.1, 1}
     run $P nn eval --features "$EMODB" --classes $C --seeds 5
     run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5
-    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --bn-gamma-init 1
-    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --range-penalty 100
-    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --bn-gamma-init 1 --range-penalty 100
+    # the study behind it: 3 inner folds; γ₀ fixed
+    run $P nn eval --features "$EMODB" --classes $C --seeds 5 --val-folds 3
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --val-folds 3
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --val-folds 3 --stop-on uar
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --val-folds 3 --bn-gamma-init 0.1
+    run $P nn eval --features "$EMODB" --classes $C --activation p2 --batch-norm --seeds 5 --val-folds 3 --bn-gamma-init 1
     # pre-activation ranges on the training rows of a model fitted on all rows
     for g in 0.1 1; do for w in 1 10 100; do
       run $P nn train --features "$EMODB" --classes $C --activation p2 --batch-norm \

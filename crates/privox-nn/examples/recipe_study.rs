@@ -45,8 +45,18 @@ fn variant(name: &str) -> Option<(Recipe, Option<f64>)> {
     for part in name.split('+') {
         match part {
             "paper" => {}
-            "innercv" => r.selection = EpochSelection::InnerCv { folds: 3 },
-            "innercv4" => r.selection = EpochSelection::InnerCv { folds: 4 },
+            "innercv" => {
+                r.selection = EpochSelection::InnerCv {
+                    folds: 3,
+                    bn_gamma_grid: Vec::new(),
+                }
+            }
+            "innercv4" => {
+                r.selection = EpochSelection::InnerCv {
+                    folds: 4,
+                    bn_gamma_grid: Vec::new(),
+                }
+            }
             "class-holdout" => {
                 r.selection = EpochSelection::Holdout {
                     val_folds: 4,

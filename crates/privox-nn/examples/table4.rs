@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let r = Recipe::named(&recipe_name).ok_or("--recipe paper|robust")?;
                 cfg = r.train;
                 let (EpochSelection::Holdout { val_folds: k, .. }
-                | EpochSelection::InnerCv { folds: k }) = r.selection;
+                | EpochSelection::InnerCv { folds: k, .. }) = r.selection;
                 val_folds = k;
                 selection = r.selection;
             }
@@ -104,7 +104,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             val_folds,
             class_aware,
         },
-        EpochSelection::InnerCv { .. } => EpochSelection::InnerCv { folds: val_folds },
+        EpochSelection::InnerCv { bn_gamma_grid, .. } => EpochSelection::InnerCv {
+            folds: val_folds,
+            bn_gamma_grid,
+        },
     };
     if csvs.is_empty() {
         let Some(shared) = shared_dir() else {

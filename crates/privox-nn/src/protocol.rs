@@ -49,7 +49,15 @@ pub enum EpochSelection {
     /// curves (loss or UAR, `TrainConfig::stop_on`) are averaged over the
     /// inner folds, the best epoch of the mean curve is chosen, and a
     /// network is trained on *all* training speakers for that many epochs.
-    InnerCv { folds: usize },
+    ///
+    /// For polynomial networks with batch-norm, the same inner folds also
+    /// choose the initial BN `γ` from `bn_gamma_grid` (the candidate with
+    /// the best mean validation figure wins; the first on ties). An empty
+    /// grid keeps the network's own `bn_gamma_init`.
+    InnerCv {
+        folds: usize,
+        bn_gamma_grid: Vec<f64>,
+    },
 }
 
 impl EpochSelection {
@@ -67,9 +75,23 @@ impl EpochSelection {
                     ""
                 }
             ),
-            EpochSelection::InnerCv { folds } => format!(
-                "epoch count by inner {folds}-fold speaker CV (every class in each validation fold), refit on all training speakers"
-            ),
+            EpochSelection::InnerCv {
+                folds,
+                bn_gamma_grid,
+            } => {
+                let gammas = if bn_gamma_grid.is_empty() {
+                    String::new()
+                } else {
+                    let g: Vec<String> = bn_gamma_grid.iter().map(|g| g.to_string()).collect();
+                    format!(
+                        " (with polynomial activations, BN γ₀ from {{{}}} too)",
+                        g.join(", ")
+                    )
+                };
+                format!(
+                    "epoch count by inner {folds}-fold speaker CV{gammas} (every class in each validation fold), refit on all training speakers"
+                )
+            }
         }
     }
 }
@@ -100,12 +122,14 @@ impl Recipe {
 
     /// The robust recipe (the default of `privox nn`): the paper's
     /// optimiser (plain SGD, lr 0.01, batch 32, ≤ 300 epochs) with a
-    /// class-balanced loss, the epoch count chosen by inner 3-fold speaker
-    /// CV whose validation folds hold every class (mean balanced validation
-    /// loss, patience 20), then a refit on all training speakers; range
-    /// penalty 100 on polynomial networks (keeps the pre-activations inside
-    /// the polynomial's interval on the training rows). `docs/results/cryptonet-plain.md`
-    /// (section "A robust recipe") has the study that chose it.
+    /// class-balanced loss, the epoch count (and, for polynomial networks
+    /// with batch-norm, the BN `γ₀` from [`ROBUST_BN_GAMMA_GRID`]) chosen by
+    /// inner 5-fold speaker CV whose validation folds hold every class (mean
+    /// balanced validation loss, patience 20), then a refit on all training
+    /// speakers; range penalty 100 on polynomial networks (keeps the
+    /// pre-activations inside the polynomial's interval on the training
+    /// rows). `docs/results/cryptonet-plain.md` (section "A robust recipe")
+    /// has the study that chose it.
     pub fn robust() -> Self {
         Recipe {
             train: TrainConfig {
@@ -113,7 +137,10 @@ impl Recipe {
                 range_penalty: 100.0,
                 ..TrainConfig::default()
             },
-            selection: EpochSelection::InnerCv { folds: 3 },
+            selection: EpochSelection::InnerCv {
+                folds: 5,
+                bn_gamma_grid: ROBUST_BN_GAMMA_GRID.to_vec(),
+            },
         }
     }
 
@@ -126,6 +153,17 @@ impl Recipe {
         }
     }
 }
+
+/// The BN `γ₀` candidates of [`Recipe::robust`] for polynomial networks.
+///
+/// Neither value is best everywhere (`docs/results/cryptonet-plain.md`,
+/// "A robust recipe"): `0.1` starts every unit where the polynomial is
+/// nearly affine, which is what keeps binary nEMO from overfitting its
+/// training speakers (γ₀ = 1 lost about 8 points of UAR there); with seven
+/// EmoDB emotions the network needs the polynomial's curvature from the
+/// start and `1` is better. So the inner speaker CV, which already picks the
+/// epoch count, picks `γ₀` too.
+pub const ROBUST_BN_GAMMA_GRID: [f64; 2] = [0.1, 1.0];
 
 /// Names accepted by [`Recipe::named`].
 pub const RECIPE_NAMES: [&str; 2] = ["paper", "robust"];
@@ -487,7 +525,7 @@ pub fn fit_with(
     let train_x = data.x.select_rows(train_idx);
     let scaler = MinMaxScaler::fit(&train_x).map_err(data_err)?;
     let scaled = scaler.transform(&data.x).map_err(data_err)?;
-    let run = |fit_idx: &[usize], val_idx: &[usize], cfg: &TrainConfig| {
+    let run = |spec: &NetworkSpec, fit_idx: &[usize], val_idx: &[usize], cfg: &TrainConfig| {
         let (xf, yf) = rows(&scaled, &data.y, fit_idx);
         let (xv, yv) = rows(&scaled, &data.y, val_idx);
         let val = (!val_idx.is_empty()).then_some(Samples { x: &xv, y: &yv });
@@ -501,7 +539,7 @@ pub fn fit_with(
         )
     };
     if cfg.patience == 0 {
-        let trained = run(train_idx, &[], cfg)?;
+        let trained = run(spec, train_idx, &[], cfg)?;
         return Ok(FittedFold { scaler, trained });
     }
     let trained = match *selection {
@@ -510,7 +548,7 @@ pub fn fit_with(
             class_aware: false,
         } => {
             let (fit_idx, val_idx) = speaker_holdout(data, train_idx, val_folds, cfg.seed)?;
-            run(&fit_idx, &val_idx, cfg)?
+            run(spec, &fit_idx, &val_idx, cfg)?
         }
         EpochSelection::Holdout {
             val_folds,
@@ -518,31 +556,57 @@ pub fn fit_with(
         } => {
             let folds = inner_folds(data, train_idx, val_folds, cfg.seed)?;
             let inner = pick_validation_fold(&folds, &data.y, n_classes);
-            run(&inner.train, &inner.test, cfg)?
+            run(spec, &inner.train, &inner.test, cfg)?
         }
-        EpochSelection::InnerCv { folds } => {
+        EpochSelection::InnerCv {
+            folds,
+            ref bn_gamma_grid,
+        } => {
             let inner = inner_folds(data, train_idx, folds, cfg.seed)?;
-            let mut curves: Vec<Vec<EpochStats>> = Vec::new();
-            for f in &inner {
-                match run(&f.train, &f.test, cfg) {
-                    Ok(t) => curves.push(t.history),
-                    // An inner training part with one class: skip that fold.
-                    Err(NnError::SingleClass { .. }) => {}
-                    Err(e) => return Err(e),
+            let candidates: Vec<NetworkSpec> = if spec.batch_norm
+                && spec.activation.interval().is_some()
+                && !bn_gamma_grid.is_empty()
+            {
+                bn_gamma_grid
+                    .iter()
+                    .map(|&g| NetworkSpec {
+                        bn_gamma_init: g,
+                        ..spec.clone()
+                    })
+                    .collect()
+            } else {
+                vec![spec.clone()]
+            };
+            // (mean validation figure, epochs, candidate)
+            let mut best: Option<(f64, usize, &NetworkSpec)> = None;
+            for candidate in &candidates {
+                let mut curves: Vec<Vec<EpochStats>> = Vec::new();
+                for f in &inner {
+                    match run(candidate, &f.train, &f.test, cfg) {
+                        Ok(t) => curves.push(t.history),
+                        // An inner training part with one class: skip that fold.
+                        Err(NnError::SingleClass { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                if curves.is_empty() {
+                    return Err(NnError::InvalidConfig(
+                        "no inner fold has two classes in its training speakers: too few speakers per class for inner cross-validation; use --patience 0 or the paper recipe".into(),
+                    ));
+                }
+                let (epochs, value) = best_mean_epoch(&curves, cfg.stop_on, cfg.min_epochs);
+                if best.is_none_or(|(v, _, _)| value < v) {
+                    best = Some((value, epochs, candidate));
                 }
             }
-            if curves.is_empty() {
-                return Err(NnError::InvalidConfig(
-                    "no inner fold has two classes in its training speakers: too few speakers per class for inner cross-validation; use --patience 0 or the paper recipe".into(),
-                ));
-            }
-            let epochs = best_mean_epoch(&curves, cfg.stop_on, cfg.min_epochs);
+            // Invariant: `candidates` is never empty, so the loop set `best`.
+            let (_, epochs, chosen) = best.expect("at least one candidate");
             let refit = TrainConfig {
                 max_epochs: epochs,
                 patience: 0,
                 ..cfg.clone()
             };
-            let mut t = run(train_idx, &[], &refit)?;
+            let mut t = run(chosen, train_idx, &[], &refit)?;
             t.best_epoch = epochs;
             t
         }
@@ -596,13 +660,14 @@ fn inner_folds(data: &Dataset, train_idx: &[usize], k: usize, seed: u64) -> Resu
 }
 
 /// The epoch (1-based, ≥ `min_epochs`) whose validation figure, averaged
-/// over the inner folds, is best. A fold that stopped early contributes
-/// its last value to later epochs.
+/// over the inner folds, is best, and that mean figure (lower is better:
+/// the loss, or minus the UAR). A fold that stopped early contributes its
+/// last value to later epochs.
 pub(crate) fn best_mean_epoch(
     curves: &[Vec<EpochStats>],
     stop_on: StopOn,
     min_epochs: usize,
-) -> usize {
+) -> (usize, f64) {
     let len = curves.iter().map(Vec::len).max().unwrap_or(0);
     let value = |s: &EpochStats| match stop_on {
         StopOn::ValLoss => s.val_loss.unwrap_or(f64::INFINITY),
@@ -619,7 +684,7 @@ pub(crate) fn best_mean_epoch(
             best = (mean, e);
         }
     }
-    best.1
+    (best.1, best.0)
 }
 
 fn rows(x: &Matrix, y: &[usize], idx: &[usize]) -> (Matrix, Vec<usize>) {
@@ -936,7 +1001,10 @@ mod tests {
         let s = cells[0].summary().unwrap();
         assert_eq!(s.collapsed_folds, 0, "{:?}", cells[0].runs[0].per_fold);
         assert!(s.worst_uar > 85.0, "{s:?}");
-        assert!(s.max_preactivation <= 2.5, "{s:?}");
+        // Held-out speakers may leave the training interval [-2, 2] a little
+        // (γ₀ = 1 can win the inner search here); the encrypted evaluator
+        // covers 1.5× the training range, so 3 is the bound that matters.
+        assert!(s.max_preactivation <= 3.0, "{s:?}");
     }
 
     #[test]
@@ -944,7 +1012,10 @@ mod tests {
         let data = one_class_speaker_corpus(3, 4);
         let train_idx: Vec<usize> = (0..data.len()).filter(|&i| data.groups[i] != 9).collect();
         let mut r = fast(Recipe::robust());
-        r.selection = EpochSelection::InnerCv { folds: 3 };
+        r.selection = EpochSelection::InnerCv {
+            folds: 3,
+            bn_gamma_grid: Vec::new(),
+        };
         r.train.min_epochs = 7;
         let f = fit_with(&data, &train_idx, &small_he_aware(), &r.train, &r.selection).unwrap();
         let t = &f.trained;
@@ -976,9 +1047,9 @@ mod tests {
         // Mean over the two: 2.5, 1.5, 1.5 (second curve stopped: its last
         // value carries on), 2.0 → epoch 2.
         let curves = [curve(&[3.0, 1.0, 2.0, 3.0]), curve(&[2.0, 2.0])];
-        assert_eq!(best_mean_epoch(&curves, StopOn::ValLoss, 0), 2);
-        assert_eq!(best_mean_epoch(&curves, StopOn::ValUar, 0), 2);
-        assert_eq!(best_mean_epoch(&curves, StopOn::ValLoss, 4), 4);
+        assert_eq!(best_mean_epoch(&curves, StopOn::ValLoss, 0).0, 2);
+        assert_eq!(best_mean_epoch(&curves, StopOn::ValUar, 0).0, 2);
+        assert_eq!(best_mean_epoch(&curves, StopOn::ValLoss, 4).0, 4);
     }
 
     #[test]
