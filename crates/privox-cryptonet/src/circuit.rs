@@ -27,9 +27,13 @@ pub const RANGE_MARGIN: f64 = 1.5;
 /// input `j` into output `k`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AffineStage {
+    /// Input width.
     pub inputs: usize,
+    /// Output width.
     pub outputs: usize,
+    /// `weights[o][i]`: output `o`, input `i`.
     pub weights: Vec<Vec<f64>>,
+    /// One bias per output.
     pub bias: Vec<f64>,
 }
 
@@ -37,6 +41,7 @@ pub struct AffineStage {
 /// `u^k` (`coeffs[0] == 0`), and the leading coefficient is `±1`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PolyStage {
+    /// Monic coefficients, constant term first.
     pub coeffs: Vec<f64>,
 }
 
@@ -55,17 +60,22 @@ impl PolyStage {
 /// One stage of a [`Circuit`].
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stage {
+    /// An affine layer.
     Affine(AffineStage),
+    /// A polynomial activation.
     Poly(PolyStage),
 }
 
 /// A network in the form the encrypted evaluators compute.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Circuit {
+    /// The layers in evaluation order.
     pub stages: Vec<Stage>,
     /// Multiply the circuit's outputs by this to get the model's logits.
     pub output_scale: f64,
+    /// Features per recording.
     pub n_inputs: usize,
+    /// Classes (outputs of the last stage).
     pub n_classes: usize,
 }
 

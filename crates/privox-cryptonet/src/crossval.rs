@@ -16,22 +16,30 @@ use crate::roundtrip::{RoundTripOptions, round_trip};
 /// A test recording whose encrypted decision differs from the plaintext one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FoldDisagreement {
+    /// The recording's file name.
     pub file: String,
+    /// Plaintext difference between its two highest logits.
     pub margin: f64,
+    /// Largest |encrypted − plaintext| logit difference of that recording.
     pub error: f64,
 }
 
 /// One seed of one encrypted cell.
 #[derive(Clone, Debug)]
 pub struct EncryptedRun {
+    /// Training seed of this run.
     pub seed: u64,
     /// Pooled over folds: plaintext decisions.
     pub plain: ConfusionMatrix,
     /// Pooled over folds: decrypted decisions.
     pub encrypted: ConfusionMatrix,
+    /// Test recordings, pooled over folds.
     pub rows: usize,
+    /// Recordings whose encrypted decision equals the plaintext one.
     pub agree: usize,
+    /// The recordings that differ.
     pub disagreements: Vec<FoldDisagreement>,
+    /// Largest |encrypted − plaintext| logit over all rows and classes.
     pub max_abs_error: f64,
     /// Server time of each query (ms).
     pub server_ms: Vec<f64>,
@@ -42,8 +50,11 @@ pub struct EncryptedRun {
 /// One evaluation of one job (e.g. "p4, BN") over every seed.
 #[derive(Clone, Debug)]
 pub struct EncryptedCell {
+    /// Cell name (job and inference activation).
     pub name: String,
+    /// Packing used for the encrypted evaluation.
     pub packing: Packing,
+    /// One run per seed.
     pub runs: Vec<EncryptedRun>,
 }
 

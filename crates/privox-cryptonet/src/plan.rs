@@ -86,13 +86,22 @@ pub enum SingleStage {
     /// ciphertext, block sum. Output replicated in every block.
     First,
     /// Baby-step giant-step on a replicated input; replicated output.
-    Bsgs { baby: usize },
+    Bsgs {
+        /// Baby steps (rotations of the input).
+        baby: usize,
+    },
     /// Baby steps on a replicated input, giant steps summed across blocks by
     /// a rotation tree; the output is correct in blocks `0, 2G, 4G, …` only.
-    Tree { baby: usize, giants: usize },
+    Tree {
+        /// Baby steps (rotations of the input).
+        baby: usize,
+        /// Giant steps, summed across blocks.
+        giants: usize,
+    },
     /// Last affine layer: each output's weights in a window of `window`
     /// slots of a correct block, window sums; output `c` ends in `slots[c]`.
     Dot {
+        /// Slots per output's weight window.
         window: usize,
         /// Input block `c` reads from and its offset inside the block.
         places: Vec<(usize, usize)>,
@@ -133,8 +142,11 @@ impl SingleLayout {
 /// Everything both halves derive from the model and the packing.
 #[derive(Clone, Debug)]
 pub struct Plan {
+    /// How recordings are packed into ciphertexts.
     pub packing: Packing,
+    /// The compiled network.
     pub circuit: Circuit,
+    /// The 128-bit CKKS parameters.
     pub params: CkksParams,
     /// Level of the ciphertexts entering each stage.
     pub stage_levels: Vec<usize>,

@@ -44,7 +44,9 @@ pub fn depth(c: &[f64]) -> usize {
 
 /// Evaluates polynomials on ciphertexts of one plan.
 pub struct PolyEvaluator<'a> {
+    /// The evaluator of the plan's parameters.
     pub ev: &'a Evaluator,
+    /// Relinearization key for the products.
     pub rk: &'a RelinKey,
     /// Canonical scale of each level.
     pub scales: &'a [f64],

@@ -17,6 +17,7 @@ use crate::wire::{Query, Response, eval_keys_to_bytes};
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct RoundTripOptions {
+    /// Single-query or batch packing.
     pub packing: Packing,
     /// Batch packing: pad every query to a full batch (N/2 recordings) by
     /// repeating rows, so per-recording times are those of a full batch.
@@ -42,6 +43,7 @@ impl Default for RoundTripOptions {
 /// A recording whose encrypted decision differs from the plaintext one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Disagreement {
+    /// Index of the recording in the input rows.
     pub row: usize,
     /// Plaintext difference between its two highest logits.
     pub margin: f64,
@@ -52,7 +54,9 @@ pub struct Disagreement {
 /// Median, in milliseconds, of a stage's timings.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Timing {
+    /// Median over the samples, in milliseconds.
     pub median_ms: f64,
+    /// Number of timings.
     pub samples: usize,
 }
 
@@ -75,17 +79,23 @@ impl Timing {
 /// Everything measured in one round trip over a set of recordings.
 #[derive(Clone, Debug)]
 pub struct RoundTripReport {
+    /// Human description of the plan.
     pub plan: String,
+    /// Packing used.
     pub packing: Packing,
+    /// Recordings evaluated.
     pub rows: usize,
     /// Recordings per query (1, or N/2 for a full batch).
     pub rows_per_query: usize,
+    /// Recordings whose encrypted decision equals the plaintext one.
     pub agree: usize,
+    /// The recordings that differ.
     pub disagreements: Vec<Disagreement>,
     /// Largest |encrypted − plaintext| logit over all rows and classes.
     pub max_abs_error: f64,
     /// Smallest plaintext margin over all rows.
     pub min_margin: f64,
+    /// Client: key generation (secret, relinearization and Galois keys).
     pub keygen: Timing,
     /// Client: scale + encode + encrypt, per query.
     pub encrypt: Timing,
@@ -93,14 +103,19 @@ pub struct RoundTripReport {
     pub server: Timing,
     /// Client: decrypt + decode + decide, per query.
     pub decrypt: Timing,
+    /// Evaluation keys as uploaded.
     pub eval_key_bytes: usize,
+    /// Secret key as stored by the client.
     pub secret_key_bytes: usize,
     /// Query bytes as uploaded (seeded ciphertexts).
     pub query_bytes: usize,
+    /// Encrypted scores as downloaded.
     pub response_bytes: usize,
     /// Decrypted logits and decisions, per row.
     pub logits: Vec<Vec<f64>>,
+    /// Decisions from the decrypted logits.
     pub decisions: Vec<usize>,
+    /// Decisions of the plaintext network.
     pub plain_decisions: Vec<usize>,
 }
 

@@ -89,13 +89,16 @@ pub fn eval_keys_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<EvaluationKeys>
 pub struct Query {
     /// Recordings in this query (1 for single-query packing).
     pub rows: usize,
+    /// The ciphertexts, in the plan's order.
     pub cts: Vec<Ciphertext>,
 }
 
 /// The server's answer: the encrypted scores.
 #[derive(Clone, Debug)]
 pub struct Response {
+    /// Recordings answered.
     pub rows: usize,
+    /// The encrypted scores.
     pub cts: Vec<Ciphertext>,
 }
 

@@ -42,7 +42,12 @@ pub enum EpochSelection {
     /// every class (when the classes are spread over enough speakers);
     /// otherwise they are a plain speaker-grouped fold, which may hold one
     /// class only. With `patience == 0`: all rows, `max_epochs` epochs.
-    Holdout { val_folds: usize, class_aware: bool },
+    Holdout {
+        /// The held-out part is 1/`val_folds` of the training speakers.
+        val_folds: usize,
+        /// Hold out speakers that cover every class.
+        class_aware: bool,
+    },
     /// Inner speaker-grouped `folds`-fold cross-validation with validation
     /// folds that contain every class: each inner network early-stops on its
     /// validation fold (`patience`, `min_epochs`), the per-epoch validation
@@ -55,7 +60,9 @@ pub enum EpochSelection {
     /// the best mean validation figure wins; the first on ties). An empty
     /// grid keeps the network's own `bn_gamma_init`.
     InnerCv {
+        /// Inner speaker-grouped folds.
         folds: usize,
+        /// BN `γ₀` candidates for polynomial networks (empty: keep the spec's).
         bn_gamma_grid: Vec<f64>,
     },
 }
@@ -171,7 +178,9 @@ pub const RECIPE_NAMES: [&str; 2] = ["paper", "robust"];
 /// One network to train per fold and the activations to evaluate it with.
 #[derive(Clone, Debug)]
 pub struct Job {
+    /// Name used in reports.
     pub name: String,
+    /// The network to train.
     pub spec: NetworkSpec,
     /// `(cell name, activation used at inference)`; `None` keeps the
     /// training activation.
@@ -193,6 +202,7 @@ impl Job {
 /// to jobs whose activation has an interval, or when one is given).
 #[derive(Clone, Debug)]
 pub struct ProtocolConfig {
+    /// Optimiser, loss weights, epochs, patience, range penalty.
     pub train: TrainConfig,
     /// How each training fold chooses its epoch count.
     pub selection: EpochSelection,
@@ -208,6 +218,7 @@ pub struct ProtocolConfig {
 /// Results of one evaluation cell (job × inference activation) for one seed.
 #[derive(Clone, Debug)]
 pub struct CellRun {
+    /// Training seed of this run.
     pub seed: u64,
     /// `(fold name, confusion matrix)` per outer fold.
     pub per_fold: Vec<(String, ConfusionMatrix)>,
@@ -246,7 +257,9 @@ pub fn is_collapsed(cm: &ConfusionMatrix) -> bool {
 /// All seeds of one evaluation cell.
 #[derive(Clone, Debug)]
 pub struct CellResult {
+    /// Cell name (job and inference activation).
     pub name: String,
+    /// One run per seed.
     pub runs: Vec<CellRun>,
 }
 
@@ -318,7 +331,9 @@ impl CellResult {
 /// A network trained on one fold with the scaler it expects.
 #[derive(Clone, Debug)]
 pub struct FittedFold {
+    /// The min-max scaler fitted on the fold's training rows.
     pub scaler: MinMaxScaler,
+    /// The trained network and its history.
     pub trained: Trained,
 }
 
