@@ -9,20 +9,9 @@
 //!   unchanged.
 
 use std::path::Path;
-use std::process::Command;
 
-fn privox(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_privox"))
-        .args(args)
-        .output()
-        .expect("run privox");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+mod common;
+use common::privox;
 
 /// 5 speakers × 12 rows of 4 features, neutral/angry alternating; every
 /// speaker has a large offset of their own (the thing calibration removes).

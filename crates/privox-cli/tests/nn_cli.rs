@@ -3,20 +3,9 @@
 //! multi-class model, and clear failures on bad options.
 
 use std::path::Path;
-use std::process::Command;
 
-fn privox(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_privox"))
-        .args(args)
-        .output()
-        .expect("run privox");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+mod common;
+use common::privox;
 
 /// 6 speakers × 12 rows of 4 features, classes a, b, c; speaker 0 holds
 /// only `a`, speaker 1 only `c`, the others all three.

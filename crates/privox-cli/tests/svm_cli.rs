@@ -3,20 +3,9 @@
 
 use privox_smh::{CodeTable, SmhKey, SmhParams};
 use std::path::Path;
-use std::process::Command;
 
-fn privox(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_privox"))
-        .args(args)
-        .output()
-        .expect("run privox");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
+mod common;
+use common::privox;
 
 /// 4 speakers × 12 rows, two classes separated along every feature.
 fn rows() -> Vec<(String, String, String, Vec<f64>)> {
