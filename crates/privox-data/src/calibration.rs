@@ -114,9 +114,10 @@ impl Calibration {
             0 => Ok(Calibration::None),
             1 => Ok(Calibration::Speaker),
             2 => Ok(Calibration::Robust),
-            _ => Err(FormatError::Invalid(format!(
-                "unknown calibration mode {b}"
-            ))),
+            _ => Err(FormatError::UnknownTag {
+                what: "calibration mode",
+                found: u64::from(b),
+            }),
         }
     }
 
@@ -361,7 +362,13 @@ impl SpeakerStats {
         let kept = match r.get_u8()? {
             0 => None,
             1 => Some(r.get_f64s(MAX_KEPT_VALUES)?),
-            f => return Err(FormatError::Invalid(format!("bad kept-rows flag {f}")).into()),
+            f => {
+                return Err(FormatError::UnknownTag {
+                    what: "kept-rows flag",
+                    found: u64::from(f),
+                }
+                .into());
+            }
         };
         r.finish()?;
         let d = mean.len();
@@ -373,10 +380,9 @@ impl SpeakerStats {
                     && k.iter().all(|v| v.is_finite())
             });
         if !consistent {
-            return Err(FormatError::Invalid(
-                "calibration statistics are inconsistent (lengths, counts or non-finite values)"
-                    .into(),
-            )
+            return Err(FormatError::Inconsistent {
+                what: "calibration statistics (lengths, counts or non-finite values)",
+            }
             .into());
         }
         Ok((

@@ -9,6 +9,8 @@
 //! * [`MinMaxScaler`]: scaling to [-1, 1] fitted on training rows only;
 //! * [`leave_one_group_out`] and [`group_k_fold`]: speaker-independent splits;
 //! * [`ConfusionMatrix`]: accuracy, unweighted average recall (UAR);
+//! * [`protocol`]: one evaluation protocol for every model ([`Fit`],
+//!   [`Predict`], [`OuterSplit`], [`InnerSplit`], [`evaluate`]);
 //! * [`calibrate`]: per-speaker calibration on the client (see [`Calibration`]).
 //!
 //! ```
@@ -37,6 +39,7 @@
 mod calibration;
 mod matrix;
 mod metrics;
+pub mod protocol;
 mod scaler;
 mod shared;
 mod split;
@@ -49,6 +52,10 @@ pub use calibration::{
 };
 pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, mean_std};
+pub use protocol::{
+    Evaluation, Fit, FoldResult, InnerSplit, Labelled, Metric, OuterSplit, Predict, SpeakerIndex,
+    evaluate,
+};
 pub use scaler::MinMaxScaler;
 pub use shared::{
     REQUIRE_SHARED_VAR, shared_dir, shared_file, shared_required, skip_without_shared,
@@ -116,6 +123,16 @@ pub enum DataError {
         /// Features the model or scaler was made for.
         expected: usize,
         /// Features in the data.
+        found: usize,
+    },
+    /// A split needs more speakers than the data has.
+    #[error("{what} needs at least {needed} speakers, found {found}")]
+    TooFewSpeakers {
+        /// The split asked for.
+        what: &'static str,
+        /// Speakers needed.
+        needed: usize,
+        /// Speakers present.
         found: usize,
     },
     /// A train/test split cannot be made as asked.

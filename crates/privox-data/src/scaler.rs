@@ -89,9 +89,9 @@ impl MinMaxScaler {
         let min = r.get_f64s(MAX_FEATURES)?;
         let max = r.get_f64s(MAX_FEATURES)?;
         if min.len() != max.len() || min.iter().chain(&max).any(|v| !v.is_finite()) {
-            return Err(FormatError::Invalid(
-                "scaler ranges are inconsistent or not finite".into(),
-            ));
+            return Err(FormatError::Inconsistent {
+                what: "scaler ranges (lengths or non-finite values)",
+            });
         }
         Ok(MinMaxScaler { min, max })
     }

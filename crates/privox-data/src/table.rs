@@ -1,7 +1,6 @@
 //! Feature tables (CSV) and labelled datasets.
 
 use crate::{DataError, Matrix};
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -191,20 +190,14 @@ impl FeatureTable {
         }
         let x = self.x.select_rows(&keep);
         x.check_finite()?;
-        let mut group_names: Vec<String> = Vec::new();
-        let mut group_index: HashMap<&str, usize> = HashMap::new();
-        let mut groups = Vec::with_capacity(keep.len());
-        let mut y = Vec::with_capacity(keep.len());
-        for &i in &keep {
-            let s = self.speakers[i].as_str();
-            let g = *group_index.entry(s).or_insert_with(|| {
-                group_names.push(s.to_string());
-                group_names.len() - 1
-            });
-            groups.push(g);
-            // Present by construction of `keep`.
-            y.push(classes.index_of(&self.labels[i]).unwrap_or(0));
-        }
+        let mut speakers = crate::SpeakerIndex::new();
+        let groups = speakers.intern_all(keep.iter().map(|&i| self.speakers[i].as_str()));
+        // Present by construction of `keep`.
+        let y = keep
+            .iter()
+            .map(|&i| classes.index_of(&self.labels[i]).unwrap_or(0))
+            .collect();
+        let group_names = speakers.into_names();
         Ok(Dataset {
             x,
             y,
