@@ -6,7 +6,6 @@
 //! entry lookup table indexed by those counts, so no γ or C recomputes a
 //! distance. Work is spread over (configuration, fold) tasks with rayon.
 
-use anyhow::{Context, Result};
 use privox_data::{
     ConfusionMatrix, Dataset, Fold, Matrix, MinMaxScaler, group_k_fold, leave_one_group_out,
 };
@@ -15,6 +14,8 @@ use privox_smh::{SmhKey, SmhParams, hamming_counts_symmetric};
 use privox_svm::{Kernel, SvcParams, cross_validate, train};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::{ReproError, Result};
 
 /// Largest γ·median(d²) searched: beyond it typical off-diagonal kernel
 /// values fall below e^-16 of the diagonal, and double precision in the
@@ -34,7 +35,9 @@ pub const MAX_GAMMA_TIMES_MEDIAN: f64 = 16.0;
 /// γ with γ·median(d²) above [`MAX_GAMMA_TIMES_MEDIAN`] are skipped.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SearchGrid {
+    /// log2 of C·σ_K.
     pub log2_c: Vec<f64>,
+    /// log2 of γ·s.
     pub log2_gamma_rel: Vec<f64>,
     /// Speaker-grouped inner folds (fewer if a fold has fewer speakers).
     pub inner_folds: usize,
@@ -45,26 +48,50 @@ pub struct SearchGrid {
 /// One (k, Δ) point of Table 1/2, or a Δ-tuning row (Δ chosen per fold).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Hashing {
-    Fixed { k: u32, delta: f64 },
-    Tuned { k: u32, target_percent: f64 },
+    /// A fixed alphabet size and quantization step.
+    Fixed {
+        /// Alphabet size.
+        k: u32,
+        /// Quantization step.
+        delta: f64,
+    },
+    /// Δ tuned per fold so that the predicted leakage meets a target.
+    Tuned {
+        /// Alphabet size.
+        k: u32,
+        /// Target leakage in percent.
+        target_percent: f64,
+    },
 }
 
 /// What the outer fold of one task trains.
 #[derive(Clone, Copy, Debug)]
 pub enum TaskKind {
+    /// The RBF-SVM on the scaled features.
     Baseline,
-    Hashed { hashing: Hashing, seed: u64 },
+    /// The RBF-Hamming SVM on SMH codes.
+    Hashed {
+        /// The (k, Δ) or tuning target.
+        hashing: Hashing,
+        /// The key seed.
+        seed: u64,
+    },
 }
 
 /// Results of one outer fold of one configuration.
 #[derive(Clone, Debug)]
 pub struct FoldOutcome {
+    /// True classes of the held-out rows.
     pub y_true: Vec<usize>,
+    /// Predicted classes of the held-out rows.
     pub y_pred: Vec<usize>,
     /// Held-out × training code pairs with d_H below the threshold.
     pub leak_below: u64,
+    /// Held-out × training pairs counted.
     pub leak_pairs: u64,
+    /// The chosen C.
     pub c: f64,
+    /// The chosen γ.
     pub gamma: f64,
     /// Δ used (the tuned value for tuning rows).
     pub delta: Option<f64>,
@@ -74,8 +101,11 @@ pub struct FoldOutcome {
 
 /// An outer LOSO fold with its scaled features and inner folds.
 pub struct OuterFold {
+    /// The held-out speaker.
     pub name: String,
+    /// Training rows.
     pub train: Vec<usize>,
+    /// Held-out rows.
     pub test: Vec<usize>,
     /// Inner speaker-grouped folds in global row indices.
     pub inner: Vec<Fold>,
@@ -86,23 +116,28 @@ pub struct OuterFold {
 /// Builds the LOSO folds, scalers and inner folds of a data set.
 pub fn outer_folds(data: &Dataset, grid: &SearchGrid) -> Result<Vec<OuterFold>> {
     let folds = leave_one_group_out(&data.groups, &data.group_names);
-    anyhow::ensure!(
-        folds.len() >= 3,
-        "leave-one-speaker-out with an inner speaker-grouped search needs at least 3 speakers, found {}",
-        folds.len()
-    );
+    if folds.len() < 3 {
+        return Err(ReproError::TooFewSpeakers {
+            found: folds.len(),
+            needed: 3,
+        });
+    }
     folds
         .into_iter()
         .map(|f| {
-            let scaler = MinMaxScaler::fit(&data.x.select_rows(&f.train))
-                .with_context(|| format!("fitting the scaler of fold {}", f.name))?;
-            let scaled = scaler.transform(&data.x)?;
+            let scaler = MinMaxScaler::fit(&data.x.select_rows(&f.train)).map_err(
+                ReproError::data(format!("fitting the scaler of fold {}", f.name)),
+            )?;
+            let scaled = scaler
+                .transform(&data.x)
+                .map_err(ReproError::data(format!("scaling fold {}", f.name)))?;
             let train_groups: Vec<usize> = f.train.iter().map(|&i| data.groups[i]).collect();
             let mut distinct = train_groups.clone();
             distinct.sort_unstable();
             distinct.dedup();
             let k = grid.inner_folds.min(distinct.len());
-            let inner = group_k_fold(&train_groups, k, grid.inner_seed)?
+            let inner = group_k_fold(&train_groups, k, grid.inner_seed)
+                .map_err(ReproError::data(format!("inner folds of fold {}", f.name)))?
                 .into_iter()
                 .map(|g| Fold {
                     name: g.name,
@@ -240,7 +275,8 @@ fn search_and_fit<K: Kernel>(
                 c,
                 ..SvcParams::default()
             };
-            let cm = cross_validate(&kernel, y, 2, &fold.inner, &params)?;
+            let cm = cross_validate(&kernel, y, 2, &fold.inner, &params)
+                .map_err(ReproError::svm(format!("inner CV at C = {c}, γ = {gamma}")))?;
             let score = cm.uar();
             // Highest inner UAR; ties keep the earlier (smaller γ, then smaller C).
             if best.is_none_or(|(s, _, _)| score > s) {
@@ -248,8 +284,7 @@ fn search_and_fit<K: Kernel>(
             }
         }
     }
-    let (_, c, gamma) =
-        best.context("the (C, γ) grid is empty; give --log2-c and --log2-gamma values")?;
+    let (_, c, gamma) = best.ok_or(ReproError::EmptyGrid)?;
     let kernel = make_kernel(gamma);
     let ytr: Vec<usize> = fold.train.iter().map(|&i| y[i]).collect();
     let sol = train(
@@ -261,7 +296,8 @@ fn search_and_fit<K: Kernel>(
             c,
             ..SvcParams::default()
         },
-    )?;
+    )
+    .map_err(ReproError::svm(format!("training at C = {c}, γ = {gamma}")))?;
     let pred = fold
         .test
         .iter()
@@ -334,18 +370,23 @@ pub fn run_task(
                         cols,
                         Some(&groups),
                         &opts,
-                    )?;
-                    let report = tune_with_model(&model, &opts).with_context(|| {
-                        format!("Δ tuning for {target_percent} % leakage at k = {k}, mpc = {mpc}")
-                    })?;
+                    )
+                    .map_err(ReproError::smh("the leakage model of Δ tuning"))?;
+                    let report = tune_with_model(&model, &opts).map_err(ReproError::smh(
+                        format!("Δ tuning for {target_percent} % leakage at k = {k}, mpc = {mpc}"),
+                    ))?;
                     let (delta, predicted) = (report.delta, report.predicted_percent);
                     (k, delta, Some(predicted))
                 }
             };
             let threshold = threshold_for(k)?;
-            let params = SmhParams::new(k, delta, mpc, cols)?;
+            let params = SmhParams::new(k, delta, mpc, cols).map_err(ReproError::smh(format!(
+                "SMH parameters k = {k}, Δ = {delta}"
+            )))?;
             let key = SmhKey::generate_with_seed(params, seed);
-            let codes = key.hash(fold.scaled.as_slice(), cols)?;
+            let codes = key
+                .hash(fold.scaled.as_slice(), cols)
+                .map_err(ReproError::smh("hashing the scaled features"))?;
             let hm = hamming_counts_symmetric(&codes);
             let counts = hm.counts();
             let symbols = hm.symbols();
@@ -391,16 +432,17 @@ pub fn run_task(
 
 /// The paper's privacy threshold for k.
 pub fn threshold_for(k: u32) -> Result<f64> {
-    privox_smh::leakage::default_threshold(k).with_context(|| {
-        format!("no default leakage threshold for k = {k}; the paper defines k = 2, 3, 5, 10")
-    })
+    privox_smh::leakage::default_threshold(k).ok_or(ReproError::NoThreshold { k })
 }
 
 /// Pools the folds of one configuration and seed.
 pub fn pool(outcomes: &[&FoldOutcome]) -> Result<ConfusionMatrix> {
     let mut cm = ConfusionMatrix::new(2);
     for o in outcomes {
-        cm.merge(&ConfusionMatrix::from_predictions(2, &o.y_true, &o.y_pred)?)?;
+        let fold = ConfusionMatrix::from_predictions(2, &o.y_true, &o.y_pred)
+            .map_err(ReproError::data("pooling the folds' predictions"))?;
+        cm.merge(&fold)
+            .map_err(ReproError::data("pooling the folds' predictions"))?;
     }
     Ok(cm)
 }

@@ -1,11 +1,11 @@
 //! The privacy/utility frontier: UAR against leakage, one colour per corpus.
 
-use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 use std::path::Path;
 
 use super::record::RunRecord;
 use super::report::label;
+use crate::{ReproError, Result};
 
 const COLOURS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
@@ -50,7 +50,10 @@ fn pareto(mut pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// Writes the frontier SVG.
 pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
-    let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
+    let err = |e: DrawingAreaErrorKind<std::io::Error>| ReproError::Plot {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
     let mut y_min: f64 = 100.0;
     let mut y_max: f64 = 50.0;
     for r in records {
@@ -70,7 +73,7 @@ pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
     );
 
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
+    root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "SMH privacy/utility frontier (LOSO, neutral vs angry, mpc = 32)",
@@ -80,13 +83,13 @@ pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
         .x_label_area_size(45)
         .y_label_area_size(55)
         .build_cartesian_2d(0f64..100f64, y_lo..y_hi)
-        .map_err(|e| err(&e))?;
+        .map_err(err)?;
     chart
         .configure_mesh()
         .x_desc("leakage % (held-out × training code pairs with d_H below the threshold)")
         .y_desc("UAR % (mean over key seeds)")
         .draw()
-        .map_err(|e| err(&e))?;
+        .map_err(err)?;
 
     for (i, r) in records.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
@@ -95,21 +98,21 @@ pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
         let all: Vec<(f64, f64)> = grid.iter().chain(&tuned).copied().collect();
         chart
             .draw_series(LineSeries::new(pareto(all), colour.stroke_width(2)))
-            .map_err(|e| err(&e))?
+            .map_err(err)?
             .label(format!("{name}: frontier, ● k×Δ grid, ▲ Δ tuned (k=3)"))
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
         chart
             .draw_series(grid.iter().map(|&p| Circle::new(p, 4, colour.filled())))
-            .map_err(|e| err(&e))?;
+            .map_err(err)?;
         chart
             .draw_series(
                 tuned
                     .iter()
                     .map(|&p| TriangleMarker::new(p, 6, colour.filled())),
             )
-            .map_err(|e| err(&e))?;
+            .map_err(err)?;
         if let Some(b) = &r.baseline {
             let u = b.uar().0;
             chart
@@ -119,7 +122,7 @@ pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
                     4,
                     colour.stroke_width(1),
                 ))
-                .map_err(|e| err(&e))?
+                .map_err(err)?
                 .label(format!("{name}: RBF-SVM baseline on features"))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(1))
@@ -132,8 +135,8 @@ pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| err(&e))?;
-    root.present().map_err(|e| err(&e))?;
+        .map_err(err)?;
+    root.present().map_err(err)?;
     Ok(())
 }
 

@@ -1,0 +1,232 @@
+//! Reproduction of the paper's tables and figures: the experiments, their
+//! JSON run records, the Markdown reports and the SVG plots behind
+//! `privox repro`.
+//!
+//! # How a phase plugs in
+//!
+//! A phase is one table or figure (or a group that shares its expensive
+//! part, like Tables 1/2 + Δ tuning + the frontier). It implements [`Phase`]:
+//!
+//! * [`Phase::name`] is a short slug (`hashing`, `smh-curve`, …): it names the
+//!   phase's progress bar, its line in the time summary, and its run record
+//!   `OUT/runs/<name>.json`.
+//! * [`Phase::run`] gets every [`Corpus`] and the shared [`RunOptions`]
+//!   (output folder, `quick`, key seeds, progress on/off) and returns a
+//!   [`PhaseOutput`]: its parameters as JSON, the files it wrote (data
+//!   records, Markdown, SVG) and any notes. Features come from
+//!   [`Corpus::feature_sets`] (reference CSV and/or privox's own extractor,
+//!   cached under OUT); progress bars from [`RunOptions::bar`]; console lines
+//!   from [`RunOptions::say`]. Markdown goes through [`report::put_block`] so
+//!   hand-written text around the generated blocks survives.
+//! * [`run_phases`] runs the phases in order, times each (wall and process
+//!   CPU) and writes each phase's [`record::PhaseRecord`] (seeds, crate
+//!   versions, parameters, timings, host threads, command line, UTC time)
+//!   with [`record::write_record`]. [`phases`] is the ordered list the
+//!   umbrella `privox repro` runs; a new phase is one more entry there.
+//!
+//! Nothing here parses arguments or exits: errors are [`ReproError`]s with
+//! their causes chained as `source`.
+
+pub mod corpus;
+mod error;
+pub mod hashing;
+pub mod record;
+pub mod report;
+
+pub use corpus::{Corpus, FeatureSet, PrivoxFeatures};
+pub use error::{ReproError, Result};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Options shared by every phase of one run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Output folder: Markdown and SVG at the top, JSON under sub-folders.
+    pub out: PathBuf,
+    /// Reduced settings that finish in minutes (each phase documents its own).
+    pub quick: bool,
+    /// SMH key seeds (and seeds of the other randomised phases), in order.
+    pub seeds: Vec<u64>,
+    /// When privox's own features are extracted for a corpus.
+    pub privox_features: PrivoxFeatures,
+    /// Progress bars and console lines on (off in tests).
+    pub progress: bool,
+    /// The command line recorded in every run record.
+    pub command: String,
+}
+
+impl RunOptions {
+    /// Options with defaults: not quick, seeds 1, 2, 3, privox features only
+    /// where a corpus has no reference CSV, progress on, the process's command line.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        RunOptions {
+            out: out.into(),
+            quick: false,
+            seeds: vec![1, 2, 3],
+            privox_features: PrivoxFeatures::WhenNoReference,
+            progress: true,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    /// A progress bar of `len` steps labelled `prefix` (hidden without `progress`).
+    pub fn bar(&self, len: usize, prefix: impl Into<String>) -> ProgressBar {
+        let target = if self.progress {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let pb = ProgressBar::with_draw_target(Some(len as u64), target);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{prefix:>24} [{elapsed_precise}] {bar:40} {pos}/{len} ETA {eta}",
+        ) {
+            pb.set_style(style);
+        }
+        pb.set_prefix(prefix.into());
+        pb
+    }
+
+    /// Prints one console line (nothing without `progress`).
+    pub fn say(&self, line: impl AsRef<str>) {
+        if self.progress {
+            println!("{}", line.as_ref());
+        }
+    }
+}
+
+/// What a phase returns to [`run_phases`].
+#[derive(Clone, Debug, Default)]
+pub struct PhaseOutput {
+    /// The phase's parameters (grids, sizes, …), stored in its run record.
+    pub parameters: serde_json::Value,
+    /// Files written (data records, Markdown, SVG).
+    pub files: Vec<PathBuf>,
+    /// Lines worth showing in the summary (e.g. skipped corpora).
+    pub notes: Vec<String>,
+}
+
+/// One phase's line of the run summary.
+#[derive(Clone, Debug)]
+pub struct PhaseReport {
+    /// The phase's name.
+    pub name: String,
+    /// Wall-clock seconds.
+    pub wall_s: f64,
+    /// Process CPU seconds (all threads) spent during the phase.
+    pub cpu_s: f64,
+    /// The phase's run record and every other file it wrote.
+    pub records: Vec<PathBuf>,
+    /// The phase's notes.
+    pub notes: Vec<String>,
+}
+
+/// One table or figure of the paper (see the crate docs).
+pub trait Phase: Sync {
+    /// Short slug naming the phase, its record and its summary line.
+    fn name(&self) -> &'static str;
+    /// One line saying what the phase reproduces.
+    fn describe(&self) -> &'static str;
+    /// Runs the phase on every corpus.
+    fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput>;
+}
+
+/// The phases of the umbrella `privox repro`, in the order they run.
+pub fn phases() -> Vec<Box<dyn Phase>> {
+    vec![Box::new(hashing::HashingPhase)]
+}
+
+/// Runs `phases` in order on `corpora`: times each, writes its run record
+/// `OUT/runs/<name>.json` and returns one report per phase.
+pub fn run_phases(
+    phases: &[Box<dyn Phase>],
+    corpora: &[Corpus],
+    opts: &RunOptions,
+) -> Result<Vec<PhaseReport>> {
+    let mut reports = Vec::with_capacity(phases.len());
+    for phase in phases {
+        opts.say(format!("== {}: {}", phase.name(), phase.describe()));
+        let start = Instant::now();
+        let cpu0 = process_cpu_seconds();
+        let output = phase.run(corpora, opts)?;
+        let wall_s = start.elapsed().as_secs_f64();
+        let cpu_s = process_cpu_seconds() - cpu0;
+        let record = record::PhaseRecord::new(phase.name(), corpora, opts, &output, wall_s, cpu_s);
+        let path = opts
+            .out
+            .join(record::RUNS_DIR)
+            .join(format!("{}.json", phase.name()));
+        record::write_record(&path, &record)?;
+        let mut records = vec![path];
+        records.extend(output.files);
+        reports.push(PhaseReport {
+            name: phase.name().to_string(),
+            wall_s,
+            cpu_s,
+            records,
+            notes: output.notes,
+        });
+    }
+    Ok(reports)
+}
+
+/// Most key seeds one run may ask for: each seed reruns the whole grid, so
+/// thousands would take weeks (and a huge count would exhaust memory first).
+pub const MAX_SEEDS: u64 = 1000;
+
+/// The key seeds FIRST, FIRST+1, …: at least one, at most [`MAX_SEEDS`], no overflow.
+pub fn key_seeds(first: u64, count: u64) -> Result<Vec<u64>> {
+    if !(1..=MAX_SEEDS).contains(&count) {
+        return Err(ReproError::SeedCount {
+            count,
+            max: MAX_SEEDS,
+        });
+    }
+    let last = first
+        .checked_add(count - 1)
+        .ok_or(ReproError::SeedOverflow { first, count })?;
+    Ok((first..=last).collect())
+}
+
+/// The name of a corpus folder: its last path component (after resolving `..`).
+pub fn corpus_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+/// CPU seconds (user + system, all threads) this process has used so far;
+/// 0 where `/proc/self/stat` is unavailable. Reported next to wall time
+/// because the machine is shared with other builds.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesized command name; utime and stime are the
+    // 12th and 13th of them, in clock ticks (USER_HZ = 100 on Linux).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0.0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_seeds_are_consecutive_and_never_overflow() {
+        assert_eq!(key_seeds(5, 3).unwrap(), vec![5, 6, 7]);
+        assert_eq!(key_seeds(u64::MAX, 1).unwrap(), vec![u64::MAX]);
+        assert!(matches!(key_seeds(1, 0), Err(ReproError::SeedCount { .. })));
+        assert!(key_seeds(1, u64::MAX).is_err());
+        assert!(matches!(
+            key_seeds(u64::MAX, 2),
+            Err(ReproError::SeedOverflow { .. })
+        ));
+    }
+}
