@@ -90,6 +90,9 @@ pub enum SmhError {
         /// Number of items.
         len: usize,
     },
+    /// Feature data that cannot be scaled or split.
+    #[error("invalid feature data")]
+    Data(#[from] privox_data::DataError),
     /// No default leakage threshold exists for this k.
     #[error(
         "no privacy threshold is defined by default for k = {0}; pass one explicitly (defaults exist for k = 2, 3, 5, 10)"

@@ -14,7 +14,8 @@
 //! * [`hamming_counts`] and friends: parallel Hamming and Gram matrices;
 //! * [`leakage`]: the share of code pairs closer than a privacy threshold;
 //! * [`theory`]: expected distance, Monte Carlo check, SVG plot;
-//! * [`tune`]: choose Δ for a target leakage on given training features.
+//! * [`tune`]: choose Δ for a target leakage on given training features;
+//! * [`hash_table`], [`tune_held_out`]: the same over a feature table.
 //!
 //! ```
 //! use privox_smh::{rbf_hamming_gram_symmetric, SmhKey, SmhParams};
@@ -34,6 +35,7 @@ mod hash;
 mod key;
 pub mod leakage;
 mod params;
+mod table;
 pub mod theory;
 pub mod tune;
 
@@ -45,3 +47,4 @@ pub use distance::{
 pub use error::SmhError;
 pub use key::{KEY_MAGIC, KEY_VERSION, SmhKey};
 pub use params::{MAX_K, MAX_SYMBOLS, SmhParams};
+pub use table::{FoldTuning, HeldOut, HeldOutTuning, hash_table, tune_held_out};
