@@ -14,47 +14,22 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use privox_cryptonet::Packing;
-use privox_data::{ClassSet, FeatureTable, MinMaxScaler};
-use privox_nn::protocol::{EpochSelection, train_model_with};
-use privox_nn::{Activation, NetworkSpec, PolyActivation, TrainConfig};
-use privox_service::admin;
+use privox_data::MinMaxScaler;
 use privox_service::client::{ApiClient, ClientConfig, HeSession, hash_rows};
-use privox_service::storage::{Federation, Storage};
-use privox_smh::{SmhKey, SmhParams};
+use privox_service::storage::Storage;
 use rand::{Rng, SeedableRng};
 use zeroize::Zeroizing;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-fn demo_features(per_speaker_class: usize) -> Res<FeatureTable> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/demo");
-    let manifest = std::fs::read_to_string(root.join("labels.csv"))?;
-    let mut table = FeatureTable::new(
-        privox_egemaps::FEATURE_NAMES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    );
-    let mut taken: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for line in manifest.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let n = taken.entry((f[1].into(), f[2].into())).or_default();
-        if *n >= per_speaker_class {
-            continue;
-        }
-        *n += 1;
-        let audio = privox_audio::decode_file(root.join(f[0]))?;
-        let feats = privox_egemaps::extract(&audio.samples, audio.sample_rate)?;
-        table.push(f[0].into(), f[1].into(), f[2].into(), feats.values())?;
-    }
-    Ok(table)
-}
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn serve_child(dir: &Path, addr: SocketAddr) -> Res<()> {
     // Exit when the parent goes away.
@@ -124,43 +99,16 @@ fn main() -> Res<()> {
         .build()?;
     // Setup (operator + one tenant), before the server starts.
     eprintln!("setup: demo features, HE model, federation");
-    let table = demo_features(3)?;
+    // The service tests' demo setup (3 recordings per speaker and class, the
+    // small p2 HE model, the k = 3, Δ = 2 federation), seeded 1.
+    let table = common::demo_features();
     let (token, he_model, smh_key, scaler) = rt.block_on(async {
         let storage = Storage::open(dir.path(), None).await?;
-        admin::create_tenant(&storage, "bench").await?;
-        let token = admin::create_token(&storage, "bench", "load").await?;
-        let data = table.to_dataset(&ClassSet::neutral_angry())?;
-        let p2 = Activation::Poly(PolyActivation::preset("p2").ok_or("p2")?);
-        let cfg = TrainConfig {
-            max_epochs: 30,
-            patience: 0,
-            batch_size: 8,
-            ..TrainConfig::default()
-        };
-        let model = train_model_with(
-            &data,
-            &NetworkSpec::he_aware(p2),
-            &cfg,
-            &EpochSelection::Holdout {
-                val_folds: 4,
-                class_aware: false,
-            },
-            "load bench".into(),
-        )?;
-        admin::publish_model(&storage, "emotion", &model.to_bytes()?, Packing::Single).await?;
-        let smh_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88)?, 1);
-        let fed = Federation {
-            name: "calls".into(),
-            k: 3,
-            delta: 2.0,
-            mpc: 32,
-            dim: 88,
-            key_id: smh_key.key_id().to_hex(),
-            classes: vec!["neutral".into(), "angry".into()],
-            c: 4.0,
-            gamma: 2.0,
-        };
-        admin::create_federation(&storage, &fed, &["bench".into()]).await?;
+        let token = common::tenants_with_tokens(&storage, &["bench"], "load")
+            .await
+            .remove(0);
+        let model = common::publish_demo_model(&storage, table).await;
+        let (smh_key, _) = common::create_demo_federation(&storage, "calls", 1, &["bench"]).await;
         let scaler = MinMaxScaler::fit(&table.x)?;
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>((token, model, smh_key, scaler))
     })?;

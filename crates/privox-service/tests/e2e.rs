@@ -14,19 +14,15 @@ mod common;
 use common::*;
 use privox_cryptonet::{Packing, RoundTripOptions, round_trip};
 use privox_data::MinMaxScaler;
-use privox_service::admin;
 use privox_service::client::{HeSession, hash_rows};
 use privox_service::joint;
-use privox_service::storage::{Federation, Storage};
-use privox_smh::{SmhKey, SmhParams};
+use privox_service::storage::Storage;
 
 async fn end_to_end(database: Option<String>) {
     let t0 = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = test_cert(dir.path());
-    let all = demo_features();
-    let train_rows = select(all, |s| !HELD_OUT.contains(&s));
-    let held_out = select(all, |s| HELD_OUT.contains(&s));
+    let (train_rows, held_out) = demo_split();
     assert!(held_out.len() >= 4, "held-out speakers have recordings");
 
     let server = start_tls(dir.path(), database.clone(), &cert, &key).await;
@@ -36,37 +32,10 @@ async fn end_to_end(database: Option<String>) {
 
     // Operator: tenants, tokens, the HE model, the federation.
     let tenants = ["north", "south", "west"];
-    let mut tokens = Vec::new();
-    for t in tenants {
-        admin::create_tenant(&storage, t).await.unwrap();
-        tokens.push(admin::create_token(&storage, t, "e2e").await.unwrap());
-    }
-    let he_model = small_he_model(&train_rows);
-    admin::publish_model(
-        &storage,
-        "emotion",
-        &he_model.to_bytes().unwrap(),
-        Packing::Single,
-    )
-    .await
-    .unwrap();
+    let tokens = tenants_with_tokens(&storage, &tenants, "e2e").await;
+    let he_model = publish_demo_model(&storage, &train_rows).await;
     // The members' shared SMH key (seeded: a test helper; real keys use OS entropy).
-    let smh_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), 11);
-    let fed = Federation {
-        name: "calls".into(),
-        k: 3,
-        delta: 2.0,
-        mpc: 32,
-        dim: 88,
-        key_id: smh_key.key_id().to_hex(),
-        classes: vec!["neutral".into(), "angry".into()],
-        c: 4.0,
-        gamma: 2.0,
-    };
-    let members: Vec<String> = tenants.iter().map(|s| s.to_string()).collect();
-    admin::create_federation(&storage, &fed, &members)
-        .await
-        .unwrap();
+    let (smh_key, fed) = create_demo_federation(&storage, "calls", 11, &tenants).await;
     let clients: Vec<_> = tokens
         .iter()
         .map(|t| client(server.addr, &cert, t))

@@ -23,10 +23,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use privox_data::MinMaxScaler;
-use privox_service::admin;
 use privox_service::joint;
-use privox_service::storage::{Federation, Storage};
-use privox_smh::{CodeTable, SmhKey, SmhParams};
+use privox_service::storage::Storage;
+use privox_smh::CodeTable;
 use rand::{Rng, SeedableRng};
 
 const CLIENTS: usize = 4;
@@ -90,27 +89,10 @@ async fn fault_run(database: Option<String>) {
     let dir = d.path();
     let (cert, _key) = test_cert(dir);
     let storage = Storage::open(dir, database.as_deref()).await.unwrap();
-    let names: Vec<String> = (0..CLIENTS).map(|i| format!("party{i}")).collect();
-    let mut tokens = Vec::new();
-    for n in &names {
-        admin::create_tenant(&storage, n).await.unwrap();
-        tokens.push(admin::create_token(&storage, n, "fault").await.unwrap());
-    }
-    let smh_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), 77);
-    let fed = Federation {
-        name: "faulty".into(),
-        k: 3,
-        delta: 2.0,
-        mpc: 32,
-        dim: 88,
-        key_id: smh_key.key_id().to_hex(),
-        classes: vec!["neutral".into(), "angry".into()],
-        c: 4.0,
-        gamma: 2.0,
-    };
-    admin::create_federation(&storage, &fed, &names)
-        .await
-        .unwrap();
+    let owned: Vec<String> = (0..CLIENTS).map(|i| format!("party{i}")).collect();
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let tokens = tenants_with_tokens(&storage, &names, "fault").await;
+    let (smh_key, fed) = create_demo_federation(&storage, "faulty", 77, &names).await;
     drop(storage);
 
     let train = select(demo_features(), |s| !HELD_OUT.contains(&s));
@@ -269,7 +251,7 @@ async fn fault_run(database: Option<String>) {
         .iter()
         .enumerate()
         .flat_map(|(c, l)| {
-            let name = names[c].clone();
+            let name = names[c].to_string();
             l.iter()
                 .map(move |(idem, _, t)| (name.clone(), idem.clone(), t.clone()))
         })

@@ -6,8 +6,6 @@ mod common;
 use std::net::SocketAddr;
 
 use common::*;
-use privox_cryptonet::Packing;
-use privox_service::admin;
 use privox_service::client::HeSession;
 use privox_service::server::{ServerConfig, Transport};
 use privox_service::storage::Storage;
@@ -27,18 +25,9 @@ async fn full_he_pool_answers_503_and_shutdown_finishes_in_flight_requests() {
     cfg.he_concurrency = 1;
     let server = privox_service::server::start(cfg).await.unwrap();
     let storage = Storage::open(d.path(), None).await.unwrap();
-    admin::create_tenant(&storage, "a").await.unwrap();
-    let token = admin::create_token(&storage, "a", "").await.unwrap();
-    let train = select(demo_features(), |s| !HELD_OUT.contains(&s));
-    let model = small_he_model(&train);
-    admin::publish_model(
-        &storage,
-        "emotion",
-        &model.to_bytes().unwrap(),
-        Packing::Single,
-    )
-    .await
-    .unwrap();
+    let token = tenants_with_tokens(&storage, &["a"], "").await.remove(0);
+    let (train, _) = demo_split();
+    publish_demo_model(&storage, &train).await;
     let api = client(server.addr, &cert, &token);
     let session = HeSession::create(&api, "emotion", None).await.unwrap();
     let scaled = session.client.scale(&[train.x.row(0).to_vec()]).unwrap();

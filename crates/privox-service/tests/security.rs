@@ -14,7 +14,7 @@ use privox_service::ServiceError;
 use privox_service::admin;
 use privox_service::client::{ApiClient, ClientConfig, HeSession, hash_rows};
 use privox_service::server::{Limits, ServerConfig, Transport};
-use privox_service::storage::{Federation, Storage};
+use privox_service::storage::Storage;
 use privox_smh::{SmhKey, SmhParams};
 use zeroize::Zeroizing;
 
@@ -30,20 +30,6 @@ struct Fixture {
     he_model: privox_nn::NnModel,
     train: FeatureTable,
     held: FeatureTable,
-}
-
-fn federation(name: &str, key: &SmhKey) -> Federation {
-    Federation {
-        name: name.into(),
-        k: 3,
-        delta: 2.0,
-        mpc: 32,
-        dim: 88,
-        key_id: key.key_id().to_hex(),
-        classes: vec!["neutral".into(), "angry".into()],
-        c: 4.0,
-        gamma: 2.0,
-    }
 }
 
 /// A TLS server with small body limits, tenants a (member) and b (not a
@@ -70,28 +56,10 @@ async fn fixture(database: Option<String>) -> Fixture {
     };
     let server = privox_service::server::start(cfg).await.unwrap();
     let storage = Storage::open(&dir, database.as_deref()).await.unwrap();
-    let mut tokens = Vec::new();
-    for t in ["a", "b"] {
-        admin::create_tenant(&storage, t).await.unwrap();
-        tokens.push(admin::create_token(&storage, t, "").await.unwrap());
-    }
-    let all = demo_features();
-    let train = select(all, |s| !HELD_OUT.contains(&s));
-    let held = select(all, |s| HELD_OUT.contains(&s));
-    let he_model = small_he_model(&train);
-    admin::publish_model(
-        &storage,
-        "emotion",
-        &he_model.to_bytes().unwrap(),
-        Packing::Single,
-    )
-    .await
-    .unwrap();
-    let smh_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), 5);
-    let fed = federation("calls", &smh_key);
-    admin::create_federation(&storage, &fed, &["a".to_string()])
-        .await
-        .unwrap();
+    let tokens = tenants_with_tokens(&storage, &["a", "b"], "").await;
+    let (train, held) = demo_split();
+    let he_model = publish_demo_model(&storage, &train).await;
+    let (smh_key, _) = create_demo_federation(&storage, "calls", 5, &["a"]).await;
     let scaler = MinMaxScaler::fit(&train.x).unwrap();
     Fixture {
         _dir: d,
@@ -506,25 +474,10 @@ async fn request_bodies_of_a_full_session_hold_no_secrets() {
     let server = privox_service::server::start(cfg).await.unwrap();
     let (proxy, log) = recording_proxy(server.addr).await;
     let storage = Storage::open(d.path(), None).await.unwrap();
-    admin::create_tenant(&storage, "a").await.unwrap();
-    let token = admin::create_token(&storage, "a", "").await.unwrap();
-    let all = demo_features();
-    let train = select(all, |s| !HELD_OUT.contains(&s));
-    let held = select(all, |s| HELD_OUT.contains(&s));
-    let he_model = small_he_model(&train);
-    admin::publish_model(
-        &storage,
-        "emotion",
-        &he_model.to_bytes().unwrap(),
-        Packing::Single,
-    )
-    .await
-    .unwrap();
-    let smh_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), 9);
-    let fed = federation("calls", &smh_key);
-    admin::create_federation(&storage, &fed, &["a".to_string()])
-        .await
-        .unwrap();
+    let token = tenants_with_tokens(&storage, &["a"], "").await.remove(0);
+    let (train, held) = demo_split();
+    publish_demo_model(&storage, &train).await;
+    let (smh_key, _) = create_demo_federation(&storage, "calls", 9, &["a"]).await;
     let api = ApiClient::new(&ClientConfig {
         server: format!("http://127.0.0.1:{}", proxy.port()),
         token: token.clone(),
@@ -659,19 +612,11 @@ async fn two_servers_share_one_postgres() {
     let s1 = start_tls(d1.path(), Some(url.clone()), &cert, &key).await;
     let s2 = start_tls(d2.path(), Some(url.clone()), &cert, &key).await;
     let storage = Storage::open(d1.path(), Some(&url)).await.unwrap();
-    let mut tokens = Vec::new();
-    for t in ["n1", "n2"] {
-        admin::create_tenant(&storage, t).await.unwrap();
-        tokens.push(admin::create_token(&storage, t, "").await.unwrap());
-    }
-    let smh_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), 21);
-    let fed = federation("shared", &smh_key);
-    admin::create_federation(&storage, &fed, &["n1".into(), "n2".into()])
-        .await
-        .unwrap();
+    let tokens = tenants_with_tokens(&storage, &["n1", "n2"], "").await;
+    let (smh_key, _) = create_demo_federation(&storage, "shared", 21, &["n1", "n2"]).await;
     let c1 = client(s1.addr, &cert, &tokens[0]);
     let c2 = client(s2.addr, &cert, &tokens[1]);
-    let train = select(demo_features(), |s| !HELD_OUT.contains(&s));
+    let (train, held) = demo_split();
     let scaler = MinMaxScaler::fit(&train.x).unwrap();
     let first = select(&train, |s| s < "12");
     let second = select(&train, |s| s >= "12");
@@ -706,7 +651,6 @@ async fn two_servers_share_one_postgres() {
     );
     assert_eq!(v1.contribution_ids, v2.contribution_ids);
     // Both serve the newest version.
-    let held = select(demo_features(), |s| HELD_OUT.contains(&s));
     let hc = hash_rows(&smh_key, &scaler, &held.x, None).unwrap();
     let r1 = c1.classify_codes("shared", &hc).await.unwrap();
     let r2 = c2.classify_codes("shared", &hc).await.unwrap();

@@ -8,12 +8,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use privox_cryptonet::Packing;
 use privox_data::{ClassSet, FeatureTable};
 use privox_nn::NnModel;
 use privox_nn::protocol::{EpochSelection, train_model_with};
 use privox_nn::{Activation, NetworkSpec, PolyActivation, TrainConfig};
+use privox_service::admin;
 use privox_service::client::{ApiClient, ClientConfig};
 use privox_service::server::{Running, ServerConfig, Transport};
+use privox_service::storage::{Federation, Storage};
+use privox_smh::{SmhKey, SmhParams};
 use zeroize::Zeroizing;
 
 /// Recordings per (speaker, class) taken from the demo corpus.
@@ -70,6 +74,79 @@ pub fn select(table: &FeatureTable, keep: impl Fn(&str) -> bool) -> FeatureTable
         }
     }
     out
+}
+
+/// The demo features of the training speakers and of the held-out ones.
+pub fn demo_split() -> (FeatureTable, FeatureTable) {
+    let all = demo_features();
+    (
+        select(all, |s| !HELD_OUT.contains(&s)),
+        select(all, |s| HELD_OUT.contains(&s)),
+    )
+}
+
+/// Creates the tenants and one token each (labelled `label`); the tokens
+/// in the order of `names`.
+pub async fn tenants_with_tokens(
+    storage: &Storage,
+    names: &[&str],
+    label: &str,
+) -> Vec<Zeroizing<String>> {
+    let mut tokens = Vec::with_capacity(names.len());
+    for t in names {
+        admin::create_tenant(storage, t).await.unwrap();
+        tokens.push(admin::create_token(storage, t, label).await.unwrap());
+    }
+    tokens
+}
+
+/// Trains [`small_he_model`] on `train` and publishes it as `emotion`
+/// (single packing).
+pub async fn publish_demo_model(storage: &Storage, train: &FeatureTable) -> NnModel {
+    let model = small_he_model(train);
+    admin::publish_model(
+        storage,
+        "emotion",
+        &model.to_bytes().unwrap(),
+        Packing::Single,
+    )
+    .await
+    .unwrap();
+    model
+}
+
+/// A neutral/angry federation over SMH k = 3, Δ = 2, 32 measurements per
+/// coordinate, 88 features, with the key seeded by `seed` (a test helper:
+/// real keys use OS entropy).
+pub fn demo_federation(name: &str, seed: u64) -> (SmhKey, Federation) {
+    let key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), seed);
+    let fed = Federation {
+        name: name.into(),
+        k: 3,
+        delta: 2.0,
+        mpc: 32,
+        dim: 88,
+        key_id: key.key_id().to_hex(),
+        classes: vec!["neutral".into(), "angry".into()],
+        c: 4.0,
+        gamma: 2.0,
+    };
+    (key, fed)
+}
+
+/// Creates [`demo_federation`] with these members.
+pub async fn create_demo_federation(
+    storage: &Storage,
+    name: &str,
+    seed: u64,
+    members: &[&str],
+) -> (SmhKey, Federation) {
+    let (key, fed) = demo_federation(name, seed);
+    let members: Vec<String> = members.iter().map(|m| m.to_string()).collect();
+    admin::create_federation(storage, &fed, &members)
+        .await
+        .unwrap();
+    (key, fed)
 }
 
 /// A small HE-aware p2 network trained on `table` (as the cryptonet demo test does).
