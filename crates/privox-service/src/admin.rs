@@ -45,10 +45,9 @@ pub async fn publish_model(
     packing: Packing,
 ) -> Result<ModelInfo> {
     check_name("model", name)?;
-    let model = NnModel::from_bytes(model_bytes)
-        .map_err(|e| ServiceError::BadRequest(format!("not a privox nn model: {e}")))?;
-    let plan = Plan::new(&model, packing)
-        .map_err(|e| ServiceError::BadRequest(format!("cannot plan this model: {e}")))?;
+    let model =
+        NnModel::from_bytes(model_bytes).map_err(|e| ServiceError::NotAModel(Box::new(e)))?;
+    let plan = Plan::new(&model, packing).map_err(|e| ServiceError::Unplannable(Box::new(e)))?;
     let info = ModelInfo {
         name: name.to_string(),
         packing: packing.name().to_string(),
@@ -63,18 +62,18 @@ pub async fn create_federation(s: &Storage, f: &Federation, members: &[String]) 
     check_name("federation", &f.name)?;
     joint::code_space(f)?;
     if f.classes.len() < 2 {
-        return Err(ServiceError::BadRequest(
-            "a federation needs at least 2 classes".into(),
+        return Err(ServiceError::InvalidFederation(
+            "a federation needs at least 2 classes",
         ));
     }
     for c in &f.classes {
         if c.is_empty() || c.len() > 64 || c.chars().any(|ch| ch.is_control() || ch == ',') {
-            return Err(ServiceError::BadRequest(format!("bad class name {c:?}")));
+            return Err(ServiceError::BadClassName(c.clone()));
         }
     }
     if !(f.c.is_finite() && f.c > 0.0 && f.gamma.is_finite() && f.gamma > 0.0) {
-        return Err(ServiceError::BadRequest(
-            "C and gamma must be positive".into(),
+        return Err(ServiceError::InvalidFederation(
+            "C and gamma must be positive",
         ));
     }
     let mut ids = Vec::new();

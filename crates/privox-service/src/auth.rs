@@ -18,7 +18,7 @@ pub fn new_token() -> Result<(Zeroizing<String>, String)> {
     let mut raw = Zeroizing::new([0u8; 32]);
     OsRng
         .try_fill_bytes(raw.as_mut())
-        .map_err(|e| ServiceError::Internal(format!("OS random generator failed: {e}")))?;
+        .map_err(|e| ServiceError::internal("OS random generator", e))?;
     let token = Zeroizing::new(format!("{TOKEN_PREFIX}{}", hex(raw.as_ref())));
     let hash = token_hash(&token);
     Ok((token, hash))

@@ -82,8 +82,7 @@ impl ClientConfig {
         if let Some(p) = &file_path
             && p.exists()
         {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| ServiceError::Setup(format!("cannot read {}: {e}", p.display())))?;
+            let text = std::fs::read_to_string(p).map_err(|e| ServiceError::file("read", p, e))?;
             for line in text.lines() {
                 let line = line.split('#').next().unwrap_or("").trim();
                 if let Some((k, v)) = line.split_once('=') {
@@ -91,37 +90,23 @@ impl ClientConfig {
                 }
             }
         } else if o.config.is_some() {
-            return Err(ServiceError::Setup(format!(
-                "config file {} not found",
-                o.config
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            )));
+            return Err(ServiceError::ConfigNotFound(
+                o.config.clone().unwrap_or_default(),
+            ));
         }
         let pick = |cli: Option<String>, env: &str, key: &str| {
             cli.or_else(|| std::env::var(env).ok().filter(|s| !s.is_empty()))
                 .or_else(|| file.get(key).cloned())
         };
-        let server = pick(o.server.clone(), ENV_SERVER, "server").ok_or_else(|| {
-            ServiceError::Setup(format!(
-                "no server: give --server URL, set {ENV_SERVER}, or write `server = URL` in the config file"
-            ))
-        })?;
-        let token = pick(o.token.clone(), ENV_TOKEN, "token").ok_or_else(|| {
-            ServiceError::Setup(format!(
-                "no token: give --token, set {ENV_TOKEN}, or write `token = pvx_…` in the config file"
-            ))
-        })?;
+        let server = pick(o.server.clone(), ENV_SERVER, "server").ok_or(ServiceError::NoServer)?;
+        let token = pick(o.token.clone(), ENV_TOKEN, "token").ok_or(ServiceError::NoToken)?;
         let ca = pick(
             o.ca_cert.as_ref().map(|p| p.display().to_string()),
             ENV_CA,
             "ca_cert",
         );
         let ca_pem = match ca {
-            Some(p) => Some(std::fs::read(&p).map_err(|e| {
-                ServiceError::Setup(format!("cannot read the CA certificate {p}: {e}"))
-            })?),
+            Some(p) => Some(std::fs::read(&p).map_err(|e| ServiceError::file("read", p, e))?),
             None => None,
         };
         Ok(ClientConfig {
@@ -144,17 +129,15 @@ pub struct ApiClient {
 }
 
 fn client_err(e: reqwest::Error) -> ServiceError {
-    ServiceError::Client(format!("{e}{}", source_chain(&e)))
+    ServiceError::Http(e)
 }
 
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut s = String::new();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(&format!(": {c}"));
-        cur = c.source();
+/// The error of a client-side HE `step`.
+fn he(step: &'static str) -> impl FnOnce(privox_cryptonet::CryptonetError) -> ServiceError {
+    move |source| ServiceError::He {
+        step,
+        source: Box::new(source),
     }
-    s
 }
 
 impl ApiClient {
@@ -167,17 +150,18 @@ impl ApiClient {
             .pool_max_idle_per_host(64)
             .timeout(std::time::Duration::from_secs(900));
         if let Some(pem) = &cfg.ca_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| ServiceError::Setup(format!("CA certificate: {e}")))?
+            for cert in
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| ServiceError::Tls {
+                    what: "the CA certificate".into(),
+                    source: Some(e.into()),
+                })?
             {
                 b = b.add_root_certificate(cert);
             }
         }
         let base = cfg.server.trim_end_matches('/').to_string();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(ServiceError::Setup(format!(
-                "server {base:?} must start with https:// (or http:// for a loopback test server)"
-            )));
+            return Err(ServiceError::BadServerUrl(base));
         }
         Ok(ApiClient {
             http: b.build().map_err(client_err)?,
@@ -278,7 +262,7 @@ impl ApiClient {
             .await
             .map_err(client_err)?;
         let bytes = Self::check(r).await?.bytes().await.map_err(client_err)?;
-        NnModel::from_bytes(&bytes).map_err(|e| ServiceError::Client(format!("model file: {e}")))
+        NnModel::from_bytes(&bytes).map_err(|e| ServiceError::malformed("model file", e))
     }
 
     /// Uploads evaluation keys, streamed in 1 MiB chunks with progress.
@@ -462,13 +446,12 @@ pub fn extract_features(files: &[PathBuf]) -> Result<FeatureTable> {
     );
     for f in files {
         let name = f.display().to_string();
-        let audio = privox_audio::decode_file(f)
-            .map_err(|e| ServiceError::BadRequest(format!("{name}: {e}")))?;
+        let audio = privox_audio::decode_file(f).map_err(|e| ServiceError::input(&name, e))?;
         let feats = privox_egemaps::extract(&audio.samples, audio.sample_rate)
-            .map_err(|e| ServiceError::BadRequest(format!("{name}: {e}")))?;
+            .map_err(|e| ServiceError::input(&name, e))?;
         table
-            .push(name, String::new(), String::new(), feats.values())
-            .map_err(|e| ServiceError::BadRequest(format!("{}: {e}", f.display())))?;
+            .push(name.clone(), String::new(), String::new(), feats.values())
+            .map_err(|e| ServiceError::input(name, e))?;
     }
     Ok(table)
 }
@@ -484,12 +467,12 @@ pub fn hash_rows(
 ) -> Result<CodeTable> {
     let scaled = scaler
         .transform(x)
-        .map_err(|e| ServiceError::BadRequest(format!("scaling: {e}")))?;
+        .map_err(|e| ServiceError::input("scaling", e))?;
     let codes = key
         .hash(scaled.as_slice(), scaled.cols())
-        .map_err(|e| ServiceError::BadRequest(format!("hashing: {e}")))?;
+        .map_err(|e| ServiceError::input("hashing", e))?;
     CodeTable::new(codes, Vec::new(), Vec::new(), labels.unwrap_or_default())
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        .map_err(|e| ServiceError::input("labels", e))
 }
 
 /// Local HE state of one tenant for one model: the model (for planning and
@@ -508,7 +491,7 @@ pub struct HeSession {
 /// Reads the packing the server published a model with.
 pub fn packing_of(entry: &ModelEntry) -> Result<Packing> {
     Packing::parse(&entry.packing)
-        .ok_or_else(|| ServiceError::Client(format!("unknown packing {:?}", entry.packing)))
+        .ok_or_else(|| ServiceError::UnknownPacking(entry.packing.clone()))
 }
 
 impl HeSession {
@@ -517,18 +500,18 @@ impl HeSession {
     pub async fn create(api: &ApiClient, model: &str, progress: Option<Progress>) -> Result<Self> {
         let entry = api.model(model).await?;
         let nn = api.model_file(model).await?;
-        let client = HeClient::new(nn, packing_of(&entry)?)
-            .map_err(|e| ServiceError::Client(format!("planning: {e}")))?;
-        if client.plan().fingerprint().to_hex() != entry.plan_fingerprint {
-            return Err(ServiceError::Client(
-                "the downloaded model plans differently from the catalogue entry".into(),
-            ));
+        let client = HeClient::new(nn, packing_of(&entry)?).map_err(he("planning"))?;
+        let found = client.plan().fingerprint().to_hex();
+        if found != entry.plan_fingerprint {
+            return Err(ServiceError::WrongPlan {
+                what: "the downloaded model",
+                expected: entry.plan_fingerprint,
+                found,
+            });
         }
-        let (sk, evk) = client
-            .keygen()
-            .map_err(|e| ServiceError::Client(format!("key generation: {e}")))?;
-        let bytes = eval_keys_to_bytes(client.plan(), &evk)
-            .map_err(|e| ServiceError::Client(e.to_string()))?;
+        let (sk, evk) = client.keygen().map_err(he("key generation"))?;
+        let bytes =
+            eval_keys_to_bytes(client.plan(), &evk).map_err(he("encoding evaluation keys"))?;
         let up = api.upload_keys(model, bytes, progress).await?;
         Ok(HeSession {
             client,
@@ -547,11 +530,10 @@ impl HeSession {
     ) -> Result<Self> {
         let entry = api.model(model).await?;
         let nn = api.model_file(model).await?;
-        let client = HeClient::new(nn, packing_of(&entry)?)
-            .map_err(|e| ServiceError::Client(format!("planning: {e}")))?;
+        let client = HeClient::new(nn, packing_of(&entry)?).map_err(he("planning"))?;
         let secret = client
             .load_secret_key(sk_path)
-            .map_err(|e| ServiceError::Client(format!("secret key {}: {e}", sk_path.display())))?;
+            .map_err(he("loading the secret key"))?;
         Ok(HeSession {
             client,
             secret,
@@ -572,36 +554,29 @@ impl HeSession {
         let scaled = self
             .client
             .scale(raw)
-            .map_err(|e| ServiceError::BadRequest(format!("features: {e}")))?;
+            .map_err(|e| ServiceError::input("features", e))?;
         let queries = self
             .client
             .encrypt_all(&self.secret, &scaled)
-            .map_err(|e| ServiceError::Client(format!("encryption: {e}")))?;
+            .map_err(he("encryption"))?;
         let plan = self.client.plan();
         let responses: Vec<Response> = if batch {
-            let bundle = queries_to_bytes(plan, &queries)
-                .map_err(|e| ServiceError::Client(e.to_string()))?;
+            let bundle = queries_to_bytes(plan, &queries).map_err(he("encoding queries"))?;
             let out = api
                 .infer_batch(&self.model, &self.keys_fingerprint, bundle)
                 .await?;
             if let Some(p) = &progress {
                 p(queries.len() as u64, queries.len() as u64);
             }
-            responses_from_bytes(plan, &out)
-                .map_err(|e| ServiceError::Client(format!("response: {e}")))?
+            responses_from_bytes(plan, &out).map_err(he("reading the responses"))?
         } else {
             let mut v = Vec::with_capacity(queries.len());
             for (i, q) in queries.iter().enumerate() {
-                let bytes = q
-                    .to_bytes(plan)
-                    .map_err(|e| ServiceError::Client(e.to_string()))?;
+                let bytes = q.to_bytes(plan).map_err(he("encoding a query"))?;
                 let out = api
                     .infer(&self.model, &self.keys_fingerprint, bytes)
                     .await?;
-                v.push(
-                    Response::from_bytes(plan, &out)
-                        .map_err(|e| ServiceError::Client(format!("response: {e}")))?,
-                );
+                v.push(Response::from_bytes(plan, &out).map_err(he("reading a response"))?);
                 if let Some(p) = &progress {
                     p(i as u64 + 1, queries.len() as u64);
                 }
@@ -610,6 +585,6 @@ impl HeSession {
         };
         self.client
             .decrypt_all(&self.secret, &responses)
-            .map_err(|e| ServiceError::Client(format!("decryption: {e}")))
+            .map_err(he("decryption"))
     }
 }

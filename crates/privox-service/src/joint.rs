@@ -19,7 +19,11 @@ pub const MAX_CODES_PER_REQUEST: usize = 100_000;
 
 /// Parses a 32-digit hex fingerprint.
 pub fn parse_fingerprint(hex: &str) -> Result<Fingerprint> {
-    let bad = || ServiceError::BadRequest(format!("{hex:?} is not a 32-digit hex fingerprint"));
+    let bad = || ServiceError::BadFingerprint {
+        what: "key id",
+        expected: "32 hex digits",
+        found: hex.chars().take(80).collect(),
+    };
     if hex.len() != 32 {
         return Err(bad());
     }
@@ -34,37 +38,39 @@ pub fn parse_fingerprint(hex: &str) -> Result<Fingerprint> {
 /// The federation's code space (public SMH parameters + key id).
 pub fn code_space(f: &Federation) -> Result<CodeSpace> {
     let params = SmhParams::new(f.k, f.delta, f.mpc as usize, f.dim as usize)
-        .map_err(|e| ServiceError::BadRequest(format!("SMH parameters: {e}")))?;
+        .map_err(|e| ServiceError::SmhParams(Box::new(e)))?;
     Ok(CodeSpace {
         params,
         key_id: parse_fingerprint(&f.key_id)?,
     })
 }
 
-fn read_codes(f: &Federation, bytes: &[u8]) -> Result<CodeTable> {
-    let table = CodeTable::from_bytes(bytes).map_err(|e| ServiceError::Malformed {
-        what: "SMH code file",
-        detail: e.to_string(),
-    })?;
+/// Refuses codes of another code space than the federation's, naming both
+/// fingerprints.
+fn check_space(f: &Federation, codes: &Codes) -> Result<()> {
     let space = code_space(f)?;
-    table.codes.check_space(&space).map_err(|e| {
-        ServiceError::WrongCodeSpace(format!(
-            "federation {:?} takes codes of code space {}: {e}",
-            f.name,
-            space.fingerprint()
-        ))
-    })?;
+    if codes.space() != space {
+        return Err(ServiceError::WrongCodeSpace {
+            federation: f.name.clone(),
+            expected: space.fingerprint().to_hex(),
+            found: codes.space().fingerprint().to_hex(),
+        });
+    }
+    Ok(())
+}
+
+fn read_codes(f: &Federation, bytes: &[u8]) -> Result<CodeTable> {
+    let table =
+        CodeTable::from_bytes(bytes).map_err(|e| ServiceError::malformed("SMH code file", e))?;
+    check_space(f, &table.codes)?;
     if table.codes.is_empty() || table.codes.len() > MAX_CODES_PER_REQUEST {
-        return Err(ServiceError::BadRequest(format!(
-            "{} codes; send 1 to {MAX_CODES_PER_REQUEST}",
-            table.codes.len()
-        )));
+        return Err(ServiceError::CodeCount {
+            found: table.codes.len(),
+            max: MAX_CODES_PER_REQUEST,
+        });
     }
     if !table.files.is_empty() || !table.speakers.is_empty() {
-        return Err(ServiceError::BadRequest(
-            "send codes and labels only: file names and speakers stay with the client (see privox_service::joint::strip)"
-                .into(),
-        ));
+        return Err(ServiceError::CodesWithMetadata);
     }
     Ok(table)
 }
@@ -78,18 +84,15 @@ pub fn check_contribution(
 ) -> Result<(CodeTable, BTreeMap<String, u64>)> {
     let table = read_codes(f, bytes)?;
     if table.labels.len() != table.codes.len() {
-        return Err(ServiceError::BadRequest(
-            "a contribution needs one label per code".into(),
-        ));
+        return Err(ServiceError::LabelCount {
+            codes: table.codes.len(),
+            labels: table.labels.len(),
+        });
     }
     let mut counts = BTreeMap::new();
     for l in &table.labels {
         if !f.classes.contains(l) {
-            return Err(ServiceError::BadRequest(format!(
-                "label {:?} is not one of the federation's classes {:?}",
-                l.chars().take(64).collect::<String>(),
-                f.classes
-            )));
+            return Err(unknown_label(f, l));
         }
         *counts.entry(l.clone()).or_insert(0) += 1;
     }
@@ -114,7 +117,15 @@ pub fn strip(table: &CodeTable, keep_labels: bool) -> Result<CodeTable> {
             Vec::new()
         },
     )
-    .map_err(|e| ServiceError::Internal(e.to_string()))
+    .map_err(|e| ServiceError::internal("stripping a code table", e))
+}
+
+/// The refusal of a label outside the federation's classes.
+fn unknown_label(f: &Federation, label: &str) -> ServiceError {
+    ServiceError::UnknownLabel {
+        label: label.chars().take(64).collect(),
+        classes: f.classes.clone(),
+    }
 }
 
 /// Trains the joint model on contributions in the given (canonical) order:
@@ -122,18 +133,25 @@ pub fn strip(table: &CodeTable, keep_labels: bool) -> Result<CodeTable> {
 /// federation's C and γ, default solver settings.
 pub fn train(f: &Federation, contributions: &[CodeTable]) -> Result<SvmModel> {
     if contributions.is_empty() {
-        return Err(ServiceError::NotReady(
-            "no contributions yet: nothing to train on".into(),
-        ));
+        return Err(ServiceError::NoContributions {
+            federation: f.name.clone(),
+        });
+    }
+    for t in contributions {
+        check_space(f, &t.codes)?;
     }
     let parts: Vec<&Codes> = contributions.iter().map(|t| &t.codes).collect();
-    let codes = Codes::concat(&parts).map_err(|e| ServiceError::WrongCodeSpace(e.to_string()))?;
+    let codes =
+        Codes::concat(&parts).map_err(|e| ServiceError::internal("joining contributions", e))?;
     let mut y = Vec::with_capacity(codes.len());
     for t in contributions {
         for l in &t.labels {
-            y.push(f.classes.iter().position(|c| c == l).ok_or_else(|| {
-                ServiceError::BadRequest(format!("label {l:?} is not a federation class"))
-            })?);
+            y.push(
+                f.classes
+                    .iter()
+                    .position(|c| c == l)
+                    .ok_or_else(|| unknown_label(f, l))?,
+            );
         }
     }
     let params = SvcParams {
@@ -142,8 +160,11 @@ pub fn train(f: &Federation, contributions: &[CodeTable]) -> Result<SvmModel> {
     };
     SvmModel::train_codes(&codes, &y, &f.classes, f.gamma, &params, None).map_err(|e| match e {
         privox_svm::SvmError::SingleClass { .. } | privox_svm::SvmError::EmptyTrainingSet => {
-            ServiceError::NotReady(format!("cannot train yet: {e}"))
+            ServiceError::CannotTrain {
+                federation: f.name.clone(),
+                source: Box::new(e),
+            }
         }
-        other => ServiceError::Internal(other.to_string()),
+        other => ServiceError::internal("training the joint SVM", other),
     })
 }

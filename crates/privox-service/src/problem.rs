@@ -67,29 +67,68 @@ impl Problem {
     }
 }
 
+/// The stable problem code of an error (`internal` for everything that is
+/// not the client's doing).
+pub fn code_of(e: &ServiceError) -> &'static str {
+    use ServiceError as E;
+    match e {
+        E::Unauthorized => "unauthorized",
+        E::Forbidden { .. } => "forbidden",
+        E::NotFound { .. } => "not-found",
+        E::InvalidName { .. } => "invalid-name",
+        E::TooLarge { .. } => "body-too-large",
+        E::BodyRead(_)
+        | E::MissingHeader(_)
+        | E::BadFingerprint { .. }
+        | E::SmhParams(_)
+        | E::InvalidFederation(_)
+        | E::BadClassName(_)
+        | E::CodeCount { .. }
+        | E::CodesWithMetadata
+        | E::LabelCount { .. }
+        | E::UnknownLabel { .. }
+        | E::NotAModel(_)
+        | E::Unplannable(_)
+        | E::Input { .. } => "bad-request",
+        E::Malformed { .. } => "malformed-body",
+        E::WrongPlan { .. } => "wrong-plan",
+        E::WrongCodeSpace { .. } => "wrong-code-space",
+        E::AlreadyExists { .. } | E::IdempotencyReused { .. } => "conflict",
+        E::Busy(_) | E::StorageNotReady(_) => "busy",
+        E::NoContributions { .. } | E::NoJointModel { .. } | E::CannotTrain { .. } => "not-ready",
+        E::Sqlite(_)
+        | E::Postgres(_)
+        | E::VersionRace { .. }
+        | E::Corrupt { .. }
+        | E::File { .. }
+        | E::ConfigNotFound(_)
+        | E::NoServer
+        | E::NoToken
+        | E::BadServerUrl(_)
+        | E::OpenDatabase { .. }
+        | E::ConnectDatabase(_)
+        | E::Listen { .. }
+        | E::Tls { .. }
+        | E::PlainHttpNotLoopback(_)
+        | E::Http(_)
+        | E::Remote { .. }
+        | E::He { .. }
+        | E::UnknownPacking(_)
+        | E::Worker(_)
+        | E::ShuttingDown
+        | E::Internal { .. } => "internal",
+    }
+}
+
 impl From<&ServiceError> for Problem {
     fn from(e: &ServiceError) -> Self {
-        let code = match e {
-            ServiceError::Unauthorized => "unauthorized",
-            ServiceError::Forbidden(_) => "forbidden",
-            ServiceError::NotFound { .. } => "not-found",
-            ServiceError::InvalidName { .. } => "invalid-name",
-            ServiceError::TooLarge { .. } => "body-too-large",
-            ServiceError::BadRequest(_) => "bad-request",
-            ServiceError::Malformed { .. } => "malformed-body",
-            ServiceError::WrongPlan(_) => "wrong-plan",
-            ServiceError::WrongCodeSpace(_) => "wrong-code-space",
-            ServiceError::Conflict(_) => "conflict",
-            ServiceError::Busy(_) => "busy",
-            ServiceError::NotReady(_) => "not-ready",
-            _ => "internal",
-        };
-        let detail = match e {
+        let code = code_of(e);
+        let detail = if code == "internal" {
             // Internal details stay in the server log.
-            ServiceError::Storage(_) | ServiceError::Internal(_) => {
-                "internal error; see the server log".to_string()
-            }
-            other => other.to_string(),
+            "internal error; see the server log".to_string()
+        } else {
+            // The problem document has one string: the message and its causes.
+            e.chain()
         };
         Problem::new(code, detail)
     }
@@ -112,8 +151,8 @@ impl IntoResponse for Problem {
 
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
-        if matches!(self, ServiceError::Storage(_) | ServiceError::Internal(_)) {
-            tracing::error!(error = %self, "request failed");
+        if self.is_internal() {
+            tracing::error!(error = %self.chain(), "request failed");
         }
         Problem::from(&self).into_response()
     }

@@ -27,7 +27,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::api::*;
 use crate::auth::{check_idempotency_id, check_name, sha256_hex, token_hash};
-use crate::error::{Result, ServiceError};
+use crate::error::{BusyReason, Result, ServiceError};
 use crate::joint;
 use crate::metrics::Metrics;
 use crate::openapi;
@@ -156,21 +156,39 @@ const MAX_HE_SERVERS: usize = 8;
 type St = State<Arc<AppState>>;
 
 fn blocking_err(e: tokio::task::JoinError) -> ServiceError {
-    ServiceError::Internal(format!("worker task failed: {e}"))
+    ServiceError::Worker(e)
+}
+
+/// Runs CPU-bound work on tokio's blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(blocking_err)?
 }
 
 fn he_err(e: CryptonetError) -> ServiceError {
     match e {
-        CryptonetError::WrongPlan { .. } => ServiceError::WrongPlan(e.to_string()),
-        CryptonetError::Io { .. } => ServiceError::Internal(e.to_string()),
-        other => ServiceError::Malformed {
-            what: "HE object",
-            detail: other.to_string(),
+        CryptonetError::WrongPlan {
+            what,
+            expected,
+            found,
+        } => ServiceError::WrongPlan {
+            what,
+            expected,
+            found,
         },
+        CryptonetError::Io { .. } => ServiceError::internal("HE object I/O", e),
+        other => ServiceError::malformed("HE object", other),
     }
 }
 
 impl AppState {
+    /// A place in the HE pool, or 503 (counted) when it is full.
+    fn he_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.he_sem.clone().try_acquire_owned().map_err(|_| {
+            self.metrics.he_rejected.fetch_add(1, Ordering::Relaxed);
+            ServiceError::Busy(BusyReason::HePool)
+        })
+    }
+
     async fn tenant(&self, headers: &HeaderMap) -> Result<Tenant> {
         let token = headers
             .get(header::AUTHORIZATION)
@@ -217,13 +235,17 @@ impl AppState {
                     what: "model",
                     name: name.into(),
                 })?;
-        let packing = Packing::parse(&info.packing)
-            .ok_or_else(|| ServiceError::Internal(format!("stored packing {:?}", info.packing)))?;
-        let hm = tokio::task::spawn_blocking(move || -> Result<HeModel> {
-            let model = NnModel::from_bytes(&bytes)
-                .map_err(|e| ServiceError::Internal(format!("stored model: {e}")))?;
-            let plan =
-                Plan::new(&model, packing).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let packing = Packing::parse(&info.packing).ok_or_else(|| {
+            ServiceError::corrupt(
+                format!("packing of model {name:?}"),
+                format!("unknown packing {:?}", info.packing),
+            )
+        })?;
+        let what = format!("model {name:?}");
+        let hm = blocking(move || -> Result<HeModel> {
+            let model =
+                NnModel::from_bytes(&bytes).map_err(|e| ServiceError::corrupt(what.clone(), e))?;
+            let plan = Plan::new(&model, packing).map_err(|e| ServiceError::corrupt(what, e))?;
             Ok(HeModel {
                 plan,
                 model: Arc::new(model),
@@ -231,8 +253,7 @@ impl AppState {
                 loaded: Instant::now(),
             })
         })
-        .await
-        .map_err(blocking_err)??;
+        .await?;
         let hm = Arc::new(hm);
         if let Ok(mut m) = self.models.lock() {
             m.insert(name.to_string(), hm.clone());
@@ -270,13 +291,12 @@ impl AppState {
                 name: keys.into(),
             })?;
         let hm2 = hm.clone();
-        let server = tokio::task::spawn_blocking(move || {
+        let server = blocking(move || {
             let ek =
                 privox_cryptonet::wire::eval_keys_from_bytes(&hm2.plan, &bytes).map_err(he_err)?;
             privox_cryptonet::Server::with_keys(hm2.plan.clone(), ek).map_err(he_err)
         })
-        .await
-        .map_err(blocking_err)??;
+        .await?;
         let server = Arc::new(server);
         if let Ok(mut m) = self.he_servers.lock() {
             if m.len() >= MAX_HE_SERVERS {
@@ -333,10 +353,9 @@ impl AppState {
 
     async fn joint_svm(&self, f: &Federation) -> Result<(i64, Arc<SvmModel>)> {
         let latest = self.latest_version(&f.name, false).await?.ok_or_else(|| {
-            ServiceError::NotReady(format!(
-                "federation {:?} has no trained model yet: POST /v1/federations/{}/train",
-                f.name, f.name
-            ))
+            ServiceError::NoJointModel {
+                federation: f.name.clone(),
+            }
         })?;
         if let Ok(m) = self.svms.lock()
             && let Some((v, svm)) = m.get(&f.name)
@@ -348,11 +367,15 @@ impl AppState {
             .storage
             .latest_joint_model(&f.name)
             .await?
-            .ok_or_else(|| ServiceError::Internal("model vanished".into()))?;
-        let svm = tokio::task::spawn_blocking(move || SvmModel::from_bytes(&jm.bytes))
-            .await
-            .map_err(blocking_err)?
-            .map_err(|e| ServiceError::Internal(format!("stored joint model: {e}")))?;
+            .ok_or_else(|| ServiceError::NoJointModel {
+                federation: f.name.clone(),
+            })?;
+        let what = format!("joint model {} of {:?}", jm.version, f.name);
+        let bytes = jm.bytes;
+        let svm = blocking(move || {
+            SvmModel::from_bytes(&bytes).map_err(|e| ServiceError::corrupt(what, e))
+        })
+        .await?;
         let svm = Arc::new(svm);
         if let Ok(mut m) = self.svms.lock() {
             m.insert(f.name.clone(), (jm.version, svm.clone()));
@@ -372,8 +395,7 @@ async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<V
     }
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.map_err(|e| ServiceError::BadRequest(format!("reading the body: {e}")))?;
+        let chunk = chunk.map_err(ServiceError::BodyRead)?;
         if out.len() + chunk.len() > limit {
             drain(stream).await;
             return Err(ServiceError::TooLarge { limit });
@@ -445,7 +467,7 @@ async fn ready(State(st): St) -> Result<Response> {
     st.storage
         .ping()
         .await
-        .map_err(|e| ServiceError::Busy(format!("storage not ready: {e}")))?;
+        .map_err(|e| ServiceError::StorageNotReady(Box::new(e)))?;
     Ok(json(
         StatusCode::OK,
         &Health {
@@ -583,10 +605,11 @@ fn check_keys_fp(fp: &str) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     {
-        return Err(ServiceError::BadRequest(
-            "keys must be the 64-digit lower-case hex fingerprint returned by the key upload"
-                .into(),
-        ));
+        return Err(ServiceError::BadFingerprint {
+            what: "keys",
+            expected: "the 64-digit lower-case hex fingerprint returned by the key upload",
+            found: fp.chars().take(80).collect(),
+        });
     }
     Ok(())
 }
@@ -608,47 +631,36 @@ async fn upload_keys(
     // Stream to a spool file (never the whole body in memory), hashing as we go.
     tokio::fs::create_dir_all(&st.spool)
         .await
-        .map_err(|e| ServiceError::Internal(format!("spool: {e}")))?;
+        .map_err(|e| ServiceError::file("create", &st.spool, e))?;
     let (_, tmp_name) = crate::auth::new_token()?;
     let tmp = st.spool.join(format!("upload-{}", &tmp_name[..32]));
     let result = async {
-        let mut file = tokio::fs::File::create(&tmp)
-            .await
-            .map_err(|e| ServiceError::Internal(format!("spool: {e}")))?;
+        let spool_err = |e| ServiceError::file("write", &tmp, e);
+        let mut file = tokio::fs::File::create(&tmp).await.map_err(spool_err)?;
         let mut stream = body.into_data_stream();
         let mut n = 0usize;
         while let Some(chunk) = stream.next().await {
-            let chunk =
-                chunk.map_err(|e| ServiceError::BadRequest(format!("reading the body: {e}")))?;
+            let chunk = chunk.map_err(ServiceError::BodyRead)?;
             n += chunk.len();
             if n > limit {
                 return Err(ServiceError::TooLarge { limit });
             }
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| ServiceError::Internal(format!("spool: {e}")))?;
+            file.write_all(&chunk).await.map_err(spool_err)?;
         }
-        file.flush()
-            .await
-            .map_err(|e| ServiceError::Internal(format!("spool: {e}")))?;
+        file.flush().await.map_err(spool_err)?;
         drop(file);
         // Validate against the model's plan (parses every key) on the
         // blocking pool, under the HE limit: it is as heavy as an evaluation.
-        let _permit = st.he_sem.clone().try_acquire_owned().map_err(|_| {
-            st.metrics.he_rejected.fetch_add(1, Ordering::Relaxed);
-            ServiceError::Busy("HE pool full; retry".into())
-        })?;
+        let _permit = st.he_permit()?;
         let hm2 = hm.clone();
         let tmp2 = tmp.clone();
-        let (bytes, fp) = tokio::task::spawn_blocking(move || -> Result<(Vec<u8>, String)> {
-            let bytes =
-                std::fs::read(&tmp2).map_err(|e| ServiceError::Internal(format!("spool: {e}")))?;
+        let (bytes, fp) = blocking(move || -> Result<(Vec<u8>, String)> {
+            let bytes = std::fs::read(&tmp2).map_err(|e| ServiceError::file("read", &tmp2, e))?;
             privox_cryptonet::wire::eval_keys_from_bytes(&hm2.plan, &bytes).map_err(he_err)?;
             let fp = sha256_hex(&bytes);
             Ok((bytes, fp))
         })
-        .await
-        .map_err(blocking_err)??;
+        .await?;
         let created = st
             .storage
             .put_eval_keys(t.id, &model, &fp, &hm.plan.fingerprint().to_hex(), &bytes)
@@ -689,10 +701,7 @@ async fn run_he(
     let bytes = read_limited(headers, body, limit).await?;
     let t = st.tenant(headers).await?;
     check_keys_fp(keys)?;
-    let permit = st.he_sem.clone().try_acquire_owned().map_err(|_| {
-        st.metrics.he_rejected.fetch_add(1, Ordering::Relaxed);
-        ServiceError::Busy("HE pool full; retry after the Retry-After delay".into())
-    })?;
+    let permit = st.he_permit()?;
     let hm = st.he_model(model).await?;
     let server = st.he_server(&t, model, &hm, keys).await?;
     let metrics = st.metrics.clone();
@@ -713,35 +722,41 @@ async fn run_he(
     Ok(binary(out))
 }
 
-#[utoipa::path(post, path = "/v1/models/{model}/infer", security(("bearer" = [])),
-    params(("model" = String, Path), KeysParam),
-    request_body(content = Vec<u8>, description = "One query (envelope PVXCNQRY)", content_type = "application/octet-stream"),
-    responses((status = 200, description = "One response (envelope PVXCNRSP)", content_type = "application/octet-stream"),
-        (status = 400, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
-async fn infer(
-    State(st): St,
-    headers: HeaderMap,
-    Path(model): Path<String>,
-    Query(q): Query<KeysParam>,
-    body: Body,
-) -> Result<Response> {
-    run_he(&st, &headers, &model, &q.keys, body, false).await
+/// The two HE evaluation endpoints differ only in their path, the
+/// envelopes they document and `batch`: one definition for both.
+macro_rules! he_endpoint {
+    ($name:ident, $path:literal, $request:literal, $response:literal, $batch:literal) => {
+        #[utoipa::path(post, path = $path, security(("bearer" = [])),
+            params(("model" = String, Path), KeysParam),
+            request_body(content = Vec<u8>, description = $request, content_type = "application/octet-stream"),
+            responses((status = 200, description = $response, content_type = "application/octet-stream"),
+                (status = 400, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
+        async fn $name(
+            State(st): St,
+            headers: HeaderMap,
+            Path(model): Path<String>,
+            Query(q): Query<KeysParam>,
+            body: Body,
+        ) -> Result<Response> {
+            run_he(&st, &headers, &model, &q.keys, body, $batch).await
+        }
+    };
 }
 
-#[utoipa::path(post, path = "/v1/models/{model}/infer-batch", security(("bearer" = [])),
-    params(("model" = String, Path), KeysParam),
-    request_body(content = Vec<u8>, description = "Several queries (envelope PVXCNQBD)", content_type = "application/octet-stream"),
-    responses((status = 200, description = "Several responses (envelope PVXCNRBD)", content_type = "application/octet-stream"),
-        (status = 400, body = crate::problem::Problem), (status = 503, body = crate::problem::Problem)))]
-async fn infer_batch(
-    State(st): St,
-    headers: HeaderMap,
-    Path(model): Path<String>,
-    Query(q): Query<KeysParam>,
-    body: Body,
-) -> Result<Response> {
-    run_he(&st, &headers, &model, &q.keys, body, true).await
-}
+he_endpoint!(
+    infer,
+    "/v1/models/{model}/infer",
+    "One query (envelope PVXCNQRY)",
+    "One response (envelope PVXCNRSP)",
+    false
+);
+he_endpoint!(
+    infer_batch,
+    "/v1/models/{model}/infer-batch",
+    "Several queries (envelope PVXCNQBD)",
+    "Several responses (envelope PVXCNRBD)",
+    true
+);
 
 #[utoipa::path(get, path = "/v1/federations/{federation}", security(("bearer" = [])),
     params(("federation" = String, Path)),
@@ -772,19 +787,18 @@ async fn contribute(
     let idem = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ServiceError::BadRequest("the Idempotency-Key header is required".into()))?
+        .ok_or(ServiceError::MissingHeader("Idempotency-Key"))?
         .to_string();
     check_idempotency_id(&idem)?;
     let f = st.federation_for(&t, &fed).await?;
     let f2 = f.clone();
-    let (bytes, n, counts) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (bytes, n, counts) = blocking(move || -> Result<_> {
         let (table, counts) = joint::check_contribution(&f2, &bytes)?;
-        let counts =
-            serde_json::to_string(&counts).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let counts = serde_json::to_string(&counts)
+            .map_err(|e| ServiceError::internal("JSON encoding", e))?;
         Ok((bytes, table.codes.len(), counts))
     })
-    .await
-    .map_err(blocking_err)??;
+    .await?;
     let sha = sha256_hex(&bytes);
     let stored = st
         .storage
@@ -822,7 +836,7 @@ async fn train(State(st): St, headers: HeaderMap, Path(fed): Path<String>) -> Re
         .train_sem
         .clone()
         .try_acquire_owned()
-        .map_err(|_| ServiceError::Busy("a training run is already in progress".into()))?;
+        .map_err(|_| ServiceError::Busy(BusyReason::Training))?;
     // One statement reads every contribution: a consistent snapshot.
     let rows = st.storage.contributions(&f.name).await?;
     let ids: Vec<i64> = {
@@ -831,21 +845,19 @@ async fn train(State(st): St, headers: HeaderMap, Path(fed): Path<String>) -> Re
         v
     };
     let f2 = f.clone();
-    let (model_bytes, fp, n) = tokio::task::spawn_blocking(move || -> Result<_> {
+    let (model_bytes, fp, n) = blocking(move || -> Result<_> {
         let tables = rows
             .iter()
             .map(|r| {
-                privox_smh::CodeTable::from_bytes(&r.bytes).map_err(|e| {
-                    ServiceError::Internal(format!("stored contribution {}: {e}", r.id))
-                })
+                privox_smh::CodeTable::from_bytes(&r.bytes)
+                    .map_err(|e| ServiceError::corrupt(format!("contribution {}", r.id), e))
             })
             .collect::<Result<Vec<_>>>()?;
         let model = joint::train(&f2, &tables)?;
         let n = tables.iter().map(|t| t.codes.len()).sum::<usize>();
         Ok((model.to_bytes(), model.fingerprint().to_hex(), n))
     })
-    .await
-    .map_err(blocking_err)??;
+    .await?;
     let version = st
         .storage
         .put_joint_model(&f.name, n as i64, &ids, &fp, &model_bytes)
@@ -937,12 +949,14 @@ async fn classify(
         .clone()
         .acquire_owned()
         .await
-        .map_err(|_| ServiceError::Internal("semaphore closed".into()))?;
-    let preds = tokio::task::spawn_blocking(move || -> Result<Vec<Prediction>> {
+        .map_err(|_| ServiceError::ShuttingDown)?;
+    let preds = blocking(move || -> Result<Vec<Prediction>> {
+        // check_query refuses codes of another code space than the
+        // federation's, whose codes trained the model.
         let codes = joint::check_query(&f, &bytes)?;
         let preds = svm
             .predict_codes(&codes)
-            .map_err(|e| ServiceError::WrongCodeSpace(e.to_string()))?;
+            .map_err(|e| ServiceError::internal("SVM prediction", e))?;
         Ok(preds
             .into_iter()
             .map(|p| Prediction {
@@ -952,8 +966,7 @@ async fn classify(
             })
             .collect())
     })
-    .await
-    .map_err(blocking_err)??;
+    .await?;
     Ok(json(
         StatusCode::OK,
         &Classification {
@@ -1061,10 +1074,7 @@ pub async fn start(cfg: ServerConfig) -> Result<Running> {
         )),
         Transport::InsecureLoopbackHttp => {
             if !cfg.listen.ip().is_loopback() {
-                return Err(ServiceError::Setup(format!(
-                    "plain HTTP is allowed on loopback only, not on {}; give --tls-cert and --tls-key",
-                    cfg.listen
-                )));
+                return Err(ServiceError::PlainHttpNotLoopback(cfg.listen));
             }
             None
         }
@@ -1088,10 +1098,16 @@ pub async fn start(cfg: ServerConfig) -> Result<Running> {
     let app = router(state, cfg.request_timeout, cfg.long_timeout);
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
-        .map_err(|e| ServiceError::Setup(format!("cannot listen on {}: {e}", cfg.listen)))?;
+        .map_err(|source| ServiceError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
     let addr = listener
         .local_addr()
-        .map_err(|e| ServiceError::Setup(e.to_string()))?;
+        .map_err(|source| ServiceError::Listen {
+            addr: cfg.listen,
+            source,
+        })?;
     let (tx, rx) = watch::channel(false);
     let grace = cfg.shutdown_grace;
     let task = tokio::spawn(accept_loop(listener, tls, app, rx, grace));

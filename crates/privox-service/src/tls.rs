@@ -6,31 +6,37 @@ use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::error::{Result, ServiceError};
+use crate::error::{Cause, Result, ServiceError};
 
-fn setup(msg: String) -> ServiceError {
-    ServiceError::Setup(msg)
+/// A TLS refusal: `what` went wrong, because of `source` when given.
+fn tls_err(what: String, source: Option<Cause>) -> ServiceError {
+    ServiceError::Tls { what, source }
 }
 
 /// A rustls server configuration from a PEM certificate chain and key.
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
     let certs = load_certs(cert)?;
-    let key_pem = std::fs::read(key)
-        .map_err(|e| setup(format!("cannot read the TLS key {}: {e}", key.display())))?;
+    let key_pem = std::fs::read(key).map_err(|e| ServiceError::file("read", key, e))?;
     let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| setup(format!("{}: {e}", key.display())))?
-        .ok_or_else(|| setup(format!("{} holds no private key", key.display())))?;
+        .map_err(|e| {
+            tls_err(
+                format!("{} is not a PEM key", key.display()),
+                Some(e.into()),
+            )
+        })?
+        .ok_or_else(|| tls_err(format!("{} holds no private key", key.display()), None))?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()
-    .map_err(|e| setup(e.to_string()))?
+    .map_err(|e| tls_err("protocol versions".into(), Some(e.into())))?
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .map_err(|e| {
-        setup(format!(
-            "TLS certificate and key do not match or are invalid: {e}"
-        ))
+        tls_err(
+            "certificate and key do not match or are invalid".into(),
+            Some(e.into()),
+        )
     })?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
@@ -38,17 +44,15 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
 
 /// Reads every certificate of a PEM file.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let pem = std::fs::read(path).map_err(|e| {
-        setup(format!(
-            "cannot read the certificate {}: {e}",
-            path.display()
-        ))
-    })?;
+    let pem = std::fs::read(path).map_err(|e| ServiceError::file("read", path, e))?;
     let certs = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| setup(format!("{}: {e}", path.display())))?;
+        .map_err(|e| tls_err(format!("{} is not PEM", path.display()), Some(e.into())))?;
     if certs.is_empty() {
-        return Err(setup(format!("{} holds no certificate", path.display())));
+        return Err(tls_err(
+            format!("{} holds no certificate", path.display()),
+            None,
+        ));
     }
     Ok(certs)
 }
@@ -76,13 +80,12 @@ pub fn ensure_self_signed(dir: &Path) -> Result<SelfSigned> {
             created: false,
         });
     }
-    std::fs::create_dir_all(&tls)
-        .map_err(|e| setup(format!("cannot create {}: {e}", tls.display())))?;
+    std::fs::create_dir_all(&tls).map_err(|e| ServiceError::file("create", &tls, e))?;
     let (cert_pem, key_pem) = self_signed_pem(&["localhost", "127.0.0.1", "::1"])?;
     privox_format::write_secret_atomic(&key, key_pem.as_bytes())
-        .map_err(|e| setup(format!("cannot write {}: {e}", key.display())))?;
+        .map_err(|e| tls_err("writing the key".into(), Some(e.into())))?;
     privox_format::write_atomic(&cert, cert_pem.as_bytes())
-        .map_err(|e| setup(format!("cannot write {}: {e}", cert.display())))?;
+        .map_err(|e| tls_err("writing the certificate".into(), Some(e.into())))?;
     Ok(SelfSigned {
         cert,
         key,
@@ -95,7 +98,7 @@ pub fn ensure_self_signed(dir: &Path) -> Result<SelfSigned> {
 pub fn self_signed_pem(names: &[&str]) -> Result<(String, zeroize::Zeroizing<String>)> {
     let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     let ck = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| setup(format!("cannot generate a certificate: {e}")))?;
+        .map_err(|e| tls_err("generating a certificate".into(), Some(e.into())))?;
     Ok((
         ck.cert.pem(),
         zeroize::Zeroizing::new(ck.key_pair.serialize_pem()),
@@ -106,9 +109,9 @@ pub fn self_signed_pem(names: &[&str]) -> Result<(String, zeroize::Zeroizing<Str
 pub fn client_roots(ca_pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
     let certs = rustls_pemfile::certs(&mut &ca_pem[..])
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| setup(format!("CA certificate: {e}")))?;
+        .map_err(|e| tls_err("the CA file is not PEM".into(), Some(e.into())))?;
     if certs.is_empty() {
-        return Err(setup("the CA file holds no certificate".into()));
+        return Err(tls_err("the CA file holds no certificate".into(), None));
     }
     Ok(certs)
 }

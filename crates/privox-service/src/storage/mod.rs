@@ -247,12 +247,8 @@ impl Storage {
         match database_url {
             Some(url) => Ok(Storage::Postgres(postgres::PgStore::connect(url).await?)),
             None => {
-                std::fs::create_dir_all(data_dir).map_err(|e| {
-                    ServiceError::Setup(format!(
-                        "cannot create the data directory {}: {e}",
-                        data_dir.display()
-                    ))
-                })?;
+                std::fs::create_dir_all(data_dir)
+                    .map_err(|e| ServiceError::file("create", data_dir, e))?;
                 Ok(Storage::Sqlite(
                     sqlite::SqliteStore::open(&data_dir.join("privox.sqlite3")).await?,
                 ))
@@ -350,7 +346,7 @@ impl Storage {
         dispatch!(self.federations_of(tenant_id))
     }
     /// Commits a contribution (idempotent on (federation, tenant, idem_key)).
-    /// The same id with another body is a [`ServiceError::Conflict`].
+    /// The same id with another body is a [`ServiceError::IdempotencyReused`].
     pub async fn put_contribution(&self, c: &NewContribution<'_>) -> Result<Stored> {
         dispatch!(self.put_contribution(c))
     }
@@ -388,23 +384,113 @@ impl Storage {
     }
 }
 
+/// A result row of either backend, read by column index. The row types
+/// below are built from it once, for both backends.
+pub(crate) trait Cols {
+    /// An integer column.
+    fn int(&self, i: usize) -> Result<i64>;
+    /// A floating-point column.
+    fn real(&self, i: usize) -> Result<f64>;
+    /// A text column.
+    fn text(&self, i: usize) -> Result<String>;
+    /// A byte-string column.
+    fn blob(&self, i: usize) -> Result<Vec<u8>>;
+}
+
+/// `id, name` of `tenants`.
+pub(crate) fn tenant_row(r: &dyn Cols) -> Result<Tenant> {
+    Ok(Tenant {
+        id: r.int(0)?,
+        name: r.text(1)?,
+    })
+}
+
+/// `name, packing, plan_fingerprint` of `models`.
+pub(crate) fn model_row(r: &dyn Cols) -> Result<ModelInfo> {
+    Ok(ModelInfo {
+        name: r.text(0)?,
+        packing: r.text(1)?,
+        plan_fingerprint: r.text(2)?,
+    })
+}
+
+/// `name, packing, plan_fingerprint, bytes` of `models`.
+pub(crate) fn model_with_bytes_row(r: &dyn Cols) -> Result<(ModelInfo, Vec<u8>)> {
+    Ok((model_row(r)?, r.blob(3)?))
+}
+
+/// `name, k, delta, mpc, dim, key_id, classes, c, gamma` of `federations`.
+pub(crate) fn federation_row(r: &dyn Cols) -> Result<Federation> {
+    Ok(Federation {
+        name: r.text(0)?,
+        k: r.int(1)? as u32,
+        delta: r.real(2)?,
+        mpc: r.int(3)? as u64,
+        dim: r.int(4)? as u64,
+        key_id: r.text(5)?,
+        classes: from_json("federation classes", &r.text(6)?)?,
+        c: r.real(7)?,
+        gamma: r.real(8)?,
+    })
+}
+
+/// `id, tenant name, idem_key, bytes` of `contributions`.
+pub(crate) fn contribution_row(r: &dyn Cols) -> Result<StoredContribution> {
+    Ok(StoredContribution {
+        id: r.int(0)?,
+        tenant: r.text(1)?,
+        idem_key: r.text(2)?,
+        bytes: r.blob(3)?,
+    })
+}
+
+/// `federation, version, n_codes, contribution_ids, fingerprint[, bytes]`
+/// of `joint_models`: the bytes are read when the row has a sixth column.
+pub(crate) fn joint_model_row(r: &dyn Cols, with_bytes: bool) -> Result<JointModel> {
+    Ok(JointModel {
+        federation: r.text(0)?,
+        version: r.int(1)?,
+        n_codes: r.int(2)?,
+        contribution_ids: from_json("joint model contribution ids", &r.text(3)?)?,
+        fingerprint: r.text(4)?,
+        bytes: if with_bytes { r.blob(5)? } else { Vec::new() },
+    })
+}
+
+/// The refusal of a name that is already taken.
+pub(crate) fn already_exists(what: &'static str, name: &str) -> ServiceError {
+    ServiceError::AlreadyExists {
+        what,
+        name: name.to_string(),
+    }
+}
+
+/// The refusal of an idempotency id reused for another body.
+pub(crate) fn idempotency_reused(key: &str) -> ServiceError {
+    ServiceError::IdempotencyReused {
+        key: key.to_string(),
+    }
+}
+
 /// Fills the placeholders of a migration for a backend.
 pub(crate) fn render(migration: &str, id: &str, blob: &str) -> String {
     migration.replace("{id}", id).replace("{blob}", blob)
 }
 
-/// Parses the JSON of stored label counts.
-pub(crate) fn parse_counts(s: &str) -> std::collections::BTreeMap<String, u64> {
-    serde_json::from_str(s).unwrap_or_default()
+/// JSON of metadata to store (class lists, contribution ids).
+pub(crate) fn to_json(v: &impl serde::Serialize) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| ServiceError::internal("JSON encoding", e))
 }
 
-/// Parses stored contribution ids.
-pub(crate) fn parse_ids(s: &str) -> Vec<i64> {
-    serde_json::from_str(s).unwrap_or_default()
+/// Parses stored JSON metadata; `what` names it when it is unreadable.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| ServiceError::corrupt(what, e))
 }
 
 /// Accumulates per-party counts from rows (tenant, label-count JSON).
-pub(crate) fn accumulate(rows: impl IntoIterator<Item = (String, String)>) -> Vec<PartyCounts> {
+pub(crate) fn accumulate(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> Result<Vec<PartyCounts>> {
     let mut out: Vec<PartyCounts> = Vec::new();
     for (tenant, counts) in rows {
         let idx = match out.iter().position(|p| p.tenant == tenant) {
@@ -420,10 +506,12 @@ pub(crate) fn accumulate(rows: impl IntoIterator<Item = (String, String)>) -> Ve
         };
         let p = &mut out[idx];
         p.contributions += 1;
-        for (l, n) in parse_counts(&counts) {
+        let counts: std::collections::BTreeMap<String, u64> =
+            from_json("contribution label counts", &counts)?;
+        for (l, n) in counts {
             *p.labels.entry(l).or_default() += n;
         }
     }
     out.sort_by(|a, b| a.tenant.cmp(&b.tenant));
-    out
+    Ok(out)
 }

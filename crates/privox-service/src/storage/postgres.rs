@@ -11,13 +11,17 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::{
-    Federation, JointModel, ModelInfo, NewContribution, PartyCounts, Stored, StoredContribution,
-    Tenant, accumulate, now, parse_ids, render,
+    Cols, Federation, JointModel, ModelInfo, NewContribution, PartyCounts, Stored,
+    StoredContribution, Tenant, accumulate, already_exists, contribution_row, federation_row,
+    idempotency_reused, joint_model_row, model_row, model_with_bytes_row, now, render, tenant_row,
+    to_json,
 };
 use crate::error::{Result, ServiceError};
 
 /// Connections per server.
 const POOL: usize = 4;
+/// Attempts at the next joint-model version before giving up.
+const VERSION_ATTEMPTS: u32 = 16;
 /// Advisory lock key held while migrating.
 const MIGRATION_LOCK: i64 = 0x7072_6976_6f78; // "privox"
 
@@ -32,26 +36,29 @@ fn unique_violation(e: &tokio_postgres::Error) -> bool {
     e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
 }
 
-fn tenant(r: &Row) -> Tenant {
-    Tenant {
-        id: r.get(0),
-        name: r.get(1),
+impl Cols for Row {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn real(&self, i: usize) -> Result<f64> {
+        Ok(self.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.try_get(i)?)
     }
 }
 
-fn fed(r: &Row) -> Federation {
-    let classes: String = r.get(6);
-    Federation {
-        name: r.get(0),
-        k: r.get::<_, i64>(1) as u32,
-        delta: r.get(2),
-        mpc: r.get::<_, i64>(3) as u64,
-        dim: r.get::<_, i64>(4) as u64,
-        key_id: r.get(5),
-        classes: serde_json::from_str(&classes).unwrap_or_default(),
-        c: r.get(7),
-        gamma: r.get(8),
-    }
+/// Builds every row with `f`.
+fn all<T>(rows: Vec<Row>, f: impl Fn(&dyn Cols) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(|r| f(r)).collect()
+}
+
+/// Builds the row, if any, with `f`.
+fn first<T>(row: Option<Row>, f: impl Fn(&dyn Cols) -> Result<T>) -> Result<Option<T>> {
+    row.as_ref().map(|r| f(r)).transpose()
 }
 
 impl PgStore {
@@ -61,7 +68,7 @@ impl PgStore {
         for _ in 0..POOL {
             let (client, conn) = tokio_postgres::connect(url, NoTls)
                 .await
-                .map_err(|e| ServiceError::Setup(format!("cannot connect to PostgreSQL: {e}")))?;
+                .map_err(ServiceError::ConnectDatabase)?;
             tokio::spawn(async move {
                 if let Err(e) = conn.await {
                     tracing::warn!(error = %e, "PostgreSQL connection closed");
@@ -95,7 +102,7 @@ impl PgStore {
             let done: i64 = tx
                 .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])
                 .await?
-                .get(0);
+                .try_get(0)?;
             for (i, m) in super::MIGRATIONS.iter().enumerate() {
                 let v = i as i64 + 1;
                 if v <= done {
@@ -132,30 +139,28 @@ impl PgStore {
             )
             .await
         {
-            Ok(r) => Ok(tenant(&r)),
-            Err(e) if unique_violation(&e) => Err(ServiceError::Conflict(format!(
-                "tenant {name:?} already exists"
-            ))),
+            Ok(r) => tenant_row(&r),
+            Err(e) if unique_violation(&e) => Err(already_exists("tenant", name)),
             Err(e) => Err(e.into()),
         }
     }
 
     pub(crate) async fn tenant(&self, name: &str) -> Result<Option<Tenant>> {
         let c = self.conn().await;
-        Ok(
+        first(
             c.query_opt("SELECT id, name FROM tenants WHERE name = $1", &[&name])
-                .await?
-                .map(|r| tenant(&r)),
+                .await?,
+            tenant_row,
         )
     }
 
     pub(crate) async fn tenants(&self) -> Result<Vec<Tenant>> {
         let c = self.conn().await;
-        Ok(c.query("SELECT id, name FROM tenants ORDER BY name", &[])
-            .await?
-            .iter()
-            .map(tenant)
-            .collect())
+        all(
+            c.query("SELECT id, name FROM tenants ORDER BY name", &[])
+                .await?,
+            tenant_row,
+        )
     }
 
     pub(crate) async fn add_token(&self, hash: &str, tenant_id: i64, label: &str) -> Result<()> {
@@ -170,12 +175,14 @@ impl PgStore {
 
     pub(crate) async fn tenant_for_token(&self, hash: &str) -> Result<Option<Tenant>> {
         let c = self.conn().await;
-        Ok(c.query_opt(
-            "SELECT t.id, t.name FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = $1",
-            &[&hash],
+        first(
+            c.query_opt(
+                "SELECT t.id, t.name FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = $1",
+                &[&hash],
+            )
+            .await?,
+            tenant_row,
         )
-        .await?
-        .map(|r| tenant(&r)))
     }
 
     pub(crate) async fn put_model(&self, info: &ModelInfo, bytes: &[u8]) -> Result<()> {
@@ -192,37 +199,26 @@ impl PgStore {
 
     pub(crate) async fn model(&self, name: &str) -> Result<Option<(ModelInfo, Vec<u8>)>> {
         let c = self.conn().await;
-        Ok(c.query_opt(
-            "SELECT name, packing, plan_fingerprint, bytes FROM models WHERE name = $1",
-            &[&name],
-        )
-        .await?
-        .map(|r| {
-            (
-                ModelInfo {
-                    name: r.get(0),
-                    packing: r.get(1),
-                    plan_fingerprint: r.get(2),
-                },
-                r.get(3),
+        first(
+            c.query_opt(
+                "SELECT name, packing, plan_fingerprint, bytes FROM models WHERE name = $1",
+                &[&name],
             )
-        }))
+            .await?,
+            model_with_bytes_row,
+        )
     }
 
     pub(crate) async fn models(&self) -> Result<Vec<ModelInfo>> {
         let c = self.conn().await;
-        Ok(c.query(
-            "SELECT name, packing, plan_fingerprint FROM models ORDER BY name",
-            &[],
+        all(
+            c.query(
+                "SELECT name, packing, plan_fingerprint FROM models ORDER BY name",
+                &[],
+            )
+            .await?,
+            model_row,
         )
-        .await?
-        .iter()
-        .map(|r| ModelInfo {
-            name: r.get(0),
-            packing: r.get(1),
-            plan_fingerprint: r.get(2),
-        })
-        .collect())
     }
 
     pub(crate) async fn put_eval_keys(
@@ -274,18 +270,19 @@ impl PgStore {
         fp: &str,
     ) -> Result<Option<Vec<u8>>> {
         let c = self.conn().await;
-        Ok(c.query_opt(
-            "SELECT e.bytes FROM tenant_keys t JOIN eval_keys e ON e.fingerprint = t.fingerprint
-             WHERE t.tenant_id = $1 AND t.model = $2 AND t.fingerprint = $3",
-            &[&tenant_id, &model, &fp],
+        first(
+            c.query_opt(
+                "SELECT e.bytes FROM tenant_keys t JOIN eval_keys e ON e.fingerprint = t.fingerprint
+                 WHERE t.tenant_id = $1 AND t.model = $2 AND t.fingerprint = $3",
+                &[&tenant_id, &model, &fp],
+            )
+            .await?,
+            |r| r.blob(0),
         )
-        .await?
-        .map(|r| r.get(0)))
     }
 
     pub(crate) async fn create_federation(&self, f: &Federation) -> Result<()> {
-        let classes =
-            serde_json::to_string(&f.classes).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let classes = to_json(&f.classes)?;
         let c = self.conn().await;
         match c
             .execute(
@@ -307,22 +304,21 @@ impl PgStore {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if unique_violation(&e) => Err(ServiceError::Conflict(format!(
-                "federation {:?} already exists",
-                f.name
-            ))),
+            Err(e) if unique_violation(&e) => Err(already_exists("federation", &f.name)),
             Err(e) => Err(e.into()),
         }
     }
 
     pub(crate) async fn federation(&self, name: &str) -> Result<Option<Federation>> {
         let c = self.conn().await;
-        Ok(c.query_opt(
-            "SELECT name, k, delta, mpc, dim, key_id, classes, c, gamma FROM federations WHERE name = $1",
-            &[&name],
+        first(
+            c.query_opt(
+                "SELECT name, k, delta, mpc, dim, key_id, classes, c, gamma FROM federations WHERE name = $1",
+                &[&name],
+            )
+            .await?,
+            federation_row,
         )
-        .await?
-        .map(|r| fed(&r)))
     }
 
     pub(crate) async fn add_member(&self, federation: &str, tenant_id: i64) -> Result<()> {
@@ -347,16 +343,16 @@ impl PgStore {
 
     pub(crate) async fn federations_of(&self, tenant_id: i64) -> Result<Vec<Federation>> {
         let c = self.conn().await;
-        Ok(c.query(
-            "SELECT f.name, f.k, f.delta, f.mpc, f.dim, f.key_id, f.classes, f.c, f.gamma
-             FROM federations f JOIN federation_members m ON m.federation = f.name
-             WHERE m.tenant_id = $1 ORDER BY f.name",
-            &[&tenant_id],
+        all(
+            c.query(
+                "SELECT f.name, f.k, f.delta, f.mpc, f.dim, f.key_id, f.classes, f.c, f.gamma
+                 FROM federations f JOIN federation_members m ON m.federation = f.name
+                 WHERE m.tenant_id = $1 ORDER BY f.name",
+                &[&tenant_id],
+            )
+            .await?,
+            federation_row,
         )
-        .await?
-        .iter()
-        .map(fed)
-        .collect())
     }
 
     pub(crate) async fn put_contribution(&self, n: &NewContribution<'_>) -> Result<Stored> {
@@ -379,7 +375,7 @@ impl PgStore {
             )
             .await?;
         if let Some(r) = inserted {
-            return Ok(Stored::Created(r.get(0)));
+            return Ok(Stored::Created(r.int(0)?));
         }
         let r = c
             .query_one(
@@ -387,14 +383,10 @@ impl PgStore {
                 &[&n.federation, &n.tenant_id, &n.idem_key],
             )
             .await?;
-        let (id, sha): (i64, String) = (r.get(0), r.get(1));
-        if sha == n.body_sha256 {
-            Ok(Stored::Existing(id))
+        if r.text(1)? == n.body_sha256 {
+            Ok(Stored::Existing(r.int(0)?))
         } else {
-            Err(ServiceError::Conflict(format!(
-                "idempotency id {:?} was already used for another body",
-                n.idem_key
-            )))
+            Err(idempotency_reused(n.idem_key))
         }
     }
 
@@ -402,20 +394,15 @@ impl PgStore {
         let c = self.conn().await;
         // One statement: one snapshot, even under READ COMMITTED. COLLATE "C"
         // so the order is the byte order SQLite uses.
-        Ok(c.query(
-            "SELECT c.id, t.name, c.idem_key, c.bytes FROM contributions c JOIN tenants t ON t.id = c.tenant_id
-             WHERE c.federation = $1 ORDER BY t.name COLLATE \"C\", c.idem_key COLLATE \"C\"",
-            &[&federation],
+        all(
+            c.query(
+                "SELECT c.id, t.name, c.idem_key, c.bytes FROM contributions c JOIN tenants t ON t.id = c.tenant_id
+                 WHERE c.federation = $1 ORDER BY t.name COLLATE \"C\", c.idem_key COLLATE \"C\"",
+                &[&federation],
+            )
+            .await?,
+            contribution_row,
         )
-        .await?
-        .iter()
-        .map(|r| StoredContribution {
-            id: r.get(0),
-            tenant: r.get(1),
-            idem_key: r.get(2),
-            bytes: r.get(3),
-        })
-        .collect())
     }
 
     pub(crate) async fn party_counts(&self, federation: &str) -> Result<Vec<PartyCounts>> {
@@ -427,7 +414,7 @@ impl PgStore {
                 &[&federation],
             )
             .await?;
-        Ok(accumulate(rows.iter().map(|r| (r.get(0), r.get(1)))))
+        accumulate(all(rows, |r| Ok((r.text(0)?, r.text(1)?)))?)
     }
 
     pub(crate) async fn put_joint_model(
@@ -438,11 +425,11 @@ impl PgStore {
         fingerprint: &str,
         bytes: &[u8],
     ) -> Result<i64> {
-        let ids = serde_json::to_string(ids).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ids = to_json(&ids)?;
         let c = self.conn().await;
         // Two servers may train at once: the version is max + 1, and the
         // primary key makes the loser retry with the next number.
-        for _ in 0..16 {
+        for _ in 0..VERSION_ATTEMPTS {
             let r = c
                 .query_one(
                     "INSERT INTO joint_models (federation, version, n_codes, contribution_ids, fingerprint, bytes, created_at)
@@ -452,32 +439,27 @@ impl PgStore {
                 )
                 .await;
             match r {
-                Ok(r) => return Ok(r.get(0)),
+                Ok(r) => return r.int(0),
                 Err(e) if unique_violation(&e) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Storage(
-            "could not allocate a model version after 16 attempts".into(),
-        ))
+        Err(ServiceError::VersionRace {
+            attempts: VERSION_ATTEMPTS,
+        })
     }
 
     pub(crate) async fn latest_joint_model(&self, federation: &str) -> Result<Option<JointModel>> {
         let c = self.conn().await;
-        Ok(c.query_opt(
-            "SELECT federation, version, n_codes, contribution_ids, fingerprint, bytes FROM joint_models
-             WHERE federation = $1 ORDER BY version DESC LIMIT 1",
-            &[&federation],
+        first(
+            c.query_opt(
+                "SELECT federation, version, n_codes, contribution_ids, fingerprint, bytes FROM joint_models
+                 WHERE federation = $1 ORDER BY version DESC LIMIT 1",
+                &[&federation],
+            )
+            .await?,
+            |r| joint_model_row(r, true),
         )
-        .await?
-        .map(|r| JointModel {
-            federation: r.get(0),
-            version: r.get(1),
-            n_codes: r.get(2),
-            contribution_ids: parse_ids(r.get(3)),
-            fingerprint: r.get(4),
-            bytes: r.get(5),
-        }))
     }
 
     pub(crate) async fn latest_version(&self, federation: &str) -> Result<Option<i64>> {
@@ -487,26 +469,19 @@ impl PgStore {
             &[&federation],
         )
         .await?
-        .get(0))
+        .try_get(0)?)
     }
 
     pub(crate) async fn joint_models(&self, federation: &str) -> Result<Vec<JointModel>> {
         let c = self.conn().await;
-        Ok(c.query(
-            "SELECT federation, version, n_codes, contribution_ids, fingerprint FROM joint_models
-             WHERE federation = $1 ORDER BY version",
-            &[&federation],
+        all(
+            c.query(
+                "SELECT federation, version, n_codes, contribution_ids, fingerprint FROM joint_models
+                 WHERE federation = $1 ORDER BY version",
+                &[&federation],
+            )
+            .await?,
+            |r| joint_model_row(r, false),
         )
-        .await?
-        .iter()
-        .map(|r| JointModel {
-            federation: r.get(0),
-            version: r.get(1),
-            n_codes: r.get(2),
-            contribution_ids: parse_ids(r.get(3)),
-            fingerprint: r.get(4),
-            bytes: Vec::new(),
-        })
-        .collect())
     }
 }

@@ -4,11 +4,13 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, TransactionBehavior, params};
 
 use super::{
-    Federation, JointModel, ModelInfo, NewContribution, PartyCounts, Stored, StoredContribution,
-    Tenant, accumulate, now, parse_ids, render,
+    Cols, Federation, JointModel, ModelInfo, NewContribution, PartyCounts, Stored,
+    StoredContribution, Tenant, accumulate, already_exists, contribution_row, federation_row,
+    idempotency_reused, joint_model_row, model_row, model_with_bytes_row, now, render, tenant_row,
+    to_json,
 };
 use crate::error::{Result, ServiceError};
 
@@ -26,13 +28,56 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     )
 }
 
+impl Cols for Row<'_> {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.get(i)?)
+    }
+    fn real(&self, i: usize) -> Result<f64> {
+        Ok(self.get(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.get(i)?)
+    }
+}
+
+/// Every row of a query, each built by `f`.
+fn all<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl Params,
+    f: impl Fn(&dyn Cols) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare(sql)?;
+    let mut rows = st.query(p)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(f(r)?);
+    }
+    Ok(out)
+}
+
+/// The first row of a query, if any, built by `f`.
+fn first<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl Params,
+    f: impl Fn(&dyn Cols) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut st = c.prepare(sql)?;
+    let mut rows = st.query(p)?;
+    rows.next()?.map(|r| f(r)).transpose()
+}
+
 impl SqliteStore {
     /// Opens or creates the database and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             let mut conn = Connection::open(&path)
-                .map_err(|e| ServiceError::Setup(format!("cannot open {}: {e}", path.display())))?;
+                .map_err(|source| ServiceError::OpenDatabase { path, source })?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             // WAL: readers do not block the writer; FULL: a commit is on disk
             // (WAL fsynced) before it returns, so acknowledged = durable.
@@ -43,7 +88,7 @@ impl SqliteStore {
             Ok(conn)
         })
         .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))??;
+        .map_err(ServiceError::Worker)??;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -61,7 +106,27 @@ impl SqliteStore {
             f(&mut guard)
         })
         .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(ServiceError::Worker)?
+    }
+
+    /// [`first`] on the blocking pool.
+    async fn query_first<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        p: impl Params + Send + 'static,
+        f: fn(&dyn Cols) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.run(move |c| first(c, sql, p, f)).await
+    }
+
+    /// [`all`] on the blocking pool.
+    async fn query_all<T: Send + 'static>(
+        &self,
+        sql: &'static str,
+        p: impl Params + Send + 'static,
+        f: fn(&dyn Cols) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.run(move |c| all(c, sql, p, f)).await
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {
@@ -83,9 +148,7 @@ impl SqliteStore {
                     id: c.last_insert_rowid(),
                     name,
                 }),
-                Err(e) if is_unique_violation(&e) => Err(ServiceError::Conflict(format!(
-                    "tenant {name:?} already exists"
-                ))),
+                Err(e) if is_unique_violation(&e) => Err(already_exists("tenant", &name)),
                 Err(e) => Err(e.into()),
             }
         })
@@ -93,37 +156,17 @@ impl SqliteStore {
     }
 
     pub(crate) async fn tenant(&self, name: &str) -> Result<Option<Tenant>> {
-        let name = name.to_string();
-        self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT id, name FROM tenants WHERE name = ?1",
-                [name],
-                |r| {
-                    Ok(Tenant {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                    })
-                },
-            )
-            .optional()?)
-        })
+        self.query_first(
+            "SELECT id, name FROM tenants WHERE name = ?1",
+            [name.to_string()],
+            tenant_row,
+        )
         .await
     }
 
     pub(crate) async fn tenants(&self) -> Result<Vec<Tenant>> {
-        self.run(|c| {
-            let mut st = c.prepare("SELECT id, name FROM tenants ORDER BY name")?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok(Tenant {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
-        .await
+        self.query_all("SELECT id, name FROM tenants ORDER BY name", [], tenant_row)
+            .await
     }
 
     pub(crate) async fn add_token(&self, hash: &str, tenant_id: i64, label: &str) -> Result<()> {
@@ -139,21 +182,12 @@ impl SqliteStore {
     }
 
     pub(crate) async fn tenant_for_token(&self, hash: &str) -> Result<Option<Tenant>> {
-        let hash = hash.to_string();
-        self.run(move |c| {
-            Ok(c.query_row(
+        self.query_first(
                 "SELECT t.id, t.name FROM tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ?1",
-                [hash],
-                |r| {
-                    Ok(Tenant {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                    })
-                },
+                [hash.to_string()],
+                tenant_row,
             )
-            .optional()?)
-        })
-        .await
+            .await
     }
 
     pub(crate) async fn put_model(&self, info: &ModelInfo, bytes: &[u8]) -> Result<()> {
@@ -171,42 +205,20 @@ impl SqliteStore {
     }
 
     pub(crate) async fn model(&self, name: &str) -> Result<Option<(ModelInfo, Vec<u8>)>> {
-        let name = name.to_string();
-        self.run(move |c| {
-            Ok(c.query_row(
-                "SELECT name, packing, plan_fingerprint, bytes FROM models WHERE name = ?1",
-                [name],
-                |r| {
-                    Ok((
-                        ModelInfo {
-                            name: r.get(0)?,
-                            packing: r.get(1)?,
-                            plan_fingerprint: r.get(2)?,
-                        },
-                        r.get(3)?,
-                    ))
-                },
-            )
-            .optional()?)
-        })
+        self.query_first(
+            "SELECT name, packing, plan_fingerprint, bytes FROM models WHERE name = ?1",
+            [name.to_string()],
+            model_with_bytes_row,
+        )
         .await
     }
 
     pub(crate) async fn models(&self) -> Result<Vec<ModelInfo>> {
-        self.run(|c| {
-            let mut st =
-                c.prepare("SELECT name, packing, plan_fingerprint FROM models ORDER BY name")?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok(ModelInfo {
-                        name: r.get(0)?,
-                        packing: r.get(1)?,
-                        plan_fingerprint: r.get(2)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
+        self.query_all(
+            "SELECT name, packing, plan_fingerprint FROM models ORDER BY name",
+            [],
+            model_row,
+        )
         .await
     }
 
@@ -283,8 +295,7 @@ impl SqliteStore {
     pub(crate) async fn create_federation(&self, f: &Federation) -> Result<()> {
         let f = f.clone();
         self.run(move |c| {
-            let classes = serde_json::to_string(&f.classes)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let classes = to_json(&f.classes)?;
             match c.execute(
                 "INSERT INTO federations (name, k, delta, mpc, dim, key_id, classes, c, gamma, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -294,10 +305,7 @@ impl SqliteStore {
                 ],
             ) {
                 Ok(_) => Ok(()),
-                Err(e) if is_unique_violation(&e) => Err(ServiceError::Conflict(format!(
-                    "federation {:?} already exists",
-                    f.name
-                ))),
+                Err(e) if is_unique_violation(&e) => Err(already_exists("federation", &f.name)),
                 Err(e) => Err(e.into()),
             }
         })
@@ -305,16 +313,12 @@ impl SqliteStore {
     }
 
     pub(crate) async fn federation(&self, name: &str) -> Result<Option<Federation>> {
-        let name = name.to_string();
-        self.run(move |c| {
-            Ok(c.query_row(
+        self.query_first(
                 "SELECT name, k, delta, mpc, dim, key_id, classes, c, gamma FROM federations WHERE name = ?1",
-                [name],
-                fed_row,
+                [name.to_string()],
+                federation_row,
             )
-            .optional()?)
-        })
-        .await
+            .await
     }
 
     pub(crate) async fn add_member(&self, federation: &str, tenant_id: i64) -> Result<()> {
@@ -344,17 +348,13 @@ impl SqliteStore {
     }
 
     pub(crate) async fn federations_of(&self, tenant_id: i64) -> Result<Vec<Federation>> {
-        self.run(move |c| {
-            let mut st = c.prepare(
-                "SELECT f.name, f.k, f.delta, f.mpc, f.dim, f.key_id, f.classes, f.c, f.gamma
+        self.query_all(
+            "SELECT f.name, f.k, f.delta, f.mpc, f.dim, f.key_id, f.classes, f.c, f.gamma
                  FROM federations f JOIN federation_members m ON m.federation = f.name
                  WHERE m.tenant_id = ?1 ORDER BY f.name",
-            )?;
-            let rows = st
-                .query_map([tenant_id], fed_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
+            [tenant_id],
+            federation_row,
+        )
         .await
     }
 
@@ -380,9 +380,7 @@ impl SqliteStore {
                 return if old == sha {
                     Ok(Stored::Existing(id))
                 } else {
-                    Err(ServiceError::Conflict(format!(
-                        "idempotency id {key:?} was already used for another body"
-                    )))
+                    Err(idempotency_reused(&key))
                 };
             }
             tx.execute(
@@ -401,21 +399,13 @@ impl SqliteStore {
         let federation = federation.to_string();
         self.run(move |c| {
             // One statement: one consistent snapshot in WAL mode.
-            let mut st = c.prepare(
+            all(
+                c,
                 "SELECT c.id, t.name, c.idem_key, c.bytes FROM contributions c JOIN tenants t ON t.id = c.tenant_id
                  WHERE c.federation = ?1 ORDER BY t.name, c.idem_key",
-            )?;
-            let rows = st
-                .query_map([federation], |r| {
-                    Ok(StoredContribution {
-                        id: r.get(0)?,
-                        tenant: r.get(1)?,
-                        idem_key: r.get(2)?,
-                        bytes: r.get(3)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+                [federation],
+                contribution_row,
+            )
         })
         .await
     }
@@ -423,14 +413,14 @@ impl SqliteStore {
     pub(crate) async fn party_counts(&self, federation: &str) -> Result<Vec<PartyCounts>> {
         let federation = federation.to_string();
         self.run(move |c| {
-            let mut st = c.prepare(
+            let rows = all(
+                c,
                 "SELECT t.name, c.label_counts FROM contributions c JOIN tenants t ON t.id = c.tenant_id
                  WHERE c.federation = ?1",
+                [federation],
+                |r| Ok((r.text(0)?, r.text(1)?)),
             )?;
-            let rows = st
-                .query_map([federation], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
-            Ok(accumulate(rows))
+            accumulate(rows)
         })
         .await
     }
@@ -448,7 +438,7 @@ impl SqliteStore {
             fingerprint.to_string(),
             bytes.to_vec(),
         );
-        let ids = serde_json::to_string(ids).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let ids = to_json(&ids)?;
         self.run(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let v: i64 = tx.query_row(
@@ -468,26 +458,13 @@ impl SqliteStore {
     }
 
     pub(crate) async fn latest_joint_model(&self, federation: &str) -> Result<Option<JointModel>> {
-        let federation = federation.to_string();
-        self.run(move |c| {
-            Ok(c.query_row(
+        self.query_first(
                 "SELECT federation, version, n_codes, contribution_ids, fingerprint, bytes FROM joint_models
                  WHERE federation = ?1 ORDER BY version DESC LIMIT 1",
-                [federation],
-                |r| {
-                    Ok(JointModel {
-                        federation: r.get(0)?,
-                        version: r.get(1)?,
-                        n_codes: r.get(2)?,
-                        contribution_ids: parse_ids(&r.get::<_, String>(3)?),
-                        fingerprint: r.get(4)?,
-                        bytes: r.get(5)?,
-                    })
-                },
+                [federation.to_string()],
+                |r| joint_model_row(r, true),
             )
-            .optional()?)
-        })
-        .await
+            .await
     }
 
     pub(crate) async fn latest_version(&self, federation: &str) -> Result<Option<i64>> {
@@ -503,43 +480,14 @@ impl SqliteStore {
     }
 
     pub(crate) async fn joint_models(&self, federation: &str) -> Result<Vec<JointModel>> {
-        let federation = federation.to_string();
-        self.run(move |c| {
-            let mut st = c.prepare(
-                "SELECT federation, version, n_codes, contribution_ids, fingerprint FROM joint_models
+        self.query_all(
+            "SELECT federation, version, n_codes, contribution_ids, fingerprint FROM joint_models
                  WHERE federation = ?1 ORDER BY version",
-            )?;
-            let rows = st
-                .query_map([federation], |r| {
-                    Ok(JointModel {
-                        federation: r.get(0)?,
-                        version: r.get(1)?,
-                        n_codes: r.get(2)?,
-                        contribution_ids: parse_ids(&r.get::<_, String>(3)?),
-                        fingerprint: r.get(4)?,
-                        bytes: Vec::new(),
-                    })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
+            [federation.to_string()],
+            |r| joint_model_row(r, false),
+        )
         .await
     }
-}
-
-fn fed_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Federation> {
-    let classes: String = r.get(6)?;
-    Ok(Federation {
-        name: r.get(0)?,
-        k: r.get::<_, i64>(1)? as u32,
-        delta: r.get(2)?,
-        mpc: r.get::<_, i64>(3)? as u64,
-        dim: r.get::<_, i64>(4)? as u64,
-        key_id: r.get(5)?,
-        classes: serde_json::from_str(&classes).unwrap_or_default(),
-        c: r.get(7)?,
-        gamma: r.get(8)?,
-    })
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
