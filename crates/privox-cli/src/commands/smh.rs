@@ -9,14 +9,11 @@
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use privox_data::{
-    FeatureTable, Matrix, MinMaxScaler, group_k_fold, leave_one_group_out, mean_std,
-};
+use privox_data::{FeatureTable, MinMaxScaler, mean_std};
 use privox_smh::leakage::{self, resolve_threshold};
 use privox_smh::theory::{self, MonteCarlo, Series};
-use privox_smh::tune::{LeakageModel, TuneOptions, tune_with_model};
-use privox_smh::{CodeTable, SmhKey, SmhParams};
-use std::collections::HashMap;
+use privox_smh::tune::TuneOptions;
+use privox_smh::{CodeTable, HeldOut, SmhKey, SmhParams, hash_table, tune_held_out};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -263,8 +260,8 @@ fn sidecar_path(p: &Path) -> PathBuf {
 fn hash(a: HashArgs) -> Result<ExitCode> {
     let key = SmhKey::read(&a.key).with_context(|| format!("reading key {}", a.key.display()))?;
     let table = a.calibration.apply(FeatureTable::read_csv(&a.features)?)?;
-    let x = if a.no_scale {
-        table.x.clone()
+    let scaler = if a.no_scale {
+        None
     } else {
         let fit_on = match &a.scale_from {
             Some(p) => a.calibration.apply(FeatureTable::read_csv(p)?)?.x,
@@ -275,17 +272,10 @@ fn hash(a: HashArgs) -> Result<ExitCode> {
                 table.x.clone()
             }
         };
-        MinMaxScaler::fit(&fit_on)?.transform(&table.x)?
+        Some(MinMaxScaler::fit(&fit_on)?)
     };
-    let codes = key
-        .hash(x.as_slice(), x.cols())
+    let out = hash_table(&key, &table, scaler.as_ref())
         .with_context(|| format!("hashing {}", a.features.display()))?;
-    let out = CodeTable::new(
-        codes,
-        table.files.clone(),
-        table.speakers.clone(),
-        table.labels.clone(),
-    )?;
     out.write(&a.output)?;
     println!(
         "hashed {} vectors into {} ({}, key id {})",
@@ -392,14 +382,13 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
     let table = a.calibration.apply(FeatureTable::read_csv(&a.features)?)?;
     let threshold = resolve_threshold(a.k, a.threshold)?;
     let dim = table.x.cols();
-    let seed = a.seed.unwrap_or(0);
     let opts = TuneOptions {
         k: a.k,
         mpc: a.mpc,
         threshold,
         target_percent: a.target,
         max_pairs: a.max_pairs,
-        seed,
+        seed: a.seed.unwrap_or(0),
         same_group_share: None,
     };
     println!(
@@ -422,110 +411,63 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
             println!("measurement keys from OS entropy; split seed 0 (pass --seed to reproduce)")
         }
     }
-
-    // Speaker groups as indices.
-    let mut ids: HashMap<&str, usize> = HashMap::new();
-    let groups: Vec<usize> = table
+    let split = match a.folds {
+        None => HeldOut::LeaveOneSpeakerOut,
+        Some(k) if k >= 2 => HeldOut::GroupKFold(k),
+        Some(_) => HeldOut::AllRows,
+    };
+    let speakers = table
         .speakers
         .iter()
-        .map(|s| {
-            let n = ids.len();
-            *ids.entry(s.as_str()).or_insert(n)
-        })
-        .collect();
-    let all: Vec<usize> = (0..table.x.rows()).collect();
-    let mut names = vec![String::new(); ids.len()];
-    for (s, &i) in &ids {
-        names[i] = s.to_string();
-    }
-    let folds: Vec<(String, Vec<usize>, Vec<usize>)> = match a.folds {
-        None => leave_one_group_out(&groups, &names)
-            .into_iter()
-            .map(|f| (f.name, f.train, f.test))
-            .collect(),
-        Some(k) if k >= 2 => group_k_fold(&groups, k, seed)?
-            .into_iter()
-            .map(|f| (f.name, f.train, f.test))
-            .collect(),
-        Some(_) => vec![("all rows".to_string(), all.clone(), all.clone())],
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let n_folds = match split {
+        HeldOut::LeaveOneSpeakerOut => speakers,
+        HeldOut::GroupKFold(k) => k,
+        HeldOut::AllRows => 1,
     };
-
-    let pb = progress((folds.len() * a.keys) as u64, "hashing held-out folds");
-    let mut measured_all = Vec::new();
-    let mut rows = Vec::new();
-    for (fi, (name, train, test)) in folds.iter().enumerate() {
-        let scaler = MinMaxScaler::fit(&table.x.select_rows(train))?;
-        let xtr = scaler.transform(&table.x.select_rows(train))?;
-        let xte = scaler.transform(&table.x.select_rows(test))?;
-        let share = same_group_share(&groups, test);
-        let fold_opts = TuneOptions {
-            same_group_share: Some(share),
-            ..opts
-        };
-        let train_groups: Vec<usize> = train.iter().map(|&i| groups[i]).collect();
-        let model =
-            LeakageModel::with_groups(xtr.as_slice(), dim, Some(&train_groups), &fold_opts)?;
-        let report = tune_with_model(&model, &fold_opts).with_context(|| format!("fold {name}"))?;
-        // Diagnostic only: the same model on the held-out features themselves.
-        let test_model = LeakageModel::new(xte.as_slice(), dim, &opts)?;
-        let predicted_test = test_model.predicted_percent(report.delta);
-        let params = SmhParams::new(a.k, report.delta, a.mpc, dim)?;
-        let mut measured = Vec::new();
-        for s in 0..a.keys {
-            let key = match a.seed {
-                Some(seed) => SmhKey::generate_with_seed(
-                    params,
-                    seed ^ ((fi as u64) << 32 | s as u64).wrapping_add(1),
-                ),
-                None => SmhKey::generate(params),
-            };
-            let codes = key.hash(xte.as_slice(), dim)?;
-            measured.push(leakage::within(&codes, threshold)?.percent());
-            pb.inc(1);
-        }
-        let (m, sd) = mean_std(&measured);
-        measured_all.extend(measured.iter().copied());
-        rows.push((
-            name.clone(),
-            train.len(),
-            test.len(),
-            share,
-            report,
-            predicted_test,
-            m,
-            sd,
-        ));
-    }
+    let pb = progress((n_folds * a.keys) as u64, "hashing held-out folds");
+    let r = tune_held_out(
+        &table,
+        split,
+        &opts,
+        a.keys,
+        a.seed,
+        a.same_speaker_share,
+        &|| pb.inc(1),
+    )?;
     pb.finish_and_clear();
     println!(
         "{:<14} {:>6} {:>6} {:>6} {:>9} {:>12} {:>13} {:>16}",
         "fold", "train", "test", "share", "Δ", "pred. train", "pred. test", "measured test"
     );
-    for (name, ntr, nte, share, r, pt, m, sd) in &rows {
+    for f in &r.folds {
+        let (m, sd) = mean_std(&f.measured_percent);
         println!(
             "{:<14} {:>6} {:>6} {:>6.3} {:>9.4} {:>11.2}% {:>12.2}% {:>9.2}% ± {:.2}",
-            name, ntr, nte, share, r.delta, r.predicted_percent, pt, m, sd
+            f.name,
+            f.train_rows,
+            f.test_rows,
+            f.same_speaker_share,
+            f.report.delta,
+            f.report.predicted_percent,
+            f.predicted_test_percent,
+            m,
+            sd
         );
     }
     println!(
         "(share: same-speaker pairs among held-out pairs; pred. train: model from training speakers; pred. test: diagnostic, model from held-out features)"
     );
-    let (m, sd) = mean_std(&measured_all);
+    let (m, sd) = r.measured;
     println!(
         "measured leakage on held-out speakers: {m:.2}% ± {sd:.2} (target {}%, off by {:+.2} points; {} folds × {} keys)",
         a.target,
         m - a.target,
-        rows.len(),
+        r.folds.len(),
         a.keys
     );
-    // The Δ to use: tuned on all rows (what a deployment would fit on its training set).
-    let full = scaled_all(&table.x)?;
-    let full_opts = TuneOptions {
-        same_group_share: a.same_speaker_share,
-        ..opts
-    };
-    let full_model = LeakageModel::with_groups(full.as_slice(), dim, Some(&groups), &full_opts)?;
-    let report = tune_with_model(&full_model, &full_opts)?;
+    let report = &r.whole_table;
     println!(
         "Δ for the whole table: {:.4} (predicted {:.2}%, floor {:.2}% for k = {}, mpc = {}; {} of {} pairs used)",
         report.delta,
@@ -537,24 +479,4 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
         report.pairs_total
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// Share of same-group pairs among the unordered pairs of `rows`.
-fn same_group_share(groups: &[usize], rows: &[usize]) -> f64 {
-    let mut counts: HashMap<usize, u64> = HashMap::new();
-    for &i in rows {
-        *counts.entry(groups[i]).or_default() += 1;
-    }
-    let n = rows.len() as u64;
-    let same: u64 = counts.values().map(|c| c * c.saturating_sub(1) / 2).sum();
-    let all = n * n.saturating_sub(1) / 2;
-    if all == 0 {
-        0.0
-    } else {
-        same as f64 / all as f64
-    }
-}
-
-fn scaled_all(x: &Matrix) -> Result<Matrix> {
-    Ok(MinMaxScaler::fit(x)?.transform(x)?)
 }
