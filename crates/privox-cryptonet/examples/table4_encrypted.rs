@@ -21,8 +21,7 @@ use std::time::Instant;
 use privox_cryptonet::Packing;
 use privox_cryptonet::crossval::{EncryptedCell, encrypted_cross_validate};
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, mean_std, shared_dir};
-use privox_nn::protocol::{Job, ProtocolConfig, Recipe, paper_table4_value};
-use privox_nn::{Activation, NetworkSpec, PolyActivation};
+use privox_nn::protocol::{ProtocolConfig, Recipe, Table4Cells, encryptable, paper_table4_value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut csvs: Vec<PathBuf> = Vec::new();
@@ -62,33 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let recipe = Recipe::named(&recipe_name).ok_or("--recipe paper|robust")?;
-    let preset = |n: &str| Activation::Poly(PolyActivation::preset(n).expect("known preset"));
-    let swaps = |bn: bool| {
-        let tag = if bn { "BN" } else { "no BN" };
-        ["p2", "p4", "p6"]
-            .iter()
-            .map(|p| (format!("{p}, {tag}"), Some(preset(p))))
-            .collect::<Vec<_>>()
-    };
-    let mut jobs = Vec::new();
-    if cells == "all" {
-        jobs.push(Job {
-            name: "relu".into(),
-            spec: NetworkSpec::paper(false, Activation::Relu),
-            evaluations: swaps(false),
-        });
-        jobs.push(Job {
-            name: "relu-bn".into(),
-            spec: NetworkSpec::paper(true, Activation::Relu),
-            evaluations: swaps(true),
-        });
-    }
-    for p in ["p2", "p4", "p6"] {
-        jobs.push(Job::plain(
-            &format!("HE-aware {p} + BN"),
-            NetworkSpec::he_aware(preset(p)),
-        ));
-    }
+    let cells = Table4Cells::parse(&cells).ok_or("--cells all|he-aware")?;
+    let jobs = encryptable(cells.networks());
     let proto = ProtocolConfig {
         train: recipe.train.clone(),
         selection: recipe.selection.clone(),

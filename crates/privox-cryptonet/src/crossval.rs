@@ -1,12 +1,13 @@
 //! Speaker-independent cross-validation with encrypted test-time inference:
-//! the protocol of `privox_nn::protocol::cross_validate` (same folds, seeds,
+//! the protocol of `privox_nn::protocol::evaluate_cells` (same folds, seeds,
 //! training and scaling), except that every polynomial network classifies
 //! its test speaker under CKKS, and each encrypted decision is compared with
 //! the plaintext network's on the same scaled, clamped rows.
 
+use privox_data::protocol::Fit;
 use privox_data::{ConfusionMatrix, Dataset, Fold};
-use privox_nn::protocol::{Job, ProtocolConfig, clamp, fit_with};
-use privox_nn::{Activation, Matrix, NnModel, TrainConfig};
+use privox_nn::protocol::{NetworkCells, ProtocolConfig};
+use privox_nn::{Activation, NnModel};
 use rayon::prelude::*;
 
 use crate::error::{CryptonetError, Result};
@@ -76,7 +77,7 @@ struct FoldResult {
 pub fn encrypted_cross_validate(
     data: &Dataset,
     folds: &[Fold],
-    jobs: &[Job],
+    jobs: &[NetworkCells],
     cfg: &ProtocolConfig,
     packing: Packing,
     progress: &(dyn Fn() + Sync),
@@ -88,11 +89,7 @@ pub fn encrypted_cross_validate(
     let outputs: Vec<Result<TaskOut>> = tasks
         .par_iter()
         .map(|&(s, f, j)| {
-            let tc = TrainConfig {
-                seed: cfg.seeds[s],
-                ..cfg.train.clone()
-            };
-            let out = fold_task(data, &folds[f], &jobs[j], &tc, cfg, packing);
+            let out = fold_task(data, &folds[f], &jobs[j], cfg.seeds[s], cfg, packing);
             progress();
             out
         })
@@ -170,34 +167,20 @@ fn data_err(e: privox_data::DataError) -> CryptonetError {
 fn fold_task(
     data: &Dataset,
     fold: &Fold,
-    job: &Job,
-    tc: &TrainConfig,
+    job: &NetworkCells,
+    seed: u64,
     cfg: &ProtocolConfig,
     packing: Packing,
 ) -> Result<TaskOut> {
-    let fitted = fit_with(data, &fold.train, &job.spec, tc, &cfg.selection)?;
-    let scale = |idx: &[usize], clip: Option<f64>| -> Result<Matrix> {
-        let mut x = fitted
-            .scaler
-            .transform(&data.x.select_rows(idx))
-            .map_err(|e| CryptonetError::BadModel(format!("scaling: {e}")))?;
-        if let Some(c) = clip {
-            clamp(&mut x, c);
-        }
-        Ok(x)
-    };
-    let train_x = scale(&fold.train, None)?;
-    let test_x = scale(&fold.test, cfg.clip_inputs)?;
+    let fitted = cfg.learner(&job.spec, seed).fit(data, &fold.train)?;
+    let train_x = fitted.scaled(data, &fold.train, None)?;
+    let test_x = fitted.scaled(data, &fold.test, cfg.clip_inputs)?;
     let test_rows: Vec<Vec<f64>> = test_x.iter_rows().map(|r| r.to_vec()).collect();
     let truth: Vec<usize> = fold.test.iter().map(|&i| data.y[i]).collect();
     job.evaluations
         .iter()
         .map(|(_, act)| {
-            let net = match act {
-                Some(a) => fitted.trained.network.with_activation(a),
-                None => fitted.trained.network.clone(),
-            };
-            let network = net.fold()?;
+            let network = fitted.inference_network(act.as_ref())?;
             if network.activations().any(|a| matches!(a, Activation::Relu)) {
                 return Ok(None);
             }
@@ -215,7 +198,7 @@ fn fold_task(
                 packing,
                 fill_batch: false,
                 repeats: 1,
-                insecure_seed: Some(tc.seed.wrapping_mul(1000).wrapping_add(truth.len() as u64)),
+                insecure_seed: Some(seed.wrapping_mul(1000).wrapping_add(truth.len() as u64)),
             };
             let r = round_trip(&model, &test_rows, &opts, &mut |_, _| {})?;
             Ok(Some(FoldResult {

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out};
-use privox_nn::protocol::{EpochSelection, Job, ProtocolConfig, Recipe, cross_validate};
+use privox_nn::protocol::{EpochSelection, NetworkCells, ProtocolConfig, Recipe, evaluate_cells};
 use privox_nn::{Activation, ClassWeights, NetworkSpec, Optimizer, PolyActivation, StopOn};
 
 const ALL: &[&str] = &[
@@ -151,7 +151,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             clip_inputs: Some(1.0),
         };
         let t = Instant::now();
-        let cells = cross_validate(&data, &folds, &[Job::plain(&name, spec)], &proto, &|| {})?;
+        let cells = evaluate_cells(
+            &data,
+            &folds,
+            &[NetworkCells::plain(&name, spec)],
+            &proto,
+            &|| {},
+        )?;
         let s = cells[0].summary().ok_or("no runs")?;
         println!(
             "| {name} | {:.2} ± {:.2} | {:.2} (seed {}) | {} | {:.1} | {:.2} | {:.1} |",

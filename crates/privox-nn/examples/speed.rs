@@ -11,8 +11,10 @@ use std::time::Instant;
 // CPU time beside wall time: the machine is shared.
 use cpu_time::ProcessTime;
 
+use privox_data::ConfusionMatrix;
+use privox_data::protocol::Fit;
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file};
-use privox_nn::protocol::{Recipe, fit, fit_with};
+use privox_nn::protocol::{EpochSelection, MlpLearner, Recipe};
 use privox_nn::{Activation, Matrix, NetworkSpec, PolyActivation, TrainConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -69,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("robust", Recipe::robust()),
         ] {
             let (t, c) = (Instant::now(), ProcessTime::now());
-            let fitted = fit_with(&data, &fold.train, &spec, &recipe.train, &recipe.selection)?;
+            let fitted = MlpLearner::new(spec.clone(), &recipe).fit(&data, &fold.train)?;
             let (secs, cpu) = (t.elapsed().as_secs_f64(), c.elapsed().as_secs_f64());
             let x = fitted.scaler.transform(&data.x.select_rows(&fold.test))?;
             let pred = fitted.trained.network.predict(&x)?;
@@ -78,7 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "{name:18} {opt_name:9}: trained in {secs:6.2} s wall, {cpu:6.2} s CPU, {} epochs (best {}), test UAR {:.2} %",
                 fitted.trained.history.len(),
                 fitted.trained.best_epoch,
-                100.0 * privox_nn::uar(&truth, &pred, 2)
+                100.0 * ConfusionMatrix::from_predictions(2, &truth, &pred)?.uar()
             );
         }
     }
@@ -87,7 +89,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spec = NetworkSpec::he_aware(Activation::Poly(
         PolyActivation::preset("p2").ok_or("preset")?,
     ));
-    let fitted = fit(&data, &fold.train, &spec, &TrainConfig::default(), 4)?;
+    let paper = Recipe {
+        train: TrainConfig::default(),
+        selection: EpochSelection::Holdout {
+            val_folds: 4,
+            class_aware: false,
+        },
+    };
+    let fitted = MlpLearner::new(spec, &paper).fit(&data, &fold.train)?;
     let folded = fitted.trained.network.fold()?;
     let scaled = fitted.scaler.transform(&data.x)?;
     let n = 200_000;

@@ -27,10 +27,10 @@ use std::time::Instant;
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, mean_std, shared_dir};
 use privox_nn::protocol::{
-    CellResult, EpochSelection, Job, ProtocolConfig, Recipe, cross_validate, paper_table4_value,
-    speaker_holdout,
+    CellResult, EpochSelection, ProtocolConfig, Recipe, Table4Cells, evaluate_cells,
+    paper_table4_value, speaker_holdout,
 };
-use privox_nn::{Activation, NetworkSpec, Optimizer, PolyActivation, StopOn, TrainConfig};
+use privox_nn::{Optimizer, StopOn, TrainConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -124,47 +124,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let preset = |n: &str| Activation::Poly(PolyActivation::preset(n).expect("known preset"));
-    let paper_cells = |bn: bool| {
-        let tag = if bn { "BN" } else { "no BN" };
-        let mut e = vec![(
-            if bn {
-                "ReLU + BN".to_string()
-            } else {
-                "ReLU (no BN)".to_string()
-            },
-            None,
-        )];
-        if cells == "all" {
-            for p in ["p2", "p4", "p6"] {
-                e.push((format!("{p}, {tag}"), Some(preset(p))));
-            }
-        }
-        e
-    };
-    let mut jobs = vec![Job {
-        name: "relu".into(),
-        spec: NetworkSpec::paper(false, Activation::Relu),
-        evaluations: paper_cells(false),
-    }];
-    if cells == "he-aware" {
-        jobs[0].evaluations.truncate(1);
-    }
-    if cells == "all" {
-        jobs.push(Job {
-            name: "relu-bn".into(),
-            spec: NetworkSpec::paper(true, Activation::Relu),
-            evaluations: paper_cells(true),
-        });
-    }
-    for p in ["p2", "p4", "p6"] {
-        if cells == "all" || cells == "he-aware" || (cells == "baseline" && p == "p2") {
-            jobs.push(Job::plain(
-                &format!("HE-aware {p} + BN"),
-                NetworkSpec::he_aware(preset(p)),
-            ));
-        }
-    }
+    let jobs = Table4Cells::parse(&cells)
+        .ok_or("--cells all|baseline|he-aware")?
+        .networks();
     let proto = ProtocolConfig {
         train: cfg.clone(),
         selection: selection.clone(),
@@ -223,7 +185,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let total = folds.len() * jobs.len() * proto.seeds.len();
         let done = AtomicUsize::new(0);
         let t = Instant::now();
-        let results = cross_validate(&data, &folds, &jobs, &proto, &|| {
+        let results = evaluate_cells(&data, &folds, &jobs, &proto, &|| {
             let d = done.fetch_add(1, Ordering::Relaxed) + 1;
             eprint!("\r{corpus}: {d}/{total} trainings");
         })?;
@@ -259,8 +221,12 @@ fn table(results: &[CellResult]) -> String {
         "| network | accuracy % (mean ± std) | UAR % (mean ± std) | paper accuracy % | mean kept epoch | max \\|pre-activation\\| on test |\n|---|---|---|---|---|---|\n",
     );
     for c in results {
-        let acc: Vec<f64> = c.runs.iter().map(|r| 100.0 * r.pooled.accuracy()).collect();
-        let uar: Vec<f64> = c.runs.iter().map(|r| 100.0 * r.pooled.uar()).collect();
+        let acc: Vec<f64> = c
+            .runs
+            .iter()
+            .map(|r| 100.0 * r.pooled().accuracy())
+            .collect();
+        let uar: Vec<f64> = c.runs.iter().map(|r| 100.0 * r.pooled().uar()).collect();
         let (am, asd) = mean_std(&acc);
         let (um, usd) = mean_std(&uar);
         let epochs: Vec<f64> = c

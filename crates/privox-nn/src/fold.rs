@@ -5,7 +5,7 @@
 //! `BN(x·W + b) = x·(W·diag(s)) + (s·b + t)`: one affine layer, one fewer
 //! multiplicative level under CKKS.
 
-use crate::error::{NnError, Result};
+use crate::error::{ConfigError, ModelError, NnError, Result};
 use crate::layers::{Activation, Layer};
 use crate::linalg::{self, Matrix};
 use crate::network::{Mlp, argmax_rows};
@@ -61,10 +61,7 @@ impl Mlp {
                 })),
                 Layer::BatchNorm(bn) => {
                     let Some(FoldedLayer::Affine(a)) = out.last_mut() else {
-                        return Err(NnError::InvalidConfig(
-                            "batch-norm can only be folded into a dense layer right before it"
-                                .into(),
-                        ));
+                        return Err(ConfigError::UnfoldableBatchNorm.into());
                     };
                     let (scale, shift) = bn.affine_coefficients();
                     for k in 0..a.inputs {
@@ -106,17 +103,17 @@ impl FoldedMlp {
                     || a.bias.len() != a.outputs
                     || a.weights.iter().chain(&a.bias).any(|v| !v.is_finite())
                 {
-                    return Err(NnError::CorruptModel(format!(
-                        "affine layer {i} has inconsistent shape or non-finite values"
-                    )));
+                    return Err(ModelError::AffineLayer { layer: i }.into());
                 }
                 width = a.outputs;
             }
         }
         if width != n_classes || n_classes < 2 {
-            return Err(NnError::CorruptModel(format!(
-                "the last layer has {width} outputs for {n_classes} classes"
-            )));
+            return Err(ModelError::OutputWidth {
+                found: width,
+                expected: n_classes,
+            }
+            .into());
         }
         Ok(FoldedMlp {
             layers,

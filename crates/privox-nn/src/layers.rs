@@ -47,6 +47,59 @@ impl Activation {
         }
     }
 
+    /// An activation by name: `relu`, a Table 3 preset (`p2`, `p4`, `p6`),
+    /// `cheb:D` or `lsq:D` (ReLU fitted with degree `D` on
+    /// `[-interval, interval]`, Chebyshev or least squares), or
+    /// `coeffs:c0,c1,...` (any polynomial, lowest degree first, on that
+    /// interval).
+    ///
+    /// ```
+    /// use privox_nn::Activation;
+    /// assert_eq!(Activation::from_name("relu", 2.0).unwrap(), Activation::Relu);
+    /// assert_eq!(Activation::from_name("cheb:4", 3.0).unwrap().interval(), Some(3.0));
+    /// assert!(Activation::from_name("tanh", 2.0).is_err());
+    /// ```
+    pub fn from_name(name: &str, interval: f64) -> crate::Result<Activation> {
+        use crate::error::ConfigError;
+        if name == "relu" {
+            return Ok(Activation::Relu);
+        }
+        if let Some(p) = PolyActivation::preset(name) {
+            return Ok(Activation::Poly(p));
+        }
+        let unknown = || ConfigError::UnknownActivation { name: name.into() };
+        let (kind, arg) = name.split_once(':').ok_or_else(unknown)?;
+        let relu = |x: f64| x.max(0.0);
+        Ok(Activation::Poly(match kind {
+            "cheb" | "lsq" => {
+                let degree: usize =
+                    arg.parse()
+                        .map_err(|source| ConfigError::ActivationDegree {
+                            text: arg.into(),
+                            source,
+                        })?;
+                let fit = if kind == "cheb" {
+                    crate::poly::fit_chebyshev(&relu, degree, interval)?
+                } else {
+                    crate::poly::fit_least_squares(&relu, degree, interval)?
+                };
+                fit.activation
+            }
+            "coeffs" => {
+                let c = arg
+                    .split(',')
+                    .map(|v| v.trim().parse::<f64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|source| ConfigError::ActivationCoefficients {
+                        text: arg.into(),
+                        source,
+                    })?;
+                PolyActivation::new(crate::poly::Polynomial::new(c)?, interval)?
+            }
+            _ => return Err(unknown().into()),
+        }))
+    }
+
     /// A short human name: `relu` or `poly(deg 2, r=2)`.
     pub fn describe(&self) -> String {
         match self {

@@ -72,7 +72,7 @@ mod train;
 #[cfg(test)]
 mod gradcheck;
 
-pub use error::{NnError, Result};
+pub use error::{ConfigError, FitError, ModelError, NnError, Result};
 pub use fold::{Affine, FoldedLayer, FoldedMlp, preactivation_max};
 pub use layers::{Activation, BatchNorm, Dense, Layer};
 pub use linalg::Matrix;
@@ -83,5 +83,5 @@ pub use poly::{
     FitMethod, PolyActivation, PolyFit, Polynomial, fit_chebyshev, fit_least_squares, max_abs_error,
 };
 pub use train::{
-    ClassWeights, EpochStats, Samples, StopOn, TrainConfig, Trained, describe_training, train, uar,
+    ClassWeights, EpochStats, Samples, StopOn, TrainConfig, Trained, describe_training, train,
 };

@@ -20,7 +20,7 @@ use std::path::Path;
 use privox_data::{Calibration, MinMaxScaler};
 use privox_format::{Fingerprint, Magic, Reader, Writer};
 
-use crate::error::{NnError, Result};
+use crate::error::{ModelError, NnError, Result};
 use crate::fold::{Affine, FoldedLayer, FoldedMlp};
 use crate::layers::Activation;
 use crate::linalg::Matrix;
@@ -68,24 +68,22 @@ impl NnModel {
     /// Checks that every part agrees with every other.
     pub fn validate(&self) -> Result<()> {
         let n = &self.network;
-        let bad = |m: String| Err(NnError::CorruptModel(m));
+        let bad = |e: ModelError| Err(NnError::CorruptModel(e));
         if self.feature_names.len() != n.n_inputs || self.scaler.dim() != n.n_inputs {
-            return bad(format!(
-                "{} feature names and a {}-feature scaler for a {}-input network",
-                self.feature_names.len(),
-                self.scaler.dim(),
-                n.n_inputs
-            ));
+            return bad(ModelError::FeatureCount {
+                names: self.feature_names.len(),
+                scaler: self.scaler.dim(),
+                inputs: n.n_inputs,
+            });
         }
         if self.class_names.len() != n.n_classes || n.n_classes < 2 {
-            return bad(format!(
-                "{} class names for {} outputs",
-                self.class_names.len(),
-                n.n_classes
-            ));
+            return bad(ModelError::ClassCount {
+                found: self.class_names.len(),
+                expected: n.n_classes,
+            });
         }
         if !(self.input_range.is_finite() && self.input_range > 0.0) {
-            return bad(format!("input range {} is not positive", self.input_range));
+            return bad(ModelError::InputRange(self.input_range));
         }
         let mut width = n.n_inputs;
         let mut acts = 0;
@@ -97,9 +95,7 @@ impl NnModel {
                         || a.bias.len() != a.outputs
                         || a.weights.iter().chain(&a.bias).any(|v| !v.is_finite())
                     {
-                        return bad(format!(
-                            "affine layer {i} has inconsistent shape or non-finite values"
-                        ));
+                        return bad(ModelError::AffineLayer { layer: i });
                     }
                     width = a.outputs;
                 }
@@ -107,16 +103,16 @@ impl NnModel {
             }
         }
         if width != n.n_classes {
-            return bad(format!(
-                "last layer has {width} outputs for {} classes",
-                n.n_classes
-            ));
+            return bad(ModelError::OutputWidth {
+                found: width,
+                expected: n.n_classes,
+            });
         }
         if self.activation_max.len() != acts {
-            return bad(format!(
-                "{} activation ranges for {acts} activation layers",
-                self.activation_max.len()
-            ));
+            return bad(ModelError::ActivationRanges {
+                found: self.activation_max.len(),
+                expected: acts,
+            });
         }
         Ok(())
     }
@@ -218,13 +214,12 @@ impl NnModel {
                 2 => {
                     let interval = r.get_f64()?;
                     let coeffs = r.get_f64s(MAX_DEGREE + 1)?;
-                    let poly = Polynomial::new(coeffs)
-                        .map_err(|e| NnError::CorruptModel(e.to_string()))?;
-                    let act = PolyActivation::new(poly, interval)
-                        .map_err(|e| NnError::CorruptModel(e.to_string()))?;
+                    let act = Polynomial::new(coeffs)
+                        .and_then(|poly| PolyActivation::new(poly, interval))
+                        .map_err(bad_polynomial)?;
                     FoldedLayer::Activation(Activation::Poly(act))
                 }
-                t => return Err(NnError::CorruptModel(format!("unknown layer tag {t}"))),
+                t => return Err(ModelError::LayerTag(t).into()),
             });
         }
         let activation_max = r.get_f64s(MAX_LAYERS)?;
@@ -251,9 +246,11 @@ impl NnModel {
         };
         model.validate()?;
         if model.fingerprint() != header_fp {
-            return Err(NnError::CorruptModel(
-                "the architecture does not match the file's fingerprint".into(),
-            ));
+            return Err(ModelError::Fingerprint {
+                found: model.fingerprint(),
+                expected: header_fp,
+            }
+            .into());
         }
         Ok(model)
     }
@@ -266,9 +263,9 @@ impl NnModel {
 
     /// Reads and validates a model file.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|cause| NnError::Read {
+        let bytes = std::fs::read(path).map_err(|source| NnError::Read {
             path: path.to_path_buf(),
-            cause,
+            source,
         })?;
         Self::from_bytes(&bytes)
     }
@@ -284,9 +281,7 @@ impl NnModel {
             });
         }
         crate::linalg::check_finite(raw)?;
-        self.scaler
-            .transform(raw)
-            .map_err(|e| NnError::Shape(format!("scaling failed: {e}")))
+        Ok(self.scaler.transform(raw)?)
     }
 
     /// Scales raw features that were prepared with speaker calibration
@@ -299,9 +294,39 @@ impl NnModel {
         self.scale(raw)
     }
 
+    /// The same weights with every activation replaced by `act` (the
+    /// paper's recipe: train with ReLU, infer with a polynomial); the
+    /// activation ranges are measured again on `raw` (unscaled training
+    /// features).
+    pub fn with_activation(&self, act: &Activation, raw: &Matrix) -> Result<NnModel> {
+        let layers = self
+            .network
+            .layers()
+            .iter()
+            .map(|l| match l {
+                FoldedLayer::Activation(_) => FoldedLayer::Activation(act.clone()),
+                other => other.clone(),
+            })
+            .collect();
+        let mut model = self.clone();
+        model.network =
+            FoldedMlp::from_layers(layers, self.network.n_inputs, self.network.n_classes)?;
+        model.activation_max = model.network.preactivation_max(&model.scale(raw)?)?;
+        model.validate()?;
+        Ok(model)
+    }
+
     /// Predicted class indices for raw (unscaled) features.
     pub fn predict_raw(&self, raw: &Matrix) -> Result<Vec<usize>> {
         self.network.predict(&self.scale(raw)?)
+    }
+}
+
+/// A stored polynomial that does not validate: the file is corrupt.
+fn bad_polynomial(e: NnError) -> NnError {
+    match e {
+        NnError::InvalidConfig(c) => ModelError::Polynomial(c).into(),
+        other => other,
     }
 }
 
@@ -312,12 +337,15 @@ fn put_strs(w: &mut Writer, v: &[String]) {
     }
 }
 
-fn get_count(r: &mut Reader<'_>, what: &str, max: usize) -> Result<usize> {
+fn get_count(r: &mut Reader<'_>, what: &'static str, max: usize) -> Result<usize> {
     let n = r.get_u32()? as usize;
     if n > max {
-        return Err(NnError::CorruptModel(format!(
-            "{what} {n} exceeds the limit {max}"
-        )));
+        return Err(ModelError::CountLimit {
+            what,
+            found: n,
+            max,
+        }
+        .into());
     }
     Ok(n)
 }
@@ -326,9 +354,7 @@ fn get_strs(r: &mut Reader<'_>, max: usize) -> Result<Vec<String>> {
     let n = get_count(r, "name count", max)?;
     // Each string needs at least its 8-byte length prefix: bound before allocating.
     if n.saturating_mul(8) > r.remaining() {
-        return Err(NnError::CorruptModel(
-            "name list longer than the file".into(),
-        ));
+        return Err(ModelError::NameListTooLong.into());
     }
     (0..n).map(|_| Ok(r.get_str(MAX_NAME)?)).collect()
 }

@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::error::{NnError, Result};
+use crate::error::{ConfigError, NnError, Result};
 use crate::layers::{Activation, BatchNorm, Dense, Layer};
 use crate::linalg::{self, Matrix};
 
@@ -95,26 +95,20 @@ impl Mlp {
     /// identity batch-norm. The same `seed` always gives the same network.
     pub fn new(spec: &NetworkSpec, n_inputs: usize, n_classes: usize, seed: u64) -> Result<Self> {
         if n_inputs == 0 || n_classes < 2 {
-            return Err(NnError::InvalidConfig(format!(
-                "a network needs at least one input and two classes (got {n_inputs} inputs, {n_classes} classes)"
-            )));
+            return Err(ConfigError::NetworkShape {
+                inputs: n_inputs,
+                classes: n_classes,
+            }
+            .into());
         }
         if spec.hidden.contains(&0) {
-            return Err(NnError::InvalidConfig(
-                "hidden layer widths must be positive".into(),
-            ));
+            return Err(ConfigError::ZeroHiddenWidth.into());
         }
         if !(spec.bn_gamma_init.is_finite() && spec.bn_gamma_init > 0.0) {
-            return Err(NnError::InvalidConfig(format!(
-                "batch-norm initial gamma must be positive, got {}",
-                spec.bn_gamma_init
-            )));
+            return Err(ConfigError::BnGammaInit(spec.bn_gamma_init).into());
         }
         if !(0.0..=1.0).contains(&spec.bn_momentum) {
-            return Err(NnError::InvalidConfig(format!(
-                "batch-norm momentum must be in [0, 1], got {}",
-                spec.bn_momentum
-            )));
+            return Err(ConfigError::BnMomentum(spec.bn_momentum).into());
         }
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut layers = Vec::new();

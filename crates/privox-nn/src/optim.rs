@@ -1,6 +1,6 @@
 //! Optimisers: plain/momentum SGD (the paper's) and Adam.
 
-use crate::error::{NnError, Result};
+use crate::error::{ConfigError, Result};
 
 /// Which update rule training uses.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,9 +68,7 @@ impl Optimizer {
         if ok {
             Ok(())
         } else {
-            Err(NnError::InvalidConfig(format!(
-                "optimizer settings out of range: {self:?} (learning rate must be > 0, momentum/betas in [0, 1))"
-            )))
+            Err(ConfigError::Optimizer(*self).into())
         }
     }
 }

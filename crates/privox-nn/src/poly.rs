@@ -18,7 +18,7 @@
 //! assert!(fit.max_error < 0.3);
 //! ```
 
-use crate::error::{NnError, Result};
+use crate::error::{ConfigError, FitError, Result};
 
 /// Highest degree accepted by the fitters: beyond it the power-basis
 /// coefficients lose too much precision to be useful (and no CKKS circuit
@@ -36,14 +36,10 @@ impl Polynomial {
     /// Fails on an empty list or a non-finite coefficient.
     pub fn new(coeffs: Vec<f64>) -> Result<Self> {
         if coeffs.is_empty() {
-            return Err(NnError::InvalidConfig(
-                "a polynomial needs at least one coefficient".into(),
-            ));
+            return Err(ConfigError::EmptyPolynomial.into());
         }
         if let Some(c) = coeffs.iter().find(|c| !c.is_finite()) {
-            return Err(NnError::InvalidConfig(format!(
-                "polynomial coefficient {c} is not finite"
-            )));
+            return Err(ConfigError::NonFiniteCoefficient(*c).into());
         }
         Ok(Polynomial { coeffs })
     }
@@ -117,9 +113,7 @@ impl PolyActivation {
     /// An activation from a polynomial and its interval half-width `r > 0`.
     pub fn new(poly: Polynomial, interval: f64) -> Result<Self> {
         if !(interval.is_finite() && interval > 0.0) {
-            return Err(NnError::InvalidConfig(format!(
-                "polynomial interval half-width must be positive and finite, got {interval}"
-            )));
+            return Err(ConfigError::PolyInterval(interval).into());
         }
         Ok(PolyActivation { poly, interval })
     }
@@ -177,14 +171,14 @@ const ERROR_GRID: usize = 20_001;
 
 fn check_fit_args(degree: usize, r: f64) -> Result<()> {
     if degree > MAX_FIT_DEGREE {
-        return Err(NnError::Fit(format!(
-            "degree {degree} is above the supported maximum {MAX_FIT_DEGREE}"
-        )));
+        return Err(FitError::DegreeTooHigh {
+            degree,
+            max: MAX_FIT_DEGREE,
+        }
+        .into());
     }
     if !(r.is_finite() && r > 0.0) {
-        return Err(NnError::Fit(format!(
-            "interval half-width must be positive, got {r}"
-        )));
+        return Err(FitError::Interval(r).into());
     }
     Ok(())
 }
@@ -201,9 +195,7 @@ pub fn fit_least_squares(f: &dyn Fn(f64) -> f64, degree: usize, r: f64) -> Resul
         .collect();
     let ys: Vec<f64> = ts.iter().map(|t| f(t * r)).collect();
     if ys.iter().any(|y| !y.is_finite()) {
-        return Err(NnError::Fit(
-            "the function is not finite somewhere on the interval".into(),
-        ));
+        return Err(FitError::NonFiniteFunction.into());
     }
     let cols: Vec<Vec<f64>> = (0..=degree)
         .map(|k| ts.iter().map(|&t| chebyshev_t(k, t)).collect())
@@ -222,9 +214,7 @@ pub fn fit_chebyshev(f: &dyn Fn(f64) -> f64, degree: usize, r: f64) -> Result<Po
         .collect();
     let values: Vec<f64> = nodes.iter().map(|t| f(t * r)).collect();
     if values.iter().any(|y| !y.is_finite()) {
-        return Err(NnError::Fit(
-            "the function is not finite at a Chebyshev node".into(),
-        ));
+        return Err(FitError::NonFiniteAtNode.into());
     }
     let cheb: Vec<f64> = (0..n)
         .map(|k| {
@@ -323,9 +313,7 @@ fn least_squares_qr(cols: &[Vec<f64>], y: &[f64]) -> Result<Vec<f64>> {
         }
         let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
         if norm < 1e-12 {
-            return Err(NnError::Fit(
-                "the least-squares system is rank deficient".into(),
-            ));
+            return Err(FitError::RankDeficient.into());
         }
         rmat[j][j] = norm;
         v.iter_mut().for_each(|a| *a /= norm);

@@ -1,10 +1,11 @@
 //! Mini-batch training with early stopping on a validation set.
 
+use privox_data::ConfusionMatrix;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha20Rng;
 
-use crate::error::{NnError, Result};
+use crate::error::{ConfigError, NnError, Result};
 use crate::layers::Activation;
 use crate::linalg::Matrix;
 use crate::loss::{balanced_weights, softmax_cross_entropy};
@@ -164,19 +165,18 @@ pub fn train(
         check_samples(v, n_classes, "validation set")?;
     }
     if cfg.patience > 0 && val.is_none() {
-        return Err(NnError::InvalidConfig(
-            "early stopping (patience > 0) needs a validation set; pass one or set patience to 0"
-                .into(),
-        ));
+        return Err(ConfigError::EarlyStoppingWithoutValidation.into());
     }
     let class_weights = match &cfg.class_weights {
         ClassWeights::Uniform => vec![1.0; n_classes],
         ClassWeights::Balanced => balanced_weights(train.y, n_classes),
         ClassWeights::Custom(w) => {
             if w.len() != n_classes || w.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-                return Err(NnError::InvalidConfig(format!(
-                    "custom class weights must be {n_classes} positive numbers, got {w:?}"
-                )));
+                return Err(ConfigError::ClassWeights {
+                    expected: n_classes,
+                    found: w.clone(),
+                }
+                .into());
             }
             w.clone()
         }
@@ -272,27 +272,20 @@ pub fn train(
 fn validate_config(cfg: &TrainConfig) -> Result<()> {
     cfg.optimizer.validate()?;
     if cfg.batch_size == 0 || cfg.max_epochs == 0 {
-        return Err(NnError::InvalidConfig(
-            "batch size and max epochs must be at least 1".into(),
-        ));
+        return Err(ConfigError::ZeroBatchOrEpochs.into());
     }
     if cfg.min_epochs > cfg.max_epochs {
-        return Err(NnError::InvalidConfig(format!(
-            "min epochs ({}) exceeds max epochs ({})",
-            cfg.min_epochs, cfg.max_epochs
-        )));
+        return Err(ConfigError::MinEpochsAboveMax {
+            min: cfg.min_epochs,
+            max: cfg.max_epochs,
+        }
+        .into());
     }
     if !(cfg.weight_decay >= 0.0 && cfg.weight_decay.is_finite()) {
-        return Err(NnError::InvalidConfig(format!(
-            "weight decay must be ≥ 0, got {}",
-            cfg.weight_decay
-        )));
+        return Err(ConfigError::WeightDecay(cfg.weight_decay).into());
     }
     if !(cfg.range_penalty >= 0.0 && cfg.range_penalty.is_finite()) {
-        return Err(NnError::InvalidConfig(format!(
-            "range penalty must be ≥ 0, got {}",
-            cfg.range_penalty
-        )));
+        return Err(ConfigError::RangePenalty(cfg.range_penalty).into());
     }
     Ok(())
 }
@@ -304,16 +297,9 @@ fn range_penalty(spec: &NetworkSpec, cfg: &TrainConfig) -> Result<Option<RangePe
     let interval = cfg
         .range_interval
         .or(spec.activation.interval())
-        .ok_or_else(|| {
-            NnError::InvalidConfig(
-                "the range penalty with a ReLU network needs an explicit interval (range_interval)"
-                    .into(),
-            )
-        })?;
+        .ok_or_else(|| NnError::from(ConfigError::RangeIntervalNeeded))?;
     if !(interval.is_finite() && interval > 0.0) {
-        return Err(NnError::InvalidConfig(format!(
-            "range interval must be positive, got {interval}"
-        )));
+        return Err(ConfigError::RangeInterval(interval).into());
     }
     Ok(Some(RangePenalty {
         weight: cfg.range_penalty,
@@ -326,11 +312,11 @@ fn check_samples(s: Samples<'_>, n_classes: usize, what: &'static str) -> Result
         return Err(NnError::EmptyData(what));
     }
     if s.x.rows() != s.y.len() {
-        return Err(NnError::Shape(format!(
-            "{what}: {} feature rows but {} labels",
-            s.x.rows(),
-            s.y.len()
-        )));
+        return Err(NnError::LabelCountMismatch {
+            what,
+            expected: s.x.rows(),
+            found: s.y.len(),
+        });
     }
     if let Some((row, &label)) = s.y.iter().enumerate().find(|(_, l)| **l >= n_classes) {
         return Err(NnError::LabelOutOfRange {
@@ -372,30 +358,9 @@ pub(crate) fn evaluate_loss_uar(
 ) -> Result<(f64, f64)> {
     let logits = net.logits(s.x)?;
     let (loss, _) = softmax_cross_entropy(&logits, s.y, class_weights);
-    Ok((loss, uar(s.y, &argmax_rows(&logits), net.n_classes())))
-}
-
-/// Unweighted average recall over the classes present in `y_true`.
-pub fn uar(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 {
-    let mut hit = vec![0usize; n_classes];
-    let mut tot = vec![0usize; n_classes];
-    for (&t, &p) in y_true.iter().zip(y_pred) {
-        if t < n_classes {
-            tot[t] += 1;
-            if t == p {
-                hit[t] += 1;
-            }
-        }
-    }
-    let present: Vec<f64> = (0..n_classes)
-        .filter(|&c| tot[c] > 0)
-        .map(|c| hit[c] as f64 / tot[c] as f64)
-        .collect();
-    if present.is_empty() {
-        0.0
-    } else {
-        present.iter().sum::<f64>() / present.len() as f64
-    }
+    // The one UAR of the workspace (recall averaged over the classes present).
+    let cm = ConfusionMatrix::from_predictions(net.n_classes(), s.y, &argmax_rows(&logits))?;
+    Ok((loss, cm.uar()))
 }
 
 /// The activation a spec trains with, for messages.
@@ -471,7 +436,9 @@ mod tests {
                 .unwrap()
             };
             let a = run();
-            let acc = uar(&yv, &a.network.predict(&xv).unwrap(), 2);
+            let acc = ConfusionMatrix::from_predictions(2, &yv, &a.network.predict(&xv).unwrap())
+                .unwrap()
+                .uar();
             assert!(acc > 0.95, "{spec:?}: {acc}");
             assert_eq!(
                 a.network,

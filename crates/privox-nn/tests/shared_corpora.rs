@@ -4,7 +4,9 @@
 //! Skips when ../shared is absent (clean clones, CI without the corpora).
 
 use privox_data::{ClassSet, FeatureTable, leave_one_group_out, shared_file, skip_without_shared};
-use privox_nn::protocol::{EpochSelection, Job, ProtocolConfig, cross_validate, train_model};
+use privox_nn::protocol::{
+    EpochSelection, NetworkCells, ProtocolConfig, evaluate_cells, train_model,
+};
 use privox_nn::{Activation, NetworkSpec, NnModel, PolyActivation, TrainConfig};
 
 #[test]
@@ -24,8 +26,8 @@ fn emodb_one_speaker_out_relu_and_he_aware_p2_learn_and_export() {
         .collect();
     let p2 = Activation::Poly(PolyActivation::preset("p2").unwrap());
     let jobs = [
-        Job::plain("relu", NetworkSpec::paper(false, Activation::Relu)),
-        Job::plain("he-p2", NetworkSpec::he_aware(p2.clone())),
+        NetworkCells::plain("relu", NetworkSpec::paper(false, Activation::Relu)),
+        NetworkCells::plain("he-p2", NetworkSpec::he_aware(p2.clone())),
     ];
     let proto = ProtocolConfig {
         train: TrainConfig {
@@ -40,9 +42,9 @@ fn emodb_one_speaker_out_relu_and_he_aware_p2_learn_and_export() {
         seeds: vec![1],
         clip_inputs: Some(1.0),
     };
-    let cells = cross_validate(&data, &folds, &jobs, &proto, &|| {}).unwrap();
+    let cells = evaluate_cells(&data, &folds, &jobs, &proto, &|| {}).unwrap();
     for c in &cells {
-        let uar = c.runs[0].pooled.uar();
+        let uar = c.runs[0].pooled().uar();
         assert!(uar > 0.85, "{}: pooled UAR {uar}", c.name);
     }
 

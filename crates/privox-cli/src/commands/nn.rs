@@ -10,18 +10,17 @@ use std::time::Instant;
 
 use super::calibrate::CalibrationArgs;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use privox_data::{
-    ClassSet, ConfusionMatrix, Dataset, FeatureTable, Fold, group_k_fold, leave_one_group_out,
-    mean_std,
-};
+use privox_data::protocol::OuterSplit;
+use privox_data::{ClassSet, ConfusionMatrix, Dataset, FeatureTable, mean_std};
 use privox_nn::protocol::{
-    CellResult, EpochSelection, Job, ProtocolConfig, Recipe, cross_validate, train_model_with,
+    CellResult, NetworkCells, OptimizerChoice, ProtocolConfig, Recipe, RecipeOverrides,
+    SelectionChoice, evaluate_cells, network_spec, train_model_with,
 };
 use privox_nn::{
-    Activation, ClassWeights, NetworkSpec, NnModel, Optimizer, PolyActivation, StopOn, TrainConfig,
+    Activation, ClassWeights, NetworkSpec, NnModel, PolyActivation, StopOn, TrainConfig,
     fit_chebyshev, fit_least_squares, max_abs_error,
 };
 
@@ -305,177 +304,72 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 }
 
-/// Parses an activation name (see the `--activation` help).
-pub fn parse_activation(s: &str, interval: f64) -> Result<Activation> {
-    let relu = |x: f64| x.max(0.0);
-    Ok(match s {
-        "relu" => Activation::Relu,
-        _ if PolyActivation::preset(s).is_some() => {
-            // Checked just above.
-            Activation::Poly(PolyActivation::preset(s).context("preset")?)
-        }
-        _ => {
-            let (kind, arg) = s
-                .split_once(':')
-                .with_context(|| format!("unknown activation '{s}': use relu, p2, p4, p6, cheb:D, lsq:D or coeffs:c0,c1,..."))?;
-            match kind {
-                "cheb" | "lsq" => {
-                    let d: usize = arg
-                        .parse()
-                        .with_context(|| format!("degree '{arg}' is not a number"))?;
-                    let fit = if kind == "cheb" {
-                        fit_chebyshev(&relu, d, interval)?
-                    } else {
-                        fit_least_squares(&relu, d, interval)?
-                    };
-                    Activation::Poly(fit.activation)
-                }
-                "coeffs" => {
-                    let c = arg
-                        .split(',')
-                        .map(|v| v.trim().parse::<f64>())
-                        .collect::<std::result::Result<Vec<_>, _>>()
-                        .with_context(|| format!("coefficients '{arg}' are not numbers"))?;
-                    Activation::Poly(PolyActivation::new(
-                        privox_nn::Polynomial::new(c)?,
-                        interval,
-                    )?)
-                }
-                _ => bail!(
-                    "unknown activation '{s}': use relu, p2, p4, p6, cheb:D, lsq:D or coeffs:c0,c1,..."
-                ),
-            }
-        }
-    })
+fn parse_activation(s: &str, interval: f64) -> Result<Activation> {
+    Ok(Activation::from_name(s, interval)?)
 }
 
-fn network_spec(a: &NetworkArgs) -> Result<NetworkSpec> {
+fn spec_of(a: &NetworkArgs) -> Result<NetworkSpec> {
     let activation = parse_activation(&a.activation, a.interval)?;
-    let gamma = a.bn_gamma_init.unwrap_or(match activation {
-        Activation::Relu => 1.0,
-        Activation::Poly(_) => privox_nn::HE_AWARE_GAMMA_INIT,
-    });
-    Ok(NetworkSpec {
-        hidden: a.hidden.clone(),
-        batch_norm: a.batch_norm,
+    Ok(network_spec(
+        a.hidden.clone(),
+        a.batch_norm,
         activation,
-        bn_momentum: 0.1,
-        bn_gamma_init: gamma,
-    })
+        a.bn_gamma_init,
+    ))
 }
 
 /// The named recipe with the command line's overrides applied (an explicit
 /// `--bn-gamma-init` replaces the recipe's γ₀ search).
 fn recipe(a: &TrainingArgs, network: &NetworkArgs, n_classes: usize) -> Result<Recipe> {
-    let mut r = match a.recipe {
-        RecipeArg::Robust => Recipe::robust(),
-        RecipeArg::Paper => Recipe::paper(),
-    };
-    let cfg = &mut r.train;
-    let (recipe_lr, recipe_momentum) = match cfg.optimizer {
-        Optimizer::Sgd {
-            learning_rate,
-            momentum,
-        } => (learning_rate, momentum),
-        Optimizer::Adam { learning_rate, .. } => (learning_rate, 0.0),
-    };
-    cfg.optimizer = match a.optimizer {
-        None | Some(OptimizerArg::Sgd) => Optimizer::Sgd {
-            learning_rate: a.lr.unwrap_or(if a.optimizer.is_none() {
-                recipe_lr
-            } else {
-                0.01
-            }),
-            momentum: a.momentum.unwrap_or(recipe_momentum),
-        },
-        Some(OptimizerArg::Adam) => {
-            anyhow::ensure!(
-                a.momentum.is_none(),
-                "--momentum applies to sgd only (Adam has its own moment estimates)"
-            );
-            Optimizer::adam(a.lr.unwrap_or(1e-3))
-        }
-    };
-    if let Some(v) = a.batch_size {
-        cfg.batch_size = v;
-    }
-    if let Some(v) = a.epochs {
-        cfg.max_epochs = v;
-    }
-    if let Some(v) = a.min_epochs {
-        cfg.min_epochs = v;
-    }
-    if let Some(v) = a.patience {
-        cfg.patience = v;
-    }
-    if let Some(v) = a.weight_decay {
-        cfg.weight_decay = v;
-    }
-    if let Some(v) = a.range_penalty {
-        cfg.range_penalty = v;
-    }
-    if let Some(v) = a.stop_on {
-        cfg.stop_on = match v {
-            StopOnArg::Loss => StopOn::ValLoss,
-            StopOnArg::Uar => StopOn::ValUar,
-        };
-    }
-    match a.class_weight.as_deref() {
-        None => {}
-        Some("uniform") => cfg.class_weights = ClassWeights::Uniform,
-        Some("balanced") => cfg.class_weights = ClassWeights::Balanced,
-        Some(list) => {
-            let w = list
-                .split(',')
+    anyhow::ensure!(
+        !(matches!(a.optimizer, Some(OptimizerArg::Adam)) && a.momentum.is_some()),
+        "--momentum applies to sgd only (Adam has its own moment estimates)"
+    );
+    let class_weights = match a.class_weight.as_deref() {
+        None => None,
+        Some("uniform") => Some(ClassWeights::Uniform),
+        Some("balanced") => Some(ClassWeights::Balanced),
+        Some(list) => Some(ClassWeights::Custom(
+            list.split(',')
                 .map(|v| v.trim().parse::<f64>())
                 .collect::<std::result::Result<Vec<_>, _>>()
                 .with_context(|| {
                     format!("--class-weight '{list}': expected `uniform`, `balanced` or numbers")
-                })?;
-            anyhow::ensure!(
-                w.len() == n_classes,
-                "--class-weight needs {n_classes} numbers, got {}",
-                w.len()
-            );
-            cfg.class_weights = ClassWeights::Custom(w);
-        }
-    }
-    cfg.seed = a.seed;
-    let recipe_k = match r.selection {
-        EpochSelection::Holdout { val_folds, .. } => val_folds,
-        EpochSelection::InnerCv { folds, .. } => folds,
+                })?,
+        )),
     };
-    let gamma_grid = match &r.selection {
-        EpochSelection::InnerCv { bn_gamma_grid, .. } if network.bn_gamma_init.is_none() => {
-            bn_gamma_grid.clone()
-        }
-        _ => Vec::new(),
+    let overrides = RecipeOverrides {
+        optimizer: a.optimizer.map(|o| match o {
+            OptimizerArg::Sgd => OptimizerChoice::Sgd,
+            OptimizerArg::Adam => OptimizerChoice::Adam,
+        }),
+        learning_rate: a.lr,
+        momentum: a.momentum,
+        batch_size: a.batch_size,
+        max_epochs: a.epochs,
+        min_epochs: a.min_epochs,
+        patience: a.patience,
+        selection: a.select.map(|s| match s {
+            SelectArg::Holdout => SelectionChoice::Holdout,
+            SelectArg::ClassHoldout => SelectionChoice::ClassHoldout,
+            SelectArg::InnerCv => SelectionChoice::InnerCv,
+        }),
+        val_folds: a.val_folds,
+        stop_on: a.stop_on.map(|s| match s {
+            StopOnArg::Loss => StopOn::ValLoss,
+            StopOnArg::Uar => StopOn::ValUar,
+        }),
+        weight_decay: a.weight_decay,
+        class_weights,
+        range_penalty: a.range_penalty,
+        seed: Some(a.seed),
+        fixed_bn_gamma: network.bn_gamma_init.is_some(),
     };
-    r.selection = match a.select {
-        None => match r.selection {
-            EpochSelection::Holdout { class_aware, .. } => EpochSelection::Holdout {
-                val_folds: a.val_folds.unwrap_or(recipe_k),
-                class_aware,
-            },
-            EpochSelection::InnerCv { .. } => EpochSelection::InnerCv {
-                folds: a.val_folds.unwrap_or(recipe_k),
-                bn_gamma_grid: gamma_grid,
-            },
-        },
-        Some(SelectArg::Holdout) => EpochSelection::Holdout {
-            val_folds: a.val_folds.unwrap_or(4),
-            class_aware: false,
-        },
-        Some(SelectArg::ClassHoldout) => EpochSelection::Holdout {
-            val_folds: a.val_folds.unwrap_or(4),
-            class_aware: true,
-        },
-        Some(SelectArg::InnerCv) => EpochSelection::InnerCv {
-            folds: a.val_folds.unwrap_or(3),
-            bn_gamma_grid: gamma_grid,
-        },
+    let base = match a.recipe {
+        RecipeArg::Robust => Recipe::robust(),
+        RecipeArg::Paper => Recipe::paper(),
     };
-    Ok(r)
+    Ok(base.with_overrides(&overrides, n_classes)?)
 }
 
 fn load_dataset(path: &Path, classes: &[String], calibration: &CalibrationArgs) -> Result<Dataset> {
@@ -492,32 +386,18 @@ fn load_dataset(path: &Path, classes: &[String], calibration: &CalibrationArgs) 
 }
 
 fn describe(spec: &NetworkSpec, recipe: &Recipe, name: RecipeArg) -> String {
-    let cfg = &recipe.train;
-    format!(
-        "{}; recipe {} ({:?}, batch {}, ≤{} epochs, min {}, patience {}, {}, {:?} class weights, stop on {:?}, weight decay {}, range penalty {}), γ init {}, seed {}",
-        privox_nn::describe_training(spec),
+    recipe.describe(
         match name {
             RecipeArg::Robust => "robust",
             RecipeArg::Paper => "paper",
         },
-        cfg.optimizer,
-        cfg.batch_size,
-        cfg.max_epochs,
-        cfg.min_epochs,
-        cfg.patience,
-        recipe.selection.describe(),
-        cfg.class_weights,
-        cfg.stop_on,
-        cfg.weight_decay,
-        cfg.range_penalty,
-        spec.bn_gamma_init,
-        cfg.seed
+        spec,
     )
 }
 
 fn run_train(a: TrainArgs) -> Result<ExitCode> {
     let data = load_dataset(&a.input.features, &a.input.classes, &a.input.calibration)?;
-    let spec = network_spec(&a.network)?;
+    let spec = spec_of(&a.network)?;
     let recipe = recipe(&a.training, &a.network, data.classes.len())?;
     let description = format!(
         "{} | trained on {} ({} rows)",
@@ -531,13 +411,7 @@ fn run_train(a: TrainArgs) -> Result<ExitCode> {
     if let Some(act) = &a.infer_activation {
         // The paper's recipe: same weights, polynomial activation at inference.
         let act = parse_activation(act, a.network.interval)?;
-        let mut layers = model.network.layers().to_vec();
-        for l in &mut layers {
-            if let privox_nn::FoldedLayer::Activation(x) = l {
-                *x = act.clone();
-            }
-        }
-        model = rebuild_with_layers(&model, layers, &data)?;
+        model = model.with_activation(&act, &data.x)?;
     }
     let train_x = model.scale(&data.x)?;
     let pred = model.network.predict(&train_x)?;
@@ -568,36 +442,21 @@ fn run_train(a: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A copy of `model` with other folded layers (same shapes), activation
-/// ranges recomputed on `data`.
-fn rebuild_with_layers(
-    model: &NnModel,
-    layers: Vec<privox_nn::FoldedLayer>,
-    data: &Dataset,
-) -> Result<NnModel> {
-    let mut bytes_model = model.clone();
-    bytes_model.network = privox_nn::FoldedMlp::from_layers(
-        layers,
-        model.network.n_inputs(),
-        model.network.n_classes(),
-    )?;
-    let scaled = bytes_model.scale(&data.x)?;
-    bytes_model.activation_max = bytes_model.network.preactivation_max(&scaled)?;
-    bytes_model.validate()?;
-    Ok(bytes_model)
-}
-
 fn run_eval(a: EvalArgs) -> Result<ExitCode> {
     if let Some(model_path) = &a.model {
         return eval_saved(model_path, &a.features, &a.calibration);
     }
     let data = load_dataset(&a.features, &a.classes, &a.calibration)?;
-    let spec = network_spec(&a.network)?;
+    let spec = spec_of(&a.network)?;
     let recipe = recipe(&a.training, &a.network, data.classes.len())?;
-    let folds: Vec<Fold> = match a.folds {
-        None => leave_one_group_out(&data.groups, &data.group_names),
-        Some(k) => group_k_fold(&data.groups, k, a.fold_seed)?,
-    };
+    let folds = match a.folds {
+        None => OuterSplit::LeaveOneSpeakerOut,
+        Some(k) => OuterSplit::GroupKFold {
+            k,
+            seed: a.fold_seed,
+        },
+    }
+    .folds(&data)?;
     let mut evaluations = vec![(a.network.activation.clone(), None)];
     for name in &a.infer_activation {
         evaluations.push((
@@ -605,7 +464,7 @@ fn run_eval(a: EvalArgs) -> Result<ExitCode> {
             Some(parse_activation(name, a.network.interval)?),
         ));
     }
-    let job = Job {
+    let job = NetworkCells {
         name: a.network.activation.clone(),
         spec: spec.clone(),
         evaluations,
@@ -634,7 +493,7 @@ fn run_eval(a: EvalArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let t = Instant::now();
-    let results = cross_validate(&data, &folds, &[job], &proto, &|| bar.inc(1))?;
+    let results = evaluate_cells(&data, &folds, &[job], &proto, &|| bar.inc(1))?;
     bar.finish_and_clear();
     println!(
         "{} trainings in {:.1} s",
@@ -654,31 +513,28 @@ fn print_cell(cell: &CellResult, data: &Dataset) {
             "{:<14} {:>6} {:>9} {:>9}   (seed {})",
             "fold", "n", "acc %", "UAR %", first.seed
         );
-        for (name, cm) in &first.per_fold {
+        let per_fold = &first.evaluation.folds;
+        for f in per_fold {
+            let cm = &f.confusion;
             println!(
                 "{:<14} {:>6} {:>9.2} {:>9.2}",
-                name,
+                f.name,
                 cm.total(),
                 100.0 * cm.accuracy(),
                 100.0 * cm.uar()
             );
         }
-        let accs: Vec<f64> = first
-            .per_fold
+        let accs: Vec<f64> = per_fold
             .iter()
-            .map(|(_, c)| 100.0 * c.accuracy())
+            .map(|f| 100.0 * f.confusion.accuracy())
             .collect();
-        let uars: Vec<f64> = first
-            .per_fold
-            .iter()
-            .map(|(_, c)| 100.0 * c.uar())
-            .collect();
+        let uars: Vec<f64> = per_fold.iter().map(|f| 100.0 * f.confusion.uar()).collect();
         let ((am, asd), (um, usd)) = (mean_std(&accs), mean_std(&uars));
         println!("per-fold mean ± std: accuracy {am:.2} ± {asd:.2} %, UAR {um:.2} ± {usd:.2} %");
         println!(
             "pooled over all held-out speakers (rows true, columns predicted: {}):\n{}",
             data.classes.names().join(", "),
-            first.pooled
+            first.pooled()
         );
     }
     if cell.runs.len() > 1 {
@@ -688,8 +544,8 @@ fn print_cell(cell: &CellResult, data: &Dataset) {
             println!(
                 "  seed {:<4} accuracy {:6.2} %, UAR {:6.2} %{}",
                 r.seed,
-                100.0 * r.pooled.accuracy(),
-                100.0 * r.pooled.uar(),
+                100.0 * r.pooled().accuracy(),
+                100.0 * r.pooled().uar(),
                 if collapsed.is_empty() {
                     String::new()
                 } else {
@@ -796,14 +652,14 @@ fn run_poly(a: PolyArgs) -> Result<ExitCode> {
 pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
     let data = table.to_dataset(&ClassSet::neutral_angry())?;
     data.require_two_classes()?;
-    let folds = leave_one_group_out(&data.groups, &data.group_names);
+    let folds = OuterSplit::LeaveOneSpeakerOut.folds(&data)?;
     let p2 = Activation::Poly(PolyActivation::preset("p2").context("preset p2")?);
     let jobs = [
-        Job::plain(
+        NetworkCells::plain(
             "MLP baseline (ReLU, 100-50)",
             NetworkSpec::paper(false, Activation::Relu),
         ),
-        Job::plain(
+        NetworkCells::plain(
             "HE-aware MLP (p2 + batch-norm)",
             NetworkSpec::he_aware(p2.clone()),
         ),
@@ -819,7 +675,7 @@ pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
         clip_inputs: Some(1.0),
     };
     let t = Instant::now();
-    let results = cross_validate(&data, &folds, &jobs, &proto, &|| {})?;
+    let results = evaluate_cells(&data, &folds, &jobs, &proto, &|| {})?;
     for cell in &results {
         if let Some(r) = cell.runs.first() {
             println!(
@@ -827,8 +683,8 @@ pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
                 cell.name,
                 folds.len(),
                 data.len(),
-                100.0 * r.pooled.accuracy(),
-                100.0 * r.pooled.uar()
+                100.0 * r.pooled().accuracy(),
+                100.0 * r.pooled().uar()
             );
         }
     }
