@@ -23,15 +23,22 @@ pub(crate) fn check_shape(
     polys: &[&[u64]],
 ) -> Result<()> {
     if fingerprint != params.fingerprint() {
-        return Err(CkksError::WrongParameters);
+        return Err(CkksError::WrongParameters {
+            expected: params.fingerprint(),
+            found: fingerprint,
+        });
     }
     let max = params.max_level();
     if level > max {
         return Err(CkksError::LevelTooHigh { level, max });
     }
     let len = (level + 1) * params.n();
-    if polys.iter().any(|p| p.len() != len) {
-        return Err(CkksError::WrongParameters);
+    if let Some(p) = polys.iter().find(|p| p.len() != len) {
+        return Err(CkksError::LengthMismatch {
+            what: "polynomial coefficients, (level + 1) · N",
+            expected: len,
+            found: p.len(),
+        });
     }
     Ok(())
 }

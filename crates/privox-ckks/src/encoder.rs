@@ -337,10 +337,12 @@ impl Encoder {
         if !slots.is_power_of_two() || slots > self.params.max_slots() {
             return Err(CkksError::BadSlotCount(slots));
         }
-        if matrix.iter().any(|r| r.len() != slots) {
-            return Err(CkksError::InvalidParameters(
-                "matvec: the matrix must be square with slots rows".into(),
-            ));
+        if let Some(r) = matrix.iter().find(|r| r.len() != slots) {
+            return Err(CkksError::LengthMismatch {
+                what: "matvec: matrix row length (the matrix must be square)",
+                expected: slots,
+                found: r.len(),
+            });
         }
         let baby = baby.max(1);
         (0..slots)

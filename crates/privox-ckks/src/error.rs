@@ -1,6 +1,6 @@
 //! Errors of the CKKS engine. Every message says what was wrong and what to do.
 
-use privox_format::FormatError;
+use privox_format::{Fingerprint, FormatError};
 
 /// Everything that can go wrong in `privox-ckks`.
 #[derive(Debug, thiserror::Error)]
@@ -19,9 +19,57 @@ pub enum CkksError {
         /// Prime size in bits.
         bits: u32,
     },
-    /// Parameters that are inconsistent in another way.
-    #[error("invalid parameters: {0}")]
-    InvalidParameters(String),
+    /// A parameter set without ciphertext primes.
+    #[error("the modulus chain is empty: give at least one prime bit size")]
+    EmptyModulusChain,
+    /// More ciphertext primes than supported.
+    #[error("{count} ciphertext primes asked for: at most {max} are supported")]
+    TooManyPrimes {
+        /// Primes asked for.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A key-switching digit count outside 1..=number of ciphertext primes.
+    #[error("dnum = {dnum} must be between 1 and the number of ciphertext primes ({primes})")]
+    BadDnum {
+        /// Digits asked for.
+        dnum: usize,
+        /// Ciphertext primes.
+        primes: usize,
+    },
+    /// tfhe-ntt has no NTT plan for a prime of the chain.
+    #[error(
+        "tfhe-ntt cannot build an NTT plan for prime {prime} and N = {n}; use other prime sizes"
+    )]
+    NoNttPlan {
+        /// The prime.
+        prime: u64,
+        /// Ring dimension.
+        n: usize,
+    },
+    /// tfhe-ntt's output order is not the one this crate derives (an
+    /// internal invariant: a tfhe-ntt version this crate was not built for).
+    #[error(
+        "tfhe-ntt's NTT output order is not a permutation of the roots this crate expects; this tfhe-ntt version is not supported"
+    )]
+    NttOrder,
+    /// An operation that needs at least one operand got none.
+    #[error("{what}: no operands (at least one is needed)")]
+    NoOperands {
+        /// The operation.
+        what: &'static str,
+    },
+    /// Two lengths that must agree do not.
+    #[error("{what}: found {found}, expected {expected}")]
+    LengthMismatch {
+        /// The operation and what was counted.
+        what: &'static str,
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
     /// Parameters below 128-bit security.
     #[error(
         "parameters are not 128-bit secure: log2(QP) = {log_qp} bits exceeds {max} for N = {n} \
@@ -191,16 +239,21 @@ pub enum CkksError {
     BadScale(f64),
     /// An object made under another parameter set.
     #[error(
-        "object was made for another parameter set (fingerprint mismatch); use the parameters it was created with"
+        "object was made for parameter set {found}, but {expected} is required; use the parameters it was created with"
     )]
-    WrongParameters,
+    WrongParameters {
+        /// Fingerprint of the parameters required.
+        expected: Fingerprint,
+        /// Fingerprint of the parameters the object was made for.
+        found: Fingerprint,
+    },
     /// Seeded serialization of a ciphertext that has no seed.
     #[error(
         "this ciphertext has no seed (it was not freshly secret-key encrypted); serialize it in full form"
     )]
     NotSeeded,
-    /// Serialized data that is malformed.
-    #[error("malformed data: {0}")]
+    /// Serialized data that is malformed (the envelope error is the source).
+    #[error("malformed CKKS data: the bytes are truncated, corrupted, or not this kind of object")]
     Format(#[from] FormatError),
 }
 

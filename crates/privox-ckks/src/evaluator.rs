@@ -708,7 +708,10 @@ impl Evaluator {
         gk: &GaloisKeys,
     ) -> Result<Vec<Ciphertext>> {
         if h.fingerprint != self.params.fingerprint() {
-            return Err(CkksError::WrongParameters);
+            return Err(CkksError::WrongParameters {
+                expected: self.params.fingerprint(),
+                found: h.fingerprint,
+            });
         }
         steps
             .iter()
@@ -786,8 +789,8 @@ impl Evaluator {
                 Some(t) => self.add(&t, &shifted)?,
             });
         }
-        total.ok_or_else(|| {
-            CkksError::InvalidParameters("matvec_bsgs: all diagonals are empty".into())
+        total.ok_or(CkksError::NoOperands {
+            what: "matvec_bsgs (all diagonals are empty)",
         })
     }
 }
@@ -868,7 +871,7 @@ mod tests {
             #[track_caller]
             fn refused(r: Result<Ciphertext>) {
                 let r = r.map(|c| c.level());
-                assert!(matches!(r, Err(CkksError::WrongParameters)), "{r:?}")
+                assert!(matches!(r, Err(CkksError::WrongParameters { .. })), "{r:?}")
             }
             refused(ev.add(&ct, &ct));
             refused(ev.sub(&ct, &ct));
@@ -902,13 +905,13 @@ mod tests {
             let foreign_ev = Evaluator::new(&own_a_different_dnum);
             assert!(matches!(
                 foreign_ev.hoist(&own_ct).map(|_| ()),
-                Err(CkksError::WrongParameters)
+                Err(CkksError::WrongParameters { .. })
             ));
             let (_, its_ct, _) = foreign(own_a_different_dnum.clone());
             let h = foreign_ev.hoist(&its_ct).unwrap();
             assert!(matches!(
                 ev.rotate_many(&h, &[1], &keys.galois),
-                Err(CkksError::WrongParameters)
+                Err(CkksError::WrongParameters { .. })
             ));
             refused(ev.inner_sum(&ct, &keys.galois));
             // Encryption, decryption and decoding check the same shape.

@@ -520,7 +520,10 @@ impl CkksParams {
         if self.fingerprint() == other.fingerprint() {
             Ok(())
         } else {
-            Err(crate::error::CkksError::WrongParameters)
+            Err(crate::error::CkksError::WrongParameters {
+                expected: self.fingerprint(),
+                found: other.fingerprint(),
+            })
         }
     }
 }

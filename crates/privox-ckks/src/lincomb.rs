@@ -162,9 +162,9 @@ impl Evaluator {
             polys.push(p);
         }
         if heads.is_empty() {
-            return Err(CkksError::InvalidParameters(
-                "linear_combination of no ciphertexts".into(),
-            ));
+            return Err(CkksError::NoOperands {
+                what: "linear_combination",
+            });
         }
         check_inputs(&heads)?;
         Ok(polys)
@@ -191,11 +191,11 @@ impl Evaluator {
         let mut n_digits = 1;
         for row in weights {
             if row.len() != inputs.len() {
-                return Err(CkksError::InvalidParameters(format!(
-                    "linear_combination: a weight row has {} entries for {} ciphertexts",
-                    row.len(),
-                    inputs.len()
-                )));
+                return Err(CkksError::LengthMismatch {
+                    what: "linear_combination: weights in a row (one per ciphertext)",
+                    expected: inputs.len(),
+                    found: row.len(),
+                });
             }
             let mut r = Vec::with_capacity(row.len());
             for &w in row {

@@ -129,14 +129,13 @@ impl CkksParams {
             });
         }
         if spec.q_bits.is_empty() {
-            return Err(CkksError::InvalidParameters(
-                "the modulus chain is empty: give at least one prime bit size".into(),
-            ));
+            return Err(CkksError::EmptyModulusChain);
         }
         if spec.q_bits.len() > 60 {
-            return Err(CkksError::InvalidParameters(
-                "at most 60 ciphertext primes are supported".into(),
-            ));
+            return Err(CkksError::TooManyPrimes {
+                count: spec.q_bits.len(),
+                max: 60,
+            });
         }
         for &b in spec.q_bits.iter().chain(std::iter::once(&spec.p_bits)) {
             if !(20..=61).contains(&b) {
@@ -145,10 +144,10 @@ impl CkksParams {
         }
         let num_q = spec.q_bits.len();
         if spec.dnum == 0 || spec.dnum > num_q {
-            return Err(CkksError::InvalidParameters(format!(
-                "dnum = {} must be between 1 and the number of ciphertext primes ({num_q})",
-                spec.dnum
-            )));
+            return Err(CkksError::BadDnum {
+                dnum: spec.dnum,
+                primes: num_q,
+            });
         }
         if !(spec.default_scale.is_finite() && spec.default_scale >= 1.0) {
             return Err(CkksError::BadScale(spec.default_scale));
@@ -423,7 +422,7 @@ mod tests {
         ));
         assert!(matches!(
             CkksParams::new(ParamSpec::new(13, vec![40, 40], 60, 3, 1e9)),
-            Err(CkksError::InvalidParameters(_))
+            Err(CkksError::BadDnum { dnum: 3, primes: 2 })
         ));
         // The exact boundary is accepted: 109 bits at N = 2^12.
         assert!(CkksParams::new(ParamSpec::new(12, vec![49], 60, 1, 1e9)).is_ok());

@@ -89,13 +89,7 @@ impl RnsContext {
         let moduli: Vec<Modulus> = all.iter().map(|&v| Modulus::new(v)).collect();
         let plans = all
             .iter()
-            .map(|&v| {
-                Plan::try_new(n, v).ok_or_else(|| {
-                    CkksError::InvalidParameters(format!(
-                        "tfhe-ntt cannot build an NTT plan for prime {v} and N = {n}"
-                    ))
-                })
-            })
+            .map(|&v| Plan::try_new(n, v).ok_or(CkksError::NoNttPlan { prime: v, n }))
             .collect::<Result<Vec<_>>>()?;
         let (ntt_exp, exp_index) = discover_ntt_order(n, &moduli, &plans)?;
         let num_q = q.len();
@@ -811,16 +805,12 @@ fn discover_ntt_order(
                 pw = m.mul(pw, g2);
             }
             for (j, v) in x.iter().enumerate() {
-                let e = *by_value.get(v).ok_or_else(|| {
-                    CkksError::InvalidParameters("unexpected NTT output order from tfhe-ntt".into())
-                })?;
+                let e = *by_value.get(v).ok_or(CkksError::NttOrder)?;
                 ntt_exp[j] = e;
                 exp_index[(e as usize - 1) / 2] = j as u32;
             }
             if exp_index.contains(&u32::MAX) {
-                return Err(CkksError::InvalidParameters(
-                    "NTT output is not a permutation of the roots".into(),
-                ));
+                return Err(CkksError::NttOrder);
             }
         } else {
             let mut pow_by_exp = vec![0u64; two_n];
@@ -832,9 +822,7 @@ fn discover_ntt_order(
             }
             for (j, v) in x.iter().enumerate() {
                 if pow_by_exp[ntt_exp[j] as usize] != *v {
-                    return Err(CkksError::InvalidParameters(
-                        "tfhe-ntt plans disagree on the NTT output order".into(),
-                    ));
+                    return Err(CkksError::NttOrder);
                 }
             }
         }

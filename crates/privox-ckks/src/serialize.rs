@@ -43,10 +43,6 @@ pub const PLAINTEXT_MAGIC: Magic = Magic(*b"PVXCKPTX");
 pub const SECRET_KEY_MAGIC: Magic = Magic(*b"PVXCKSEC");
 const VERSION: u16 = 1;
 
-fn invalid(msg: impl Into<String>) -> CkksError {
-    CkksError::Format(FormatError::Invalid(msg.into()))
-}
-
 fn write_poly(w: &mut Writer, ctx: &RnsContext, poly: &[u64], basis: &[usize]) {
     let n = ctx.n;
     for (l, &mi) in basis.iter().enumerate() {
@@ -81,10 +77,12 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
         let expect = (n * bits).div_ceil(8);
         let bytes = r.get_bytes(expect)?;
         if bytes.len() != expect {
-            return Err(invalid(format!(
-                "polynomial limb has {} bytes, expected {expect}",
-                bytes.len()
-            )));
+            return Err(FormatError::LengthMismatch {
+                what: "polynomial limb bytes",
+                expected: expect as u64,
+                found: bytes.len() as u64,
+            }
+            .into());
         }
         let mask = (1u128 << bits) - 1;
         let mut acc: u128 = 0;
@@ -93,9 +91,10 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
         for _ in 0..n {
             while fill < bits {
                 // The length check above guarantees enough bytes for n values.
-                let b = *it
-                    .next()
-                    .ok_or_else(|| invalid("polynomial data ends early"))?;
+                let b = *it.next().ok_or(FormatError::Truncated {
+                    needed: 1,
+                    available: 0,
+                })?;
                 acc |= (b as u128) << fill;
                 fill += 8;
             }
@@ -103,9 +102,13 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
             acc >>= bits;
             fill -= bits;
             if c >= m.value {
-                return Err(invalid(
-                    "a residue is not reduced modulo its prime (corrupted data)",
-                ));
+                return Err(FormatError::OutOfRange {
+                    what: "polynomial residue (reduced modulo its prime)",
+                    found: c,
+                    min: 0,
+                    max: m.value - 1,
+                }
+                .into());
             }
             poly.push(c);
         }
@@ -115,16 +118,26 @@ fn read_poly(r: &mut Reader<'_>, ctx: &RnsContext, basis: &[usize]) -> Result<Ve
 
 fn read_seed(r: &mut Reader<'_>) -> Result<[u8; 32]> {
     let b = r.get_bytes(32)?;
-    b.try_into().map_err(|_| invalid("a seed must be 32 bytes"))
+    b.try_into().map_err(|_| {
+        FormatError::LengthMismatch {
+            what: "seed bytes",
+            expected: 32,
+            found: b.len() as u64,
+        }
+        .into()
+    })
 }
 
 fn read_level(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
     let level = r.get_u32()? as usize;
     if level > params.max_level() {
-        return Err(invalid(format!(
-            "level {level} above the top level {}",
-            params.max_level()
-        )));
+        return Err(FormatError::OutOfRange {
+            what: "ciphertext level",
+            found: level as u64,
+            min: 0,
+            max: params.max_level() as u64,
+        }
+        .into());
     }
     Ok(level)
 }
@@ -132,7 +145,7 @@ fn read_level(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
 fn read_scale(r: &mut Reader<'_>) -> Result<f64> {
     let s = r.get_f64()?;
     if !(s.is_finite() && s > 0.0) {
-        return Err(invalid("scale must be positive and finite"));
+        return Err(FormatError::NotPositiveFinite { what: "scale" }.into());
     }
     Ok(s)
 }
@@ -140,16 +153,21 @@ fn read_scale(r: &mut Reader<'_>) -> Result<f64> {
 fn read_slots(r: &mut Reader<'_>, params: &CkksParams) -> Result<usize> {
     let s = r.get_u64()?;
     if !s.is_power_of_two() || s > params.max_slots() as u64 {
-        return Err(invalid(format!(
-            "slot count {s} is not a power of two up to N/2"
-        )));
+        return Err(FormatError::NotPowerOfTwo {
+            what: "slot count",
+            found: s,
+            max: params.max_slots() as u64,
+        }
+        .into());
     }
     Ok(s as usize)
 }
 
 fn open<'a>(bytes: &'a [u8], magic: Magic, params: &CkksParams) -> Result<Reader<'a>> {
     Reader::open_expecting(bytes, magic, &[VERSION], params.fingerprint()).map_err(|e| match e {
-        FormatError::FingerprintMismatch { .. } => CkksError::WrongParameters,
+        FormatError::FingerprintMismatch { expected, found } => {
+            CkksError::WrongParameters { expected, found }
+        }
         e => CkksError::Format(e),
     })
 }
@@ -181,9 +199,13 @@ impl CkksParams {
         let log_n = r.get_u32()?;
         let count = r.get_u32()? as usize;
         if count == 0 || count > 60 {
-            return Err(invalid(format!(
-                "{count} ciphertext primes (1..=60 allowed)"
-            )));
+            return Err(FormatError::OutOfRange {
+                what: "ciphertext prime count",
+                found: count as u64,
+                min: 1,
+                max: 60,
+            }
+            .into());
         }
         let q_bits = (0..count)
             .map(|_| r.get_u32())
@@ -196,21 +218,37 @@ impl CkksParams {
             #[cfg(any(test, feature = "insecure-testing-params"))]
             1 => SecurityPolicy::InsecureTestingOnly,
             other => {
-                return Err(invalid(format!(
-                    "security policy {other} is not accepted by this build (insecure parameters need the insecure-testing-params feature)"
-                )));
+                return Err(FormatError::UnknownTag {
+                    what: "security policy (insecure parameters need the insecure-testing-params feature)",
+                    found: u64::from(other),
+                }
+                .into());
             }
         };
         r.finish()?;
         let header = privox_format::peek_header(bytes)?;
         // Cheap sanity bounds before the (costly) prime search.
-        if !(4..=15).contains(&log_n)
-            || q_bits
-                .iter()
-                .chain([&p_bits])
-                .any(|b| !(20..=61).contains(b))
+        if !(4..=15).contains(&log_n) {
+            return Err(FormatError::OutOfRange {
+                what: "log2 of the ring dimension",
+                found: u64::from(log_n),
+                min: 4,
+                max: 15,
+            }
+            .into());
+        }
+        if let Some(&b) = q_bits
+            .iter()
+            .chain([&p_bits])
+            .find(|b| !(20..=61).contains(*b))
         {
-            return Err(invalid("ring dimension or prime sizes out of range"));
+            return Err(FormatError::OutOfRange {
+                what: "prime bit size",
+                found: u64::from(b),
+                min: 20,
+                max: 61,
+            }
+            .into());
         }
         let params = CkksParams::new(ParamSpec {
             log_n,
@@ -221,7 +259,10 @@ impl CkksParams {
             security,
         })?;
         if params.fingerprint() != header.fingerprint {
-            return Err(CkksError::WrongParameters);
+            return Err(CkksError::WrongParameters {
+                expected: params.fingerprint(),
+                found: header.fingerprint,
+            });
         }
         Ok(params)
     }
@@ -281,7 +322,11 @@ fn read_flag(r: &mut Reader<'_>) -> Result<bool> {
     match r.get_u8()? {
         0 => Ok(false),
         1 => Ok(true),
-        f => Err(invalid(format!("form flag {f} (0 = full, 1 = seeded)"))),
+        f => Err(FormatError::UnknownTag {
+            what: "form flag (0 = full, 1 = seeded)",
+            found: u64::from(f),
+        }
+        .into()),
     }
 }
 
@@ -318,18 +363,23 @@ fn write_ksk(w: &mut Writer, ctx: &RnsContext, k: &KeySwitchKey, seeded: bool) -
 fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
     let flag = r.get_u8()?;
     if flag > (FLAG_SEEDED | FLAG_TRUNCATED) {
-        return Err(invalid(format!(
-            "key form flag {flag} (bit 0 = seeded, bit 1 = truncated)"
-        )));
+        return Err(FormatError::UnknownTag {
+            what: "key form flag (bit 0 = seeded, bit 1 = truncated)",
+            found: u64::from(flag),
+        }
+        .into());
     }
     let seeded = flag & FLAG_SEEDED != 0;
     let max_level = if flag & FLAG_TRUNCATED != 0 {
         let l = r.get_u32()? as usize;
         if l + 1 >= ctx.num_q {
-            return Err(invalid(format!(
-                "truncated key level {l}: these parameters' top level is {}",
-                ctx.num_q - 1
-            )));
+            return Err(FormatError::OutOfRange {
+                what: "truncated key level (below these parameters' top level)",
+                found: l as u64,
+                min: 0,
+                max: ctx.num_q.saturating_sub(2) as u64,
+            }
+            .into());
         }
         l
     } else {
@@ -339,9 +389,12 @@ fn read_ksk(r: &mut Reader<'_>, ctx: &RnsContext) -> Result<KeySwitchKey> {
     let digits = r.get_u32()? as usize;
     let expect = (max_level + 1).div_ceil(ctx.alpha);
     if digits != expect {
-        return Err(invalid(format!(
-            "key has {digits} digits, these parameters use {expect} up to level {max_level}"
-        )));
+        return Err(FormatError::LengthMismatch {
+            what: "key-switching digits",
+            expected: expect as u64,
+            found: digits as u64,
+        }
+        .into());
     }
     let b = (0..digits)
         .map(|_| read_poly(r, ctx, &basis))
@@ -384,21 +437,33 @@ fn read_galois(r: &mut Reader<'_>, params: &CkksParams) -> Result<GaloisKeys> {
     let n = params.n() as u64;
     let count = r.get_u32()? as u64;
     if count > n {
-        return Err(invalid(format!("{count} Galois keys (at most N)")));
+        return Err(FormatError::OutOfRange {
+            what: "Galois key count",
+            found: count,
+            min: 0,
+            max: n,
+        }
+        .into());
     }
     let mut keys = BTreeMap::new();
     for _ in 0..count {
         let elt = r.get_u64()?;
         if elt % 2 == 0 || elt >= 2 * n || elt == 1 {
-            return Err(invalid(format!(
-                "{elt} is not a Galois element of this ring"
-            )));
+            return Err(FormatError::UnknownTag {
+                what: "Galois element (odd, in 3..2N)",
+                found: elt,
+            }
+            .into());
         }
         let ctx = &params.ctx;
         let k =
             read_ksk(r, ctx)?.permuted(ctx, &ctx.galois_permutation(galois_inverse(elt, ctx.n)));
         if keys.insert(elt, k).is_some() {
-            return Err(invalid(format!("duplicate Galois element {elt}")));
+            return Err(FormatError::Duplicate {
+                what: "Galois element",
+                value: elt,
+            }
+            .into());
         }
     }
     Ok(GaloisKeys {
@@ -612,11 +677,12 @@ impl SecretKey {
         let mut r = open(bytes, SECRET_KEY_MAGIC, params)?;
         let raw = r.get_bytes(params.n())?;
         if raw.len() != params.n() {
-            return Err(invalid(format!(
-                "secret key has {} coefficients, expected {}",
-                raw.len(),
-                params.n()
-            )));
+            return Err(FormatError::LengthMismatch {
+                what: "secret key coefficients",
+                expected: params.n() as u64,
+                found: raw.len() as u64,
+            }
+            .into());
         }
         let mut bad = 0u8;
         let coeffs: Vec<i8> = raw
@@ -632,7 +698,10 @@ impl SecretKey {
         if bad != 0 {
             let mut coeffs = coeffs;
             coeffs.zeroize();
-            return Err(invalid("secret key coefficients must be -1, 0 or 1"));
+            return Err(FormatError::Inconsistent {
+                what: "secret key coefficients (each must be -1, 0 or 1)",
+            }
+            .into());
         }
         Ok(SecretKey::from_coeffs(params, coeffs))
     }
@@ -777,7 +846,7 @@ mod tests {
         let other = test_params(12, &[60, 40, 40], 60, 1, 40);
         assert!(matches!(
             Ciphertext::from_bytes(&other, &ct.to_bytes(&params).unwrap()),
-            Err(CkksError::WrongParameters)
+            Err(CkksError::WrongParameters { .. })
         ));
     }
 
@@ -824,7 +893,7 @@ mod tests {
         #[track_caller]
         fn wrong<T: std::fmt::Debug>(r: Result<T>) {
             let r = r.map(|_| ());
-            assert!(matches!(r, Err(CkksError::WrongParameters)), "{r:?}");
+            assert!(matches!(r, Err(CkksError::WrongParameters { .. })), "{r:?}");
         }
         // Made under A, read under B: refused, whichever form.
         let full = ct.to_bytes(&a).unwrap();

@@ -65,7 +65,10 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // The whole chain, each cause once on its own line:
+            // "error: top\n  caused by: …" (libraries chain causes as
+            // `source()` and do not repeat them in their messages).
+            eprintln!("error: {:#}", privox_format::Report(err.as_ref()));
             std::process::ExitCode::FAILURE
         }
     }

@@ -126,9 +126,7 @@ impl Circuit {
                     let range = RANGE_MARGIN * observed.max(f64::MIN_POSITIVE).max(1e-3);
                     let a = trim(p.poly.coeffs());
                     let Some(Stage::Affine(prev)) = stages.last_mut() else {
-                        return Err(CryptonetError::BadModel(
-                            "an activation must follow an affine layer".into(),
-                        ));
+                        return Err(CryptonetError::ActivationWithoutAffine { layer: act_index });
                     };
                     let n = normalise(&a, range)?;
                     let (scale_in, poly, scale_out, shift_out) =
@@ -153,9 +151,7 @@ impl Circuit {
             }
         }
         let Some(Stage::Affine(last)) = stages.last_mut() else {
-            return Err(CryptonetError::BadModel(
-                "the network must end with an affine layer".into(),
-            ));
+            return Err(CryptonetError::NoFinalAffine);
         };
         // |outputs| ≤ Σ|W| + |b| while inputs stay in [-1, 1].
         let bound = last
@@ -165,9 +161,7 @@ impl Circuit {
             .map(|(row, b)| row.iter().map(|w| w.abs()).sum::<f64>() + b.abs())
             .fold(0.0f64, f64::max);
         if !(bound.is_finite() && bound > 0.0) {
-            return Err(CryptonetError::BadModel(format!(
-                "output bound {bound} is not positive and finite"
-            )));
+            return Err(CryptonetError::BadOutputBound { bound });
         }
         for row in last.weights.iter_mut() {
             row.iter_mut().for_each(|w| *w /= bound);
@@ -195,9 +189,7 @@ impl Circuit {
                 Stage::Poly(p) => p.coeffs.iter().all(|v| v.is_finite()),
             };
             if !ok {
-                return Err(CryptonetError::BadModel(format!(
-                    "stage {i} has non-finite numbers after normalisation"
-                )));
+                return Err(CryptonetError::NonFiniteStage { stage: i });
             }
         }
         Ok(())
@@ -285,9 +277,10 @@ fn normalise(a: &[f64], range: f64) -> Result<Normalised> {
         .fold(0.0f64, f64::max);
     let lead = a[d];
     if !(amp.is_finite() && amp > 0.0 && lead.is_finite() && lead != 0.0) {
-        return Err(CryptonetError::BadModel(format!(
-            "polynomial activation {a:?} cannot be normalised on [-{range}, {range}]"
-        )));
+        return Err(CryptonetError::PolyNotNormalisable {
+            coeffs: a.to_vec(),
+            range,
+        });
     }
     let s = (amp / lead.abs()).powf(1.0 / d as f64);
     let mut coeffs: Vec<f64> = a

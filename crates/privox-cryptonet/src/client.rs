@@ -150,8 +150,10 @@ impl Client {
     fn scale_rows(&self, raw: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         let d = self.plan.circuit.n_inputs;
         check_rows(raw, d, f64::INFINITY)?;
-        let m = Matrix::new(raw.len(), d, raw.concat())
-            .map_err(|e| CryptonetError::BadModel(format!("feature rows: {e}")))?;
+        let m = Matrix::new(raw.len(), d, raw.concat()).map_err(|source| CryptonetError::Data {
+            what: "feature rows",
+            source,
+        })?;
         let scaled = self.model.scale(&m)?;
         let c = self.model.input_range;
         let mut out = Vec::with_capacity(raw.len());
@@ -243,16 +245,18 @@ impl Client {
     pub fn save_secret_key(&self, sk: &SecretKey, path: &Path) -> Result<()> {
         let bytes = Zeroizing::new(sk.to_bytes());
         privox_format::write_secret_atomic(path, &bytes).map_err(|e| CryptonetError::Io {
-            path: path.to_path_buf(),
-            cause: e.to_string(),
+            action: "write",
+            path: e.path,
+            source: e.source,
         })
     }
 
     /// Reads a secret key written by [`Client::save_secret_key`] for this plan.
     pub fn load_secret_key(&self, path: &Path) -> Result<SecretKey> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| CryptonetError::Io {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| CryptonetError::Io {
+            action: "read",
             path: path.to_path_buf(),
-            cause: e.to_string(),
+            source,
         })?);
         Ok(SecretKey::from_bytes(&self.plan.params, &bytes)?)
     }

@@ -159,7 +159,10 @@ pub fn encrypted_cross_validate(
 }
 
 fn data_err(e: privox_data::DataError) -> CryptonetError {
-    CryptonetError::BadModel(format!("confusion matrix: {e}"))
+    CryptonetError::Data {
+        what: "confusion matrix",
+        source: e,
+    }
 }
 
 /// Trains one job on one fold and runs each of its polynomial evaluations

@@ -38,9 +38,64 @@ pub enum CryptonetError {
         /// Slots per ciphertext.
         slots: usize,
     },
-    /// The model's numbers cannot be normalised (non-finite or degenerate).
-    #[error("the model cannot be compiled: {0}")]
-    BadModel(String),
+    /// An activation layer that does not follow an affine layer.
+    #[error(
+        "the model cannot be compiled: activation layer {layer} does not follow an affine layer"
+    )]
+    ActivationWithoutAffine {
+        /// Index of the activation layer.
+        layer: usize,
+    },
+    /// A network whose last layer is not affine.
+    #[error("the model cannot be compiled: the network must end with an affine layer")]
+    NoFinalAffine,
+    /// The output layer's bound Σ|W| + |b| is zero, NaN or infinite.
+    #[error(
+        "the model cannot be compiled: the output layer's bound {bound} is not positive and finite"
+    )]
+    BadOutputBound {
+        /// The bound.
+        bound: f64,
+    },
+    /// A polynomial activation that cannot be normalised on its range.
+    #[error(
+        "the model cannot be compiled: polynomial activation {coeffs:?} cannot be normalised on [-{range}, {range}] (its maximum or leading coefficient is zero or not finite)"
+    )]
+    PolyNotNormalisable {
+        /// The polynomial's coefficients, constant first.
+        coeffs: Vec<f64>,
+        /// Half-width of the activation's observed input range (with margin).
+        range: f64,
+    },
+    /// A circuit stage with NaN or infinite numbers after normalisation.
+    #[error(
+        "the model cannot be compiled: stage {stage} has non-finite numbers after normalisation"
+    )]
+    NonFiniteStage {
+        /// Index of the stage.
+        stage: usize,
+    },
+    /// A circuit whose stages do not match the plan's layout (an internal
+    /// invariant: layout and circuit are built together).
+    #[error(
+        "the circuit does not match its layout at stage {stage} (it must start with an affine stage, and the layout's stages must match); recompile the plan"
+    )]
+    LayoutMismatch {
+        /// Index of the stage.
+        stage: usize,
+    },
+    /// A circuit without stages.
+    #[error("the circuit has no stages; compile it from a trained model")]
+    EmptyCircuit,
+    /// Feature rows or labels that the data library refused.
+    #[error("invalid {what}")]
+    Data {
+        /// What was being built, e.g. `"feature rows"`.
+        what: &'static str,
+        /// The data library's error.
+        #[source]
+        source: privox_data::DataError,
+    },
     /// Feature rows of the wrong width.
     #[error("feature row {row} has {found} values; the model expects {expected}")]
     FeatureCount {
@@ -153,15 +208,18 @@ pub enum CryptonetError {
         source: FormatError,
     },
     /// A file could not be read or written.
-    #[error("{}: {cause}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
+        /// `"read"` or `"write"`.
+        action: &'static str,
         /// The file.
         path: std::path::PathBuf,
         /// The I/O error.
-        cause: String,
+        #[source]
+        source: std::io::Error,
     },
     /// An error of the CKKS engine.
-    #[error("CKKS: {0}")]
+    #[error(transparent)]
     Ckks(#[from] CkksError),
     /// An error of the model library.
     #[error(transparent)]

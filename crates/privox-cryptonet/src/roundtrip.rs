@@ -205,8 +205,12 @@ pub fn round_trip(
 
     // The plaintext reference: the same scaled rows through the folded model.
     let d = plan.circuit.n_inputs;
-    let x = Matrix::new(scaled.len(), d, scaled.concat())
-        .map_err(|e| crate::CryptonetError::BadModel(format!("feature rows: {e}")))?;
+    let x = Matrix::new(scaled.len(), d, scaled.concat()).map_err(|source| {
+        crate::CryptonetError::Data {
+            what: "feature rows",
+            source,
+        }
+    })?;
     let plain = model.network.logits(&x)?;
     let argmax = |l: &[f64]| {
         l.iter()

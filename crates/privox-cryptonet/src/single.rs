@@ -404,9 +404,9 @@ impl SingleEvaluator {
                     }
                 }
                 SingleStage::Poly => {
-                    return Err(CryptonetError::BadModel(
-                        "layout and circuit disagree (affine stage planned as polynomial)".into(),
-                    ));
+                    return Err(CryptonetError::LayoutMismatch {
+                        stage: stages.len(),
+                    });
                 }
             };
             stages.push(st);
@@ -444,7 +444,7 @@ impl SingleEvaluator {
             };
         let n = self.layout.period;
         let mut cur: Option<Ciphertext> = None;
-        for stage in &self.stages {
+        for (index, stage) in self.stages.iter().enumerate() {
             let next = match (stage, cur.as_ref()) {
                 (ServerStage::First { diagonals, bias }, _) => {
                     let pts: Vec<&Plaintext> = diagonals.iter().collect();
@@ -501,13 +501,11 @@ impl SingleEvaluator {
                 }
                 (ServerStage::Poly(c), Some(x)) => poly.eval(x, c)?,
                 (_, None) => {
-                    return Err(CryptonetError::BadModel(
-                        "the circuit must start with an affine layer".into(),
-                    ));
+                    return Err(CryptonetError::LayoutMismatch { stage: index });
                 }
             };
             cur = Some(next);
         }
-        cur.ok_or_else(|| CryptonetError::BadModel("empty circuit".into()))
+        cur.ok_or(CryptonetError::EmptyCircuit)
     }
 }

@@ -15,14 +15,13 @@ use std::path::{Path, PathBuf};
 
 /// An I/O failure, naming the file involved.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {cause}")]
+#[error("cannot write {path}")]
 pub struct FileError {
     /// The file that could not be written.
     pub path: PathBuf,
-    // `cause`, not `source`: the message already contains it, and a source
-    // would make reports that print the chain (anyhow's `{:#}`) repeat it.
-    /// The I/O error.
-    pub cause: std::io::Error,
+    /// The I/O error (the error's source; not repeated in its message).
+    #[source]
+    pub source: std::io::Error,
 }
 
 /// Writes `bytes` to `path` atomically: a fresh temporary file in the same
@@ -49,9 +48,9 @@ const TEMP_ATTEMPTS: usize = 8;
 const TEMP_NAME_PREFIX: usize = 100;
 
 fn write_with_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), FileError> {
-    let err = |cause| FileError {
+    let err = |source| FileError {
         path: path.to_path_buf(),
-        cause,
+        source,
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -241,13 +240,15 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_names_file_and_cause_once() {
+    fn a_failed_write_names_the_file_and_chains_the_cause_once() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("missing-dir/k.bin");
         let e = write_atomic(&p, b"x").unwrap_err();
         assert!(e.to_string().contains("missing-dir"), "{e}");
-        assert!(e.to_string().contains(&e.cause.to_string()), "{e}");
-        // Not also the source: chain-printing reports would repeat it.
-        assert!(std::error::Error::source(&e).is_none());
+        // The cause is the source, and the message does not repeat it.
+        let cause = std::error::Error::source(&e).expect("the I/O error is the source");
+        assert!(!e.to_string().contains(&cause.to_string()), "{e}");
+        let report = crate::Report(&e).to_string();
+        assert_eq!(report.matches(&cause.to_string()).count(), 1, "{report}");
     }
 }

@@ -35,8 +35,10 @@
 //! ```
 
 mod file;
+mod report;
 
 pub use file::{FileError, write_atomic, write_secret_atomic};
+pub use report::Report;
 
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -159,9 +161,80 @@ pub enum FormatError {
         /// The object's parameter set.
         found: Fingerprint,
     },
-    /// A field holds a value its type does not allow.
-    #[error("invalid value: {0}")]
-    Invalid(String),
+    /// A string field is not valid UTF-8.
+    #[error("a string field is not valid UTF-8")]
+    NotUtf8(#[source] std::string::FromUtf8Error),
+    /// An enumeration or flag field holds a value this build does not know.
+    #[error("{what}: unknown value {found}")]
+    UnknownTag {
+        /// What the field selects.
+        what: &'static str,
+        /// The value in the data.
+        found: u64,
+    },
+    /// An integer field is outside the range its type allows.
+    #[error("{what} is {found}, outside {min}..={max}")]
+    OutOfRange {
+        /// What the field counts or indexes.
+        what: &'static str,
+        /// The value in the data.
+        found: u64,
+        /// Smallest allowed value.
+        min: u64,
+        /// Largest allowed value.
+        max: u64,
+    },
+    /// An integer field that must be a power of two up to a limit is not.
+    #[error("{what} is {found}, not a power of two in 1..={max}")]
+    NotPowerOfTwo {
+        /// What the field counts.
+        what: &'static str,
+        /// The value in the data.
+        found: u64,
+        /// Largest allowed value.
+        max: u64,
+    },
+    /// A length or count disagrees with the one other fields imply.
+    #[error("{what}: found {found}, expected {expected}")]
+    LengthMismatch {
+        /// What was counted.
+        what: &'static str,
+        /// The count other fields imply.
+        expected: u64,
+        /// The count in the data.
+        found: u64,
+    },
+    /// A floating-point field that must be positive and finite is not.
+    #[error("{what} is not a positive finite number")]
+    NotPositiveFinite {
+        /// The field.
+        what: &'static str,
+    },
+    /// A value that must be unique within a list appears twice.
+    #[error("{what} {value} appears twice")]
+    Duplicate {
+        /// What the list holds.
+        what: &'static str,
+        /// The repeated value.
+        value: u64,
+    },
+    /// Fields that are each well-formed but contradict one another
+    /// (lengths, counts, ordering or finiteness across fields).
+    #[error("the {what} are inconsistent")]
+    Inconsistent {
+        /// The group of fields.
+        what: &'static str,
+    },
+    /// A stored identifier or digest does not match the content it names.
+    #[error("stored {what} {found} does not match the content, which gives {expected}")]
+    IdMismatch {
+        /// The identifier.
+        what: &'static str,
+        /// The identifier computed from the content (hex).
+        expected: String,
+        /// The identifier stored in the data (hex).
+        found: String,
+    },
 }
 
 /// Builds an envelope. Multi-byte values are little-endian.
@@ -445,8 +518,7 @@ impl<'a> Reader<'a> {
     /// Length-prefixed UTF-8 string, at most `max` bytes.
     pub fn get_str(&mut self, max: usize) -> Result<String, FormatError> {
         let b = self.get_bytes(max)?;
-        String::from_utf8(b.to_vec())
-            .map_err(|_| FormatError::Invalid("string is not UTF-8".into()))
+        String::from_utf8(b.to_vec()).map_err(FormatError::NotUtf8)
     }
 
     /// Length-prefixed `f64` slice, at most `max` values.

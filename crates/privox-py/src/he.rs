@@ -39,7 +39,9 @@ fn he_err(e: CryptonetError, key_file: bool) -> PyErr {
         CryptonetError::FeatureCount { .. }
         | CryptonetError::NonFiniteFeature { .. }
         | CryptonetError::FeatureOutOfRange { .. } => FeatureError::new_err(msg),
-        CryptonetError::Ckks(CkksError::Format(_) | CkksError::WrongParameters) if key_file => {
+        CryptonetError::Ckks(CkksError::Format(_) | CkksError::WrongParameters { .. })
+            if key_file =>
+        {
             KeyFormatError::new_err(msg)
         }
         CryptonetError::Format { .. } | CryptonetError::Ckks(CkksError::Format(_)) => {

@@ -39,7 +39,17 @@ fn smh_err(e: SmhError, reading: Reading) -> PyErr {
             | SmhError::TooManySymbols { .. }
             | SmhError::BadThreshold(_)
             | SmhError::NoDefaultThreshold(_)
-            | SmhError::Invalid(_),
+            | SmhError::SymbolOutOfRange { .. }
+            | SmhError::LengthMismatch { .. }
+            | SmhError::TooFew { .. }
+            | SmhError::OutOfRange { .. }
+            | SmhError::BadDistance(_)
+            | SmhError::BadGamma(_)
+            | SmhError::SameGroupShareWithoutGroups
+            | SmhError::NoSameGroupPairs
+            | SmhError::NoCrossGroupPairs
+            | SmhError::IdenticalVectors
+            | SmhError::TargetUnreachable { .. },
             _,
         ) => PyValueError::new_err(msg),
         (SmhError::IndexOutOfRange { .. }, _) => PyIndexError::new_err(msg),

@@ -47,8 +47,10 @@ impl CodeSpace {
     pub fn read_from(r: &mut Reader<'_>) -> Result<Self, FormatError> {
         let params = SmhParams::read_from(r)?;
         let id = r.get_bytes(16)?;
-        let key_id = Fingerprint(id.try_into().map_err(|_| {
-            FormatError::Invalid(format!("key id has {} bytes, expected 16", id.len()))
+        let key_id = Fingerprint(id.try_into().map_err(|_| FormatError::LengthMismatch {
+            what: "key id bytes",
+            expected: 16,
+            found: id.len() as u64,
         })?);
         Ok(CodeSpace { params, key_id })
     }
@@ -82,16 +84,19 @@ impl Codes {
     pub fn from_symbols(space: CodeSpace, symbols: &[u32]) -> Result<Self, SmhError> {
         let m = space.params.symbols();
         if !symbols.len().is_multiple_of(m) {
-            return Err(SmhError::Invalid(format!(
-                "{} symbols is not a multiple of the code length M = {m}",
-                symbols.len()
-            )));
+            return Err(SmhError::RaggedInput {
+                what: "symbol matrix",
+                len: symbols.len(),
+                dim: m,
+            });
         }
         let k = space.params.k();
-        if let Some(s) = symbols.iter().find(|&&s| s >= k) {
-            return Err(SmhError::Invalid(format!(
-                "symbol {s} is not below k = {k}"
-            )));
+        if let Some(index) = symbols.iter().position(|&s| s >= k) {
+            return Err(SmhError::SymbolOutOfRange {
+                index,
+                symbol: symbols[index],
+                k,
+            });
         }
         let mut codes = Codes::zeros(space, symbols.len() / m);
         let stride = codes.stride();
@@ -165,16 +170,17 @@ impl Codes {
     }
 
     /// Fails unless `other` lives in the same code space (parameters and key).
+    /// `self`'s space is the expected one, `other`'s the one found.
     pub fn check_compatible(&self, other: &Codes) -> Result<(), SmhError> {
-        self.check_space(&other.space)
+        other.check_space(&self.space)
     }
 
     /// Fails unless these codes live in `space` (e.g. the one stored in a model).
     pub fn check_space(&self, space: &CodeSpace) -> Result<(), SmhError> {
         if self.space != *space {
             return Err(SmhError::IncompatibleCodes {
-                a: format!("{} key {}", self.space.params, self.space.key_id),
-                b: format!("{} key {}", space.params, space.key_id),
+                expected: format!("{} key {}", space.params, space.key_id),
+                found: format!("{} key {}", self.space.params, self.space.key_id),
             });
         }
         Ok(())
@@ -211,9 +217,11 @@ impl Codes {
 
     /// Concatenates batches from the same code space.
     pub fn concat(parts: &[&Codes]) -> Result<Codes, SmhError> {
-        let first = parts
-            .first()
-            .ok_or_else(|| SmhError::Invalid("cannot concatenate zero code batches".into()))?;
+        let first = parts.first().ok_or(SmhError::TooFew {
+            what: "concatenating code batches",
+            needed: 1,
+            found: 0,
+        })?;
         let mut out = Codes::zeros(first.space, 0);
         for p in parts {
             first.check_compatible(p)?;
@@ -245,39 +253,40 @@ impl Codes {
         let expected = (n as usize).saturating_mul(codes.stride());
         codes.bits = r.get_u64s(expected)?;
         if codes.bits.len() != expected {
-            return Err(FormatError::Invalid(format!(
-                "{} code words present, {} codes need {expected}",
-                codes.bits.len(),
-                n
-            )));
+            return Err(FormatError::LengthMismatch {
+                what: "code words",
+                expected: expected as u64,
+                found: codes.bits.len() as u64,
+            });
         }
         codes.n = n as usize;
-        codes
-            .validate()
-            .map_err(|e| FormatError::Invalid(e.to_string()))?;
+        codes.validate()?;
         Ok(codes)
     }
 
     /// Checks that padding bits are zero and every symbol is below k.
-    fn validate(&self) -> Result<(), SmhError> {
+    fn validate(&self) -> Result<(), FormatError> {
         let m = self.symbols();
         let tail = m % 64;
         let pad_mask = if tail == 0 { 0 } else { !0u64 << tail };
         let k = self.space.params.k();
-        for (i, row) in self.bits.chunks(self.stride().max(1)).enumerate() {
+        for row in self.bits.chunks(self.stride().max(1)) {
             for p in 0..self.planes {
                 if row[p * self.words + self.words - 1] & pad_mask != 0 {
-                    return Err(SmhError::Invalid(format!(
-                        "code {i} has bits set beyond symbol {m}"
-                    )));
+                    return Err(FormatError::Inconsistent {
+                        what: "code padding bits (set beyond the last symbol)",
+                    });
                 }
             }
             if !k.is_power_of_two() {
                 for j in 0..m {
                     if get_symbol(row, self.words, self.planes, j) >= k {
-                        return Err(SmhError::Invalid(format!(
-                            "code {i} symbol {j} is not below k = {k}"
-                        )));
+                        return Err(FormatError::OutOfRange {
+                            what: "code symbol",
+                            found: u64::from(get_symbol(row, self.words, self.planes, j)),
+                            min: 0,
+                            max: u64::from(k - 1),
+                        });
                     }
                 }
             }
@@ -332,16 +341,16 @@ impl CodeTable {
         labels: Vec<String>,
     ) -> Result<Self, SmhError> {
         for (name, col) in [
-            ("files", &files),
-            ("speakers", &speakers),
-            ("labels", &labels),
+            ("file column entries (one per code)", &files),
+            ("speaker column entries (one per code)", &speakers),
+            ("label column entries (one per code)", &labels),
         ] {
             if !col.is_empty() && col.len() != codes.len() {
-                return Err(SmhError::Invalid(format!(
-                    "{name} has {} entries for {} codes",
-                    col.len(),
-                    codes.len()
-                )));
+                return Err(SmhError::LengthMismatch {
+                    what: name,
+                    expected: codes.len(),
+                    found: col.len(),
+                });
             }
         }
         Ok(CodeTable {
@@ -378,7 +387,7 @@ impl CodeTable {
         if r.header().fingerprint != codes.params().fingerprint() {
             return Err(SmhError::Format {
                 what: "SMH code file",
-                cause: FormatError::FingerprintMismatch {
+                source: FormatError::FingerprintMismatch {
                     expected: codes.params().fingerprint(),
                     found: r.header().fingerprint,
                 },
@@ -407,9 +416,9 @@ impl CodeTable {
 
     /// Reads a code file.
     pub fn read(path: &Path) -> Result<Self, SmhError> {
-        let bytes = std::fs::read(path).map_err(|cause| SmhError::Read {
+        let bytes = std::fs::read(path).map_err(|source| SmhError::Read {
             path: path.to_path_buf(),
-            cause,
+            source,
         })?;
         Self::from_bytes(&bytes)
     }

@@ -89,9 +89,7 @@ impl HammingMatrix {
 /// `exp(-γ (c/M)²)` for c = 0..=M.
 pub fn rbf_table(symbols: usize, gamma: f64) -> Result<Vec<f64>, SmhError> {
     if !(gamma.is_finite() && gamma >= 0.0) {
-        return Err(SmhError::Invalid(format!(
-            "gamma = {gamma}: the RBF-Hamming γ must be finite and >= 0"
-        )));
+        return Err(SmhError::BadGamma(gamma));
     }
     let inv = 1.0 / symbols as f64;
     Ok((0..=symbols)

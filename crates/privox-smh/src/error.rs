@@ -42,12 +42,14 @@ pub enum SmhError {
         /// The data's.
         found: usize,
     },
-    /// A flat feature matrix that is not whole rows.
-    #[error("feature matrix length {len} is not a multiple of the feature count {dim}")]
+    /// A flat row-major matrix (features or code symbols) that is not whole rows.
+    #[error("{what} length {len} is not a multiple of the row length {dim}")]
     RaggedInput {
+        /// What the matrix holds, e.g. `"feature matrix"`.
+        what: &'static str,
         /// Values in the matrix.
         len: usize,
-        /// Feature count.
+        /// Row length (feature count, or symbols per code).
         dim: usize,
     },
     /// A feature that cannot be hashed (NaN, infinite, |x| > 1e100).
@@ -64,13 +66,13 @@ pub enum SmhError {
     },
     /// Two code sets from different parameters or keys.
     #[error(
-        "code sets were made with different parameters or keys (fingerprint {a} vs {b}); hash everything with the same key file"
+        "codes were made with {found} but {expected} is required (different parameters or keys); hash everything with the same key file"
     )]
     IncompatibleCodes {
-        /// Fingerprint of the first set.
-        a: String,
-        /// Fingerprint of the second set.
-        b: String,
+        /// Parameters and key id required (of the first set, or of the model).
+        expected: String,
+        /// Parameters and key id of the codes given.
+        found: String,
     },
     /// A key whose parameters are not the ones required.
     #[error(
@@ -101,31 +103,106 @@ pub enum SmhError {
     /// A normalized Hamming threshold outside (0, 1].
     #[error("invalid threshold {0}: a normalized Hamming threshold must lie in (0, 1]")]
     BadThreshold(f64),
-    /// Another invalid argument.
-    #[error("invalid argument: {0}")]
-    Invalid(String),
+    /// A symbol that is not below the alphabet size k.
+    #[error("symbol {symbol} at position {index} is not below k = {k}")]
+    SymbolOutOfRange {
+        /// Position of the symbol in the flat row-major symbol slice.
+        index: usize,
+        /// The symbol.
+        symbol: u32,
+        /// The alphabet size.
+        k: u32,
+    },
+    /// Two inputs whose lengths must agree do not.
+    #[error("{what}: found {found}, expected {expected}")]
+    LengthMismatch {
+        /// What was counted.
+        what: &'static str,
+        /// The length required (e.g. one entry per code or per vector).
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// Fewer items than an operation needs.
+    #[error("{what} needs at least {needed}, got {found}")]
+    TooFew {
+        /// The operation and what it counts.
+        what: &'static str,
+        /// The minimum.
+        needed: usize,
+        /// The number given.
+        found: usize,
+    },
+    /// A real-valued argument outside its allowed interval.
+    #[error("{what} = {value} is not allowed: it must lie in [{min}, {max}]")]
+    OutOfRange {
+        /// The argument.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+        /// Smallest allowed value.
+        min: f64,
+        /// Largest allowed value.
+        max: f64,
+    },
+    /// A distance that is NaN, infinite or negative.
+    #[error("distance {0} must be finite and >= 0")]
+    BadDistance(f64),
+    /// An RBF-Hamming γ that is NaN, infinite or negative.
+    #[error("gamma = {0}: the RBF-Hamming γ must be finite and >= 0")]
+    BadGamma(f64),
+    /// Δ tuning was given a same-group share but no group labels.
+    #[error("a same-group share needs group (speaker) labels")]
+    SameGroupShareWithoutGroups,
+    /// Δ tuning must model same-group pairs, but no two vectors share a group.
+    #[error("no two training vectors share a group, so same-group pairs cannot be modelled")]
+    NoSameGroupPairs,
+    /// Δ tuning must model cross-group pairs, but all vectors share one group.
+    #[error("all training vectors share one group: cross-group pairs cannot be modelled")]
+    NoCrossGroupPairs,
+    /// Δ tuning on vectors that are all identical.
+    #[error("all training vectors are identical: every pair leaks whatever Δ")]
+    IdenticalVectors,
+    /// A target leakage outside what any Δ gives on this data.
+    #[error(
+        "target leakage {target}% is not reachable: with k = {k}, mpc = {mpc} and threshold {threshold} this data leaks between {low:.2}% and {high:.2}% (floor {floor:.2}% from the binomial spread of d_H); raise mpc or pick a target in that range"
+    )]
+    TargetUnreachable {
+        /// The target asked for, in percent.
+        target: f64,
+        /// Alphabet size.
+        k: u32,
+        /// Measurements per coefficient.
+        mpc: usize,
+        /// Normalized Hamming threshold.
+        threshold: f64,
+        /// Lowest reachable leakage, in percent.
+        low: f64,
+        /// Highest reachable leakage, in percent.
+        high: f64,
+        /// Floor from the binomial spread of d_H, in percent.
+        floor: f64,
+    },
     /// A key or code file whose envelope is invalid.
-    #[error("malformed {what}: {cause}; the file is truncated, corrupted, or not a {what}")]
+    #[error("malformed {what}: the file is truncated, corrupted, or not a {what}")]
     Format {
         /// What was being read.
         what: &'static str,
-        // Not a `#[source]`: the message already includes it, and chained
-        // reporters (anyhow) would print it twice.
         /// The envelope error.
-        cause: FormatError,
+        #[source]
+        source: FormatError,
     },
     /// A file could not be written.
     #[error(transparent)]
     Write(#[from] FileError),
-    // The I/O error is in the message only (no `#[source]`), or reporters
-    // such as anyhow would print it twice.
     /// A file could not be read.
-    #[error("cannot read {path}: {cause}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        cause: std::io::Error,
+        #[source]
+        source: std::io::Error,
     },
     /// The SVG plot could not be drawn.
     #[error("cannot draw the plot: {0}")]
@@ -134,6 +211,6 @@ pub enum SmhError {
 
 impl SmhError {
     pub(crate) fn format(what: &'static str) -> impl FnOnce(FormatError) -> SmhError {
-        move |cause| SmhError::Format { what, cause }
+        move |source| SmhError::Format { what, source }
     }
 }

@@ -74,6 +74,7 @@ impl SmhKey {
         }
         if !x.len().is_multiple_of(l) {
             return Err(SmhError::RaggedInput {
+                what: "feature matrix",
                 len: x.len(),
                 dim: l,
             });

@@ -1,7 +1,7 @@
 //! The secret SMH key `(A, w)`: generation, identity, file format, zeroization.
 
 use crate::{SmhError, SmhParams};
-use privox_format::{Fingerprint, Magic, Reader, Writer};
+use privox_format::{Fingerprint, FormatError, Magic, Reader, Writer};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -141,7 +141,7 @@ impl SmhKey {
         if r.header().fingerprint != params.fingerprint() {
             return Err(SmhError::Format {
                 what: "SMH key file",
-                cause: privox_format::FormatError::FingerprintMismatch {
+                source: FormatError::FingerprintMismatch {
                     expected: params.fingerprint(),
                     found: r.header().fingerprint,
                 },
@@ -152,29 +152,35 @@ impl SmhKey {
         let a = r.get_f64s(m * params.dim()).map_err(fmt("SMH key file"))?;
         let w = r.get_f64s(m).map_err(fmt("SMH key file"))?;
         r.finish().map_err(fmt("SMH key file"))?;
-        let invalid = |msg: String| SmhError::Format {
+        let invalid = |source: FormatError| SmhError::Format {
             what: "SMH key file",
-            cause: privox_format::FormatError::Invalid(msg),
+            source,
         };
-        if a.len() != m * params.dim() || w.len() != m {
-            return Err(invalid(format!(
-                "expected {}x{} projection and {} offsets, found {} and {} values",
-                m,
-                params.dim(),
-                m,
-                a.len(),
-                w.len()
-            )));
+        for (what, expected, found) in [
+            ("projection values (M x dim)", m * params.dim(), a.len()),
+            ("offsets (M)", m, w.len()),
+        ] {
+            if found != expected {
+                return Err(invalid(FormatError::LengthMismatch {
+                    what,
+                    expected: expected as u64,
+                    found: found as u64,
+                }));
+            }
         }
         let range = params.k() as f64 * params.delta();
         if a.iter().any(|v| !v.is_finite()) || w.iter().any(|v| !(0.0..range).contains(v)) {
-            return Err(invalid("key values out of range".into()));
+            return Err(invalid(FormatError::Inconsistent {
+                what: "key values (non-finite projections, or offsets outside [0, kΔ))",
+            }));
         }
         let key = Self::from_parts(params, a, w);
         if key.id.0[..] != id_bytes[..] {
-            return Err(invalid(
-                "stored key id does not match the key material".into(),
-            ));
+            return Err(invalid(FormatError::IdMismatch {
+                what: "key id",
+                expected: key.id.to_hex(),
+                found: id_bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            }));
         }
         Ok(key)
     }
@@ -187,9 +193,9 @@ impl SmhKey {
 
     /// Reads a key file.
     pub fn read(path: &Path) -> Result<Self, SmhError> {
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|cause| SmhError::Read {
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| SmhError::Read {
             path: path.to_path_buf(),
-            cause,
+            source,
         })?);
         Self::from_bytes(&bytes)
     }
@@ -233,10 +239,13 @@ mod tests {
     fn a_missing_key_file_names_its_cause_once() {
         let err = SmhKey::read(Path::new("/nonexistent/privox.key")).unwrap_err();
         assert!(matches!(err, SmhError::Read { .. }));
-        // The message carries the I/O cause; no `source()` repeats it.
+        // The message names the file; the I/O cause is the source, not repeated.
         let msg = err.to_string();
         assert!(msg.contains("/nonexistent/privox.key"), "{msg}");
-        assert!(std::error::Error::source(&err).is_none());
+        let cause = std::error::Error::source(&err).expect("the I/O error is chained");
+        assert!(!msg.contains(&cause.to_string()), "{msg}");
+        let report = privox_format::Report(&err).to_string();
+        assert_eq!(report.matches(&cause.to_string()).count(), 1, "{report}");
     }
 
     #[test]

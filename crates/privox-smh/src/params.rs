@@ -130,11 +130,41 @@ impl SmhParams {
         let delta = r.get_f64()?;
         let mpc = r.get_u64()?;
         let dim = r.get_u64()?;
-        let mpc = usize::try_from(mpc)
-            .map_err(|_| FormatError::Invalid(format!("mpc {mpc} too large")))?;
-        let dim = usize::try_from(dim)
-            .map_err(|_| FormatError::Invalid(format!("dim {dim} too large")))?;
-        SmhParams::new(k, delta, mpc, dim).map_err(|e| FormatError::Invalid(e.to_string()))
+        let symbols = |found: u64| FormatError::OutOfRange {
+            what: "SMH code length (mpc · dim)",
+            found,
+            min: 1,
+            max: MAX_SYMBOLS as u64,
+        };
+        let (mpc, dim) = match (usize::try_from(mpc), usize::try_from(dim)) {
+            (Ok(mpc), Ok(dim)) => (mpc, dim),
+            _ => return Err(symbols(mpc.saturating_mul(dim))),
+        };
+        SmhParams::new(k, delta, mpc, dim).map_err(|e| match e {
+            SmhError::BadK(k) => FormatError::OutOfRange {
+                what: "SMH alphabet size k",
+                found: u64::from(k),
+                min: 2,
+                max: u64::from(MAX_K),
+            },
+            SmhError::BadDelta(_) => FormatError::NotPositiveFinite {
+                what: "SMH quantization step Δ (with k·Δ and 1/Δ)",
+            },
+            SmhError::ZeroMpc => FormatError::OutOfRange {
+                what: "SMH measurements per coefficient (mpc)",
+                found: 0,
+                min: 1,
+                max: MAX_SYMBOLS as u64,
+            },
+            SmhError::ZeroDim => FormatError::OutOfRange {
+                what: "SMH feature dimension",
+                found: 0,
+                min: 1,
+                max: MAX_SYMBOLS as u64,
+            },
+            // `new` refuses nothing else: only too many symbols are left.
+            _ => symbols((mpc as u64).saturating_mul(dim as u64)),
+        })
     }
 }
 

@@ -163,15 +163,22 @@ pub fn curve(
     mc: MonteCarlo,
     mut progress: impl FnMut(),
 ) -> Result<Vec<CurvePoint>, SmhError> {
-    if mc.keys == 0 || mc.pairs == 0 {
-        return Err(SmhError::Invalid(
-            "Monte Carlo needs at least one key and one pair".into(),
-        ));
+    if mc.keys == 0 {
+        return Err(SmhError::TooFew {
+            what: "Monte Carlo (keys)",
+            needed: 1,
+            found: 0,
+        });
+    }
+    if mc.pairs == 0 {
+        return Err(SmhError::TooFew {
+            what: "Monte Carlo (pairs per distance)",
+            needed: 1,
+            found: 0,
+        });
     }
     if let Some(d) = distances.iter().find(|d| !(d.is_finite() && **d >= 0.0)) {
-        return Err(SmhError::Invalid(format!(
-            "distance {d} must be finite and >= 0"
-        )));
+        return Err(SmhError::BadDistance(*d));
     }
     let l = params.dim();
     let mut rng = ChaCha20Rng::seed_from_u64(mc.seed);

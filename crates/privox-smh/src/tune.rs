@@ -87,7 +87,11 @@ impl LeakageModel {
         let params = crate::SmhParams::new(opts.k, 1.0, opts.mpc, dim.max(1))?;
         crate::leakage::resolve_threshold(opts.k, Some(opts.threshold))?;
         if dim == 0 || !x.len().is_multiple_of(dim) {
-            return Err(SmhError::RaggedInput { len: x.len(), dim });
+            return Err(SmhError::RaggedInput {
+                what: "feature matrix",
+                len: x.len(),
+                dim,
+            });
         }
         if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
             return Err(SmhError::NonFinite {
@@ -98,28 +102,32 @@ impl LeakageModel {
         }
         let n = x.len() / dim;
         if n < 2 {
-            return Err(SmhError::Invalid(format!(
-                "Δ tuning needs at least 2 training vectors to form pairs, got {n}"
-            )));
+            return Err(SmhError::TooFew {
+                what: "Δ tuning (training vectors to form pairs)",
+                needed: 2,
+                found: n,
+            });
         }
         if let Some(g) = groups
             && g.len() != n
         {
-            return Err(SmhError::Invalid(format!(
-                "{} group labels for {n} vectors",
-                g.len()
-            )));
+            return Err(SmhError::LengthMismatch {
+                what: "group labels (one per vector)",
+                expected: n,
+                found: g.len(),
+            });
         }
         if let Some(w) = opts.same_group_share {
             if !(0.0..=1.0).contains(&w) {
-                return Err(SmhError::Invalid(format!(
-                    "same-group share {w} must lie in [0, 1]"
-                )));
+                return Err(SmhError::OutOfRange {
+                    what: "same-group share",
+                    value: w,
+                    min: 0.0,
+                    max: 1.0,
+                });
             }
             if groups.is_none() {
-                return Err(SmhError::Invalid(
-                    "a same-group share needs group (speaker) labels".into(),
-                ));
+                return Err(SmhError::SameGroupShareWithoutGroups);
             }
         }
         let total = n as u64 * (n as u64 - 1) / 2;
@@ -162,15 +170,10 @@ impl LeakageModel {
         let same = histogram(distances.iter().filter(|d| d.1).map(|d| d.0), d_max);
         let cross = histogram(distances.iter().filter(|d| !d.1).map(|d| d.0), d_max);
         if opts.same_group_share.is_some_and(|w| w > 0.0) && same.is_empty() {
-            return Err(SmhError::Invalid(
-                "no two training vectors share a group, so same-group pairs cannot be modelled"
-                    .into(),
-            ));
+            return Err(SmhError::NoSameGroupPairs);
         }
         if opts.same_group_share.is_some_and(|w| w < 1.0) && cross.is_empty() {
-            return Err(SmhError::Invalid(
-                "all training vectors share one group: cross-group pairs cannot be modelled".into(),
-            ));
+            return Err(SmhError::NoCrossGroupPairs);
         }
         let m = params.symbols();
         let s_sat = saturation_distance(opts.k);
@@ -286,9 +289,7 @@ pub fn tune_with_model(model: &LeakageModel, opts: &TuneOptions) -> Result<TuneR
     let target = opts.target_percent;
     let (d_min, d_max) = model.distance_range();
     if !d_max.is_finite() || d_max <= 0.0 {
-        return Err(SmhError::Invalid(
-            "all training vectors are identical: every pair leaks whatever Δ".into(),
-        ));
+        return Err(SmhError::IdenticalVectors);
     }
     // At lo every positive distance is beyond saturation; at hi all are ~0.
     let (mut lo, mut hi) = ((d_min / model.s_sat).ln() - 1.0, (d_max / 1e-9).ln());
@@ -297,13 +298,15 @@ pub fn tune_with_model(model: &LeakageModel, opts: &TuneOptions) -> Result<TuneR
         model.predicted_percent(hi.exp()),
     );
     if !(target.is_finite() && target > l_lo && target < l_hi) {
-        return Err(SmhError::Invalid(format!(
-            "target leakage {target}% is not reachable: with k = {}, mpc = {} and threshold {} this data leaks between {l_lo:.2}% and {l_hi:.2}% (floor {:.2}% from the binomial spread of d_H); raise mpc or pick a target in that range",
-            opts.k,
-            opts.mpc,
-            opts.threshold,
-            model.floor_percent()
-        )));
+        return Err(SmhError::TargetUnreachable {
+            target,
+            k: opts.k,
+            mpc: opts.mpc,
+            threshold: opts.threshold,
+            low: l_lo,
+            high: l_hi,
+            floor: model.floor_percent(),
+        });
     }
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
