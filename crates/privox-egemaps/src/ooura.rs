@@ -429,61 +429,45 @@ fn cft_tree(n: usize, j: usize, k: usize, a: &mut [f32], nw: usize, w: &[f32]) -
     }
 }
 
-/// `cftleaf` for blocks of 512 or 256 floats.
+/// `cftleaf` for blocks of 512 or 256 floats. Both sizes run the same
+/// schedule on 16 sub-blocks of `q` floats: 512 uses the 16-point kernels
+/// (`cftf161`/`cftf162`) and 128-point middle passes, 256 the 8-point
+/// kernels (`cftf081`/`cftf082`) and 64-point middle passes.
 fn cft_leaf(n: usize, isplt: bool, a: &mut [f32], nw: usize, w: &[f32]) {
-    if n == 512 {
-        cft_mdl1(128, a, &w[nw - 64..]);
-        cft_f161(a, &w[nw - 8..]);
-        cft_f162(&mut a[32..], &w[nw - 32..]);
-        cft_f161(&mut a[64..], &w[nw - 8..]);
-        cft_f161(&mut a[96..], &w[nw - 8..]);
-        cft_mdl2(128, &mut a[128..], &w[nw - 128..]);
-        cft_f161(&mut a[128..], &w[nw - 8..]);
-        cft_f162(&mut a[160..], &w[nw - 32..]);
-        cft_f161(&mut a[192..], &w[nw - 8..]);
-        cft_f162(&mut a[224..], &w[nw - 32..]);
-        cft_mdl1(128, &mut a[256..], &w[nw - 64..]);
-        cft_f161(&mut a[256..], &w[nw - 8..]);
-        cft_f162(&mut a[288..], &w[nw - 32..]);
-        cft_f161(&mut a[320..], &w[nw - 8..]);
-        cft_f161(&mut a[352..], &w[nw - 8..]);
-        if isplt {
-            cft_mdl1(128, &mut a[384..], &w[nw - 64..]);
-            cft_f161(&mut a[480..], &w[nw - 8..]);
-        } else {
-            cft_mdl2(128, &mut a[384..], &w[nw - 128..]);
-            cft_f162(&mut a[480..], &w[nw - 32..]);
-        }
-        cft_f161(&mut a[384..], &w[nw - 8..]);
-        cft_f162(&mut a[416..], &w[nw - 32..]);
-        cft_f161(&mut a[448..], &w[nw - 8..]);
+    type Kernel = fn(&mut [f32], &[f32]);
+    // (middle pass size, sub-block, first kernel, second kernel, its twiddles)
+    let (m, q, f1, f2, w2): (usize, usize, Kernel, Kernel, usize) = if n == 512 {
+        (128, 32, cft_f161, cft_f162, 32)
     } else {
-        cft_mdl1(64, a, &w[nw - 32..]);
-        cft_f081(a, &w[nw - 8..]);
-        cft_f082(&mut a[16..], &w[nw - 8..]);
-        cft_f081(&mut a[32..], &w[nw - 8..]);
-        cft_f081(&mut a[48..], &w[nw - 8..]);
-        cft_mdl2(64, &mut a[64..], &w[nw - 64..]);
-        cft_f081(&mut a[64..], &w[nw - 8..]);
-        cft_f082(&mut a[80..], &w[nw - 8..]);
-        cft_f081(&mut a[96..], &w[nw - 8..]);
-        cft_f082(&mut a[112..], &w[nw - 8..]);
-        cft_mdl1(64, &mut a[128..], &w[nw - 32..]);
-        cft_f081(&mut a[128..], &w[nw - 8..]);
-        cft_f082(&mut a[144..], &w[nw - 8..]);
-        cft_f081(&mut a[160..], &w[nw - 8..]);
-        cft_f081(&mut a[176..], &w[nw - 8..]);
-        if isplt {
-            cft_mdl1(64, &mut a[192..], &w[nw - 32..]);
-            cft_f081(&mut a[240..], &w[nw - 8..]);
-        } else {
-            cft_mdl2(64, &mut a[192..], &w[nw - 64..]);
-            cft_f082(&mut a[240..], &w[nw - 8..]);
-        }
-        cft_f081(&mut a[192..], &w[nw - 8..]);
-        cft_f082(&mut a[208..], &w[nw - 8..]);
-        cft_f081(&mut a[224..], &w[nw - 8..]);
+        (64, 16, cft_f081, cft_f082, 8)
+    };
+    let (w1, w2) = (&w[nw - 8..], &w[nw - w2..]);
+    let (wm1, wm2) = (&w[nw - m / 2..], &w[nw - m..]);
+    cft_mdl1(m, a, wm1);
+    f1(a, w1);
+    f2(&mut a[q..], w2);
+    f1(&mut a[2 * q..], w1);
+    f1(&mut a[3 * q..], w1);
+    cft_mdl2(m, &mut a[4 * q..], wm2);
+    f1(&mut a[4 * q..], w1);
+    f2(&mut a[5 * q..], w2);
+    f1(&mut a[6 * q..], w1);
+    f2(&mut a[7 * q..], w2);
+    cft_mdl1(m, &mut a[8 * q..], wm1);
+    f1(&mut a[8 * q..], w1);
+    f2(&mut a[9 * q..], w2);
+    f1(&mut a[10 * q..], w1);
+    f1(&mut a[11 * q..], w1);
+    if isplt {
+        cft_mdl1(m, &mut a[12 * q..], wm1);
+        f1(&mut a[15 * q..], w1);
+    } else {
+        cft_mdl2(m, &mut a[12 * q..], wm2);
+        f2(&mut a[15 * q..], w2);
     }
+    f1(&mut a[12 * q..], w1);
+    f2(&mut a[13 * q..], w2);
+    f1(&mut a[14 * q..], w1);
 }
 
 /// `cftfx41` for blocks of 128 or 64 floats.
