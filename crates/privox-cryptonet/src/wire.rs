@@ -246,39 +246,74 @@ pub fn output_count(plan: &Plan) -> usize {
     }
 }
 
+/// An object a bundle holds: its magic and how one entry is read and written.
+trait BundleItem: Sized {
+    /// The bundle's magic.
+    const MAGIC: Magic;
+    /// The bundle, as error messages name it.
+    const WHAT: &'static str;
+    fn item_to_bytes(&self, plan: &Plan) -> Result<Vec<u8>>;
+    fn item_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Self>;
+}
+
+impl BundleItem for Query {
+    const MAGIC: Magic = QUERY_BUNDLE_MAGIC;
+    const WHAT: &'static str = "query file";
+    fn item_to_bytes(&self, plan: &Plan) -> Result<Vec<u8>> {
+        self.to_bytes(plan)
+    }
+    fn item_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Self> {
+        Query::from_bytes(plan, bytes)
+    }
+}
+
+impl BundleItem for Response {
+    const MAGIC: Magic = RESPONSE_BUNDLE_MAGIC;
+    const WHAT: &'static str = "response file";
+    fn item_to_bytes(&self, plan: &Plan) -> Result<Vec<u8>> {
+        self.to_bytes(plan)
+    }
+    fn item_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Self> {
+        Response::from_bytes(plan, bytes)
+    }
+}
+
+/// Writes a bundle of queries or responses.
+fn bundle_of<T: BundleItem>(plan: &Plan, objects: &[T]) -> Result<Vec<u8>> {
+    let items = objects
+        .iter()
+        .map(|o| o.item_to_bytes(plan))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(bundle_to_bytes(plan, T::MAGIC, &items))
+}
+
+/// Reads a bundle of queries or responses; every entry is checked against the plan.
+fn unbundle<T: BundleItem>(plan: &Plan, bytes: &[u8]) -> Result<Vec<T>> {
+    bundle_items(plan, T::MAGIC, T::WHAT, bytes)?
+        .into_iter()
+        .map(|b| T::item_from_bytes(plan, b))
+        .collect()
+}
+
 /// Several queries (one per recording with single-query packing, one per
 /// N/2 recordings with batch packing) in one file.
 pub fn queries_to_bytes(plan: &Plan, queries: &[Query]) -> Result<Vec<u8>> {
-    let items = queries
-        .iter()
-        .map(|q| q.to_bytes(plan))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(bundle_to_bytes(plan, QUERY_BUNDLE_MAGIC, &items))
+    bundle_of(plan, queries)
 }
 
 /// Reads a query bundle; every query is checked against the plan.
 pub fn queries_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Vec<Query>> {
-    bundle_items(plan, QUERY_BUNDLE_MAGIC, "query file", bytes)?
-        .into_iter()
-        .map(|b| Query::from_bytes(plan, b))
-        .collect()
+    unbundle(plan, bytes)
 }
 
 /// Several responses in one file, in query order.
 pub fn responses_to_bytes(plan: &Plan, responses: &[Response]) -> Result<Vec<u8>> {
-    let items = responses
-        .iter()
-        .map(|r| r.to_bytes(plan))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(bundle_to_bytes(plan, RESPONSE_BUNDLE_MAGIC, &items))
+    bundle_of(plan, responses)
 }
 
 /// Reads a response bundle.
 pub fn responses_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<Vec<Response>> {
-    bundle_items(plan, RESPONSE_BUNDLE_MAGIC, "response file", bytes)?
-        .into_iter()
-        .map(|b| Response::from_bytes(plan, b))
-        .collect()
+    unbundle(plan, bytes)
 }
 
 fn bundle_to_bytes(plan: &Plan, magic: Magic, items: &[Vec<u8>]) -> Vec<u8> {
