@@ -201,6 +201,10 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
         a.iter().zip(b).map(|(x, y)| f(*x, *y)).collect()
     };
     let encode = |v: &[Complex], level: usize| enc.encode(v, level, delta).expect("encodable");
+    // One slot-wise operation: `f` on the plaintexts against the decryption of `ct`.
+    let op = |what: &str, f: &dyn Fn(Complex, Complex) -> Complex, ct: &Ciphertext, tol: f64| {
+        check(what, &zip(f), &fx.decrypt(ct), tol)
+    };
     let mut encryptor = Encryptor::from_insecure_seed(&fx.params, InsecureSeed::from_u64(cs.seed));
 
     // Encryption: public key and secret key, at the case's level.
@@ -214,61 +218,51 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
     check("fresh sk encryption", b, &fx.decrypt(&cb), 2f64.powi(-22))?;
 
     // ct–ct add / sub / negate.
-    check(
-        "add",
-        &zip(&|x, y| x + y),
-        &fx.decrypt(&ev.add(&ca, &cb).or_fail()?),
-        tol,
-    )?;
-    check(
-        "sub",
-        &zip(&|x, y| x - y),
-        &fx.decrypt(&ev.sub(&ca, &cb).or_fail()?),
-        tol,
-    )?;
-    check(
+    op("add", &|x, y| x + y, &ev.add(&ca, &cb).or_fail()?, tol)?;
+    op("sub", &|x, y| x - y, &ev.sub(&ca, &cb).or_fail()?, tol)?;
+    op(
         "negate",
-        &zip(&|x, _| Complex::default() - x),
-        &fx.decrypt(&ev.negate(&ca).unwrap()),
+        &|x, _| Complex::default() - x,
+        &ev.negate(&ca).unwrap(),
         tol,
     )?;
 
     // ct–pt add / sub (the plaintext may sit at a higher level).
     let pb_high = encode(b, cs.level_pt);
-    check(
+    op(
         "add_plain",
-        &zip(&|x, y| x + y),
-        &fx.decrypt(&ev.add_plain(&ca, &pb_high).or_fail()?),
+        &|x, y| x + y,
+        &ev.add_plain(&ca, &pb_high).or_fail()?,
         tol,
     )?;
-    check(
+    op(
         "sub_plain",
-        &zip(&|x, y| x - y),
-        &fx.decrypt(&ev.sub_plain(&ca, &pb_high).or_fail()?),
+        &|x, y| x - y,
+        &ev.sub_plain(&ca, &pb_high).or_fail()?,
         tol,
     )?;
 
     // ct–const add, multiply by a real constant and by an integer.
-    check(
+    op(
         "add_const",
-        &zip(&|x, _| x + cs.cc),
-        &fx.decrypt(&ev.add_const(&ca, cs.cc).or_fail()?),
+        &|x, _| x + cs.cc,
+        &ev.add_const(&ca, cs.cc).or_fail()?,
         tol,
     )?;
     let mc = ev
         .rescale(&ev.mul_const(&ca, cs.c, delta).or_fail()?)
         .or_fail()?;
     prop_assert_eq!(mc.level(), cs.level - 1);
-    check(
+    op(
         "mul_const + rescale",
-        &zip(&|x, _| x * Complex::from(cs.c)),
-        &fx.decrypt(&mc),
+        &|x, _| x * Complex::from(cs.c),
+        &mc,
         tol * 4.0,
     )?;
-    check(
+    op(
         "mul_integer",
-        &zip(&|x, _| x * Complex::from(cs.k as f64)),
-        &fx.decrypt(&ev.mul_integer(&ca, cs.k).unwrap()),
+        &|x, _| x * Complex::from(cs.k as f64),
+        &ev.mul_integer(&ca, cs.k).unwrap(),
         tol * 4.0,
     )?;
 
@@ -276,12 +270,7 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
     let mp = ev
         .rescale(&ev.mul_plain(&ca, &pb_high).or_fail()?)
         .or_fail()?;
-    check(
-        "mul_plain + rescale",
-        &zip(&|x, y| x * y),
-        &fx.decrypt(&mp),
-        tol,
-    )?;
+    op("mul_plain + rescale", &|x, y| x * y, &mp, tol)?;
 
     // ct–ct multiply + relinearize + rescale, both through `mul` and the
     // explicit tensor/relinearize path, and squaring.
@@ -289,31 +278,21 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
         .rescale(&ev.mul(&ca, &cb, &fx.keys.relin).or_fail()?)
         .or_fail()?;
     prop_assert_eq!(m.level(), cs.level - 1);
-    check(
-        "mul + relin + rescale",
-        &zip(&|x, y| x * y),
-        &fx.decrypt(&m),
-        tol,
-    )?;
+    op("mul + relin + rescale", &|x, y| x * y, &m, tol)?;
     let t = ev.mul_no_relin(&ca, &cb).or_fail()?;
     let m2 = ev
         .rescale(&ev.relinearize(&t, &fx.keys.relin).or_fail()?)
         .or_fail()?;
-    check(
+    op(
         "mul_no_relin + relinearize + rescale",
-        &zip(&|x, y| x * y),
-        &fx.decrypt(&m2),
+        &|x, y| x * y,
+        &m2,
         tol,
     )?;
     let sq = ev
         .rescale(&ev.square(&ca, &fx.keys.relin).or_fail()?)
         .or_fail()?;
-    check(
-        "square + rescale",
-        &zip(&|x, _| x * x),
-        &fx.decrypt(&sq),
-        tol,
-    )?;
+    op("square + rescale", &|x, _| x * x, &sq, tol)?;
 
     // Level alignment: same scale, different levels (the result takes the lower).
     let cb_low = encryptor
@@ -321,19 +300,14 @@ fn every_op(fx: &Setup, cs: &Case) -> TestResult {
         .expect("encrypt");
     let mixed = ev.add(&ca, &cb_low).or_fail()?;
     prop_assert_eq!(mixed.level(), cs.level_b);
-    check(
-        "add at different levels",
-        &zip(&|x, y| x + y),
-        &fx.decrypt(&mixed),
-        tol,
-    )?;
+    op("add at different levels", &|x, y| x + y, &mixed, tol)?;
     // Scale alignment: a fresh ciphertext (scale Δ, level l) brought to the
     // product's level l-1 and scale Δ²/q_l, then added to the product.
     let aligned = ev.align_scale(&ca, m.level(), m.scale()).or_fail()?;
-    check(
+    op(
         "align_scale + add",
-        &zip(&|x, y| x * y + x),
-        &fx.decrypt(&ev.add(&m, &aligned).or_fail()?),
+        &|x, y| x * y + x,
+        &ev.add(&m, &aligned).or_fail()?,
         tol * 2.0,
     )?;
 
