@@ -26,6 +26,16 @@ pub enum NnError {
         /// Features found.
         found: usize,
     },
+    /// A feature table whose columns are not the model's.
+    #[error(
+        "the feature table's columns differ from the model's ({found} vs {expected} features); extract the same feature set"
+    )]
+    FeatureNamesMismatch {
+        /// Feature columns of the table.
+        found: usize,
+        /// Features of the model.
+        expected: usize,
+    },
     /// Labels (or speaker groups) not one per feature row.
     #[error("{what}: {found} labels for {expected} rows; give one label per row")]
     LabelCountMismatch {

@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use privox_data::{Calibration, MinMaxScaler};
+use privox_data::{Calibration, Dataset, MinMaxScaler};
 use privox_format::{Fingerprint, Magic, Reader, Writer};
 
 use crate::error::{ModelError, NnError, Result};
@@ -314,6 +314,23 @@ impl NnModel {
         model.activation_max = model.network.preactivation_max(&model.scale(raw)?)?;
         model.validate()?;
         Ok(model)
+    }
+
+    /// Predicted class of every row of `data`, whose features were prepared
+    /// with speaker calibration `given`: the columns must be the model's,
+    /// the features are scaled with the model's scaler (calibration
+    /// checked, [`NnModel::scale_calibrated`]) and clamped to
+    /// `[-input_range, input_range]` as the encrypted client does.
+    pub fn predict_dataset(&self, data: &Dataset, given: Calibration) -> Result<Vec<usize>> {
+        if data.feature_names != self.feature_names {
+            return Err(NnError::FeatureNamesMismatch {
+                found: data.feature_names.len(),
+                expected: self.feature_names.len(),
+            });
+        }
+        let mut x = self.scale_calibrated(&data.x, given)?;
+        crate::protocol::clamp(&mut x, self.input_range);
+        self.network.predict(&x)
     }
 
     /// Predicted class indices for raw (unscaled) features.

@@ -589,15 +589,7 @@ fn eval_saved(
     let data = table
         .to_dataset(&classes)
         .context("selecting the model's classes from the feature table")?;
-    anyhow::ensure!(
-        data.feature_names == model.feature_names,
-        "the feature table's columns differ from the model's ({} vs {} features); extract the same feature set",
-        data.feature_names.len(),
-        model.feature_names.len()
-    );
-    let mut x = model.scale_calibrated(&data.x, calibration.calibration)?;
-    privox_nn::protocol::clamp(&mut x, model.input_range);
-    let pred = model.network.predict(&x)?;
+    let pred = model.predict_dataset(&data, calibration.calibration)?;
     let cm = ConfusionMatrix::from_predictions(classes.len(), &data.y, &pred)?;
     println!("model {} ({})", model_path.display(), model.description);
     println!(

@@ -216,6 +216,21 @@ fn multi_class_he_aware_model_round_trips_and_stays_in_its_interval() {
     assert_eq!(back, model);
     let pred = back.predict_raw(&data.x).unwrap();
     assert_eq!(pred, model.predict_raw(&data.x).unwrap());
+    // On the training table: the same decisions (its scaled rows lie in [-1, 1]).
+    assert_eq!(
+        back.predict_dataset(&data, privox_data::Calibration::None)
+            .unwrap(),
+        pred
+    );
+    let mut renamed = data.clone();
+    renamed.feature_names[0] = "other".into();
+    assert!(matches!(
+        back.predict_dataset(&renamed, privox_data::Calibration::None),
+        Err(NnError::FeatureNamesMismatch {
+            found: 6,
+            expected: 6
+        })
+    ));
     let hits = pred.iter().zip(&data.y).filter(|(p, y)| p == y).count();
     assert!(
         hits * 10 > data.len() * 8,
