@@ -265,29 +265,20 @@ fn mlp_and_encrypted_path_refuse_mismatches_and_send_nothing_new() {
     assert!(ok, "{out}");
     let (ok, out) = train(&plain, "none");
     assert!(ok, "{out}");
-    let (ok, out) = privox(&["nn", "eval", "--model", &cal, "--features", csv]);
+    let eval = |model: &str, calibration: &[&str]| {
+        privox(
+            &[
+                &["nn", "eval", "--model", model, "--features", csv][..],
+                calibration,
+            ]
+            .concat(),
+        )
+    };
+    let (ok, out) = eval(&cal, &[]);
     assert!(!ok && out.contains("calibration `speaker`"), "{out}");
-    let (ok, out) = privox(&[
-        "nn",
-        "eval",
-        "--model",
-        &plain,
-        "--features",
-        csv,
-        "--calibration",
-        "speaker",
-    ]);
+    let (ok, out) = eval(&plain, &["--calibration", "speaker"]);
     assert!(!ok && out.contains("calibration `none`"), "{out}");
-    let (ok, out) = privox(&[
-        "nn",
-        "eval",
-        "--model",
-        &cal,
-        "--features",
-        csv,
-        "--calibration",
-        "speaker",
-    ]);
+    let (ok, out) = eval(&cal, &["--calibration", "speaker"]);
     assert!(ok, "{out}");
 
     // Encrypted path: the client refuses to encrypt mismatched features.

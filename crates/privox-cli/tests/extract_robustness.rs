@@ -30,28 +30,9 @@ fn harmonic_i16(rate: u32, secs: f64, gain: f64) -> Vec<i16> {
         .collect()
 }
 
-fn wav(tag: u16, channels: u16, rate: u32, bits: u16, data: &[u8], after_data: &[u8]) -> Vec<u8> {
-    let block = channels * bits / 8;
-    let mut body = b"WAVEfmt ".to_vec();
-    body.extend_from_slice(&16u32.to_le_bytes());
-    body.extend_from_slice(&tag.to_le_bytes());
-    body.extend_from_slice(&channels.to_le_bytes());
-    body.extend_from_slice(&rate.to_le_bytes());
-    body.extend_from_slice(&(rate * u32::from(block)).to_le_bytes());
-    body.extend_from_slice(&block.to_le_bytes());
-    body.extend_from_slice(&bits.to_le_bytes());
-    body.extend_from_slice(b"data");
-    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    body.extend_from_slice(data);
-    if data.len() % 2 == 1 {
-        body.push(0);
-    }
-    body.extend_from_slice(after_data);
-    let mut out = b"RIFF".to_vec();
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
-}
+#[path = "../../privox-audio/tests/common/mod.rs"]
+mod audio_common;
+use audio_common::wav_with_trailer as wav;
 
 fn pcm16(rate: u32, s: &[i16]) -> Vec<u8> {
     wav(

@@ -30,15 +30,10 @@ fn write_csv(path: &Path) {
     std::fs::write(path, s).unwrap();
 }
 
-#[test]
-fn multi_class_eval_over_seeds_reports_mean_std_and_the_worst_seed() {
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("f.csv");
-    write_csv(&csv);
-    let csv = csv.to_str().unwrap();
-    let common = [
-        "nn",
-        "eval",
+/// The three-class p2 network (batch norm, 8 hidden units, 40 epochs) the
+/// tests below train on the features in `csv`.
+fn net_args(csv: &str) -> [&str; 11] {
+    [
         "--features",
         csv,
         "--classes",
@@ -50,9 +45,16 @@ fn multi_class_eval_over_seeds_reports_mean_std_and_the_worst_seed() {
         "8",
         "--epochs",
         "40",
-        "--seeds",
-        "2",
-    ];
+    ]
+}
+
+#[test]
+fn multi_class_eval_over_seeds_reports_mean_std_and_the_worst_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("f.csv");
+    write_csv(&csv);
+    let csv = csv.to_str().unwrap();
+    let common = [&["nn", "eval"][..], &net_args(csv), &["--seeds", "2"]].concat();
     let (ok, out) = privox(&common);
     assert!(ok, "{out}");
     assert!(out.contains("recipe robust"), "{out}");
@@ -74,23 +76,7 @@ fn a_three_class_model_is_trained_saved_and_applied() {
     write_csv(&csv);
     let model = dir.path().join("m.pvxnn");
     let (csv, model) = (csv.to_str().unwrap(), model.to_str().unwrap());
-    let (ok, out) = privox(&[
-        "nn",
-        "train",
-        "--features",
-        csv,
-        "--classes",
-        "a,b,c",
-        "--activation",
-        "p2",
-        "--batch-norm",
-        "--hidden",
-        "8",
-        "--epochs",
-        "40",
-        "-o",
-        model,
-    ]);
+    let (ok, out) = privox(&[&["nn", "train"][..], &net_args(csv), &["-o", model]].concat());
     assert!(ok, "{out}");
     let (ok, out) = privox(&["nn", "eval", "--model", model, "--features", csv]);
     assert!(ok, "{out}");

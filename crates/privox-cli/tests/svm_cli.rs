@@ -7,6 +7,24 @@ use std::path::Path;
 mod common;
 use common::privox;
 
+/// `privox svm train FLAG INPUT -o MODEL EXTRA…` (FLAG: `--features` or `--codes`).
+fn train(flag: &str, input: &Path, model: &Path, extra: &[&str]) -> (bool, String) {
+    let (input, model) = (input.to_str().unwrap(), model.to_str().unwrap());
+    privox(&[&["svm", "train", flag, input, "-o", model][..], extra].concat())
+}
+
+/// `privox svm predict --model MODEL FLAG INPUT EXTRA…`.
+fn predict(model: &Path, flag: &str, input: &Path, extra: &[&str]) -> (bool, String) {
+    let (input, model) = (input.to_str().unwrap(), model.to_str().unwrap());
+    privox(
+        &[
+            &["svm", "predict", "--model", model, flag, input][..],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
 /// 4 speakers × 12 rows, two classes separated along every feature.
 fn rows() -> Vec<(String, String, String, Vec<f64>)> {
     let mut v = Vec::new();
@@ -55,33 +73,16 @@ fn train_predict_eval_on_features() {
     let csv = dir.path().join("f.csv");
     write_csv(&csv, 5);
     let model = dir.path().join("m.pvx");
-    let (ok, out) = privox(&[
-        "svm",
-        "train",
+    let (ok, out) = train(
         "--features",
-        csv.to_str().unwrap(),
-        "-o",
-        model.to_str().unwrap(),
-        "--log2-c",
-        "-1,3",
-        "--log2-gamma",
-        "-3,-1",
-        "--folds",
-        "2",
-    ]);
+        &csv,
+        &model,
+        &["--log2-c", "-1,3", "--log2-gamma", "-3,-1", "--folds", "2"],
+    );
     assert!(ok, "{out}");
     assert!(out.contains("support vectors"), "{out}");
     let preds = dir.path().join("p.csv");
-    let (ok, out) = privox(&[
-        "svm",
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--features",
-        csv.to_str().unwrap(),
-        "-o",
-        preds.to_str().unwrap(),
-    ]);
+    let (ok, out) = predict(&model, "--features", &csv, &["-o", preds.to_str().unwrap()]);
     assert!(ok, "{out}");
     assert!(out.contains("accuracy 100.00 %"), "{out}");
     let text = std::fs::read_to_string(&preds).unwrap();
@@ -110,59 +111,26 @@ fn bad_input_fails_with_a_message() {
     let csv = dir.path().join("f.csv");
     write_csv(&csv, 5);
     let model = dir.path().join("m.pvx");
-    let (ok, out) = privox(&[
-        "svm",
-        "train",
-        "--features",
-        csv.to_str().unwrap(),
-        "-o",
-        model.to_str().unwrap(),
-        "-c",
-        "1",
-        "--gamma",
-        "0.5",
-    ]);
+    let (ok, out) = train("--features", &csv, &model, &["-c", "1", "--gamma", "0.5"]);
     assert!(ok, "{out}");
     // Wrong feature count.
     let wide = dir.path().join("wide.csv");
     write_csv(&wide, 6);
-    let (ok, out) = privox(&[
-        "svm",
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--features",
-        wide.to_str().unwrap(),
-    ]);
+    let (ok, out) = predict(&model, "--features", &wide, &[]);
     assert!(!ok && out.contains("error:"), "{out}");
     // Truncated model.
     let bytes = std::fs::read(&model).unwrap();
     let cut = dir.path().join("cut.pvx");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
-    let (ok, out) = privox(&[
-        "svm",
-        "predict",
-        "--model",
-        cut.to_str().unwrap(),
-        "--features",
-        csv.to_str().unwrap(),
-    ]);
+    let (ok, out) = predict(&cut, "--features", &csv, &[]);
     assert!(!ok && out.contains("truncated"), "{out}");
     // Single class.
-    let (ok, out) = privox(&[
-        "svm",
-        "train",
+    let (ok, out) = train(
         "--features",
-        csv.to_str().unwrap(),
-        "--classes",
-        "angry,sad",
-        "-o",
-        model.to_str().unwrap(),
-        "-c",
-        "1",
-        "--gamma",
-        "1",
-    ]);
+        &csv,
+        &model,
+        &["--classes", "angry,sad", "-c", "1", "--gamma", "1"],
+    );
     assert!(!ok && out.contains("single class"), "{out}");
     // A grid axis without end is refused, not searched forever.
     let (ok, out) = privox(&[
@@ -209,36 +177,11 @@ fn codes_models_refuse_other_keys() {
     let a = write(1, "a.pvx");
     let b = write(2, "b.pvx");
     let model = dir.path().join("m.pvx");
-    let (ok, out) = privox(&[
-        "svm",
-        "train",
-        "--codes",
-        a.to_str().unwrap(),
-        "-o",
-        model.to_str().unwrap(),
-        "-c",
-        "4",
-        "--gamma",
-        "16",
-    ]);
+    let (ok, out) = train("--codes", &a, &model, &["-c", "4", "--gamma", "16"]);
     assert!(ok, "{out}");
-    let (ok, out) = privox(&[
-        "svm",
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--codes",
-        a.to_str().unwrap(),
-    ]);
+    let (ok, out) = predict(&model, "--codes", &a, &[]);
     assert!(ok, "{out}");
-    let (ok, out) = privox(&[
-        "svm",
-        "predict",
-        "--model",
-        model.to_str().unwrap(),
-        "--codes",
-        b.to_str().unwrap(),
-    ]);
+    let (ok, out) = predict(&model, "--codes", &b, &[]);
     assert!(!ok && out.contains("SMH parameter mismatch"), "{out}");
     let (ok, out) = privox(&[
         "svm",
