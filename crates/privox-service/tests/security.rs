@@ -234,6 +234,17 @@ async fn security_suite(database: Option<String>) {
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), (400, "wrong-plan".into()), "{e}");
+    // The refusal names the model's plan and the plan the keys were made for.
+    let expected = HeClient::new(fx.he_model.clone(), Packing::Single)
+        .unwrap()
+        .plan()
+        .fingerprint()
+        .to_hex();
+    let found = other.plan().fingerprint().to_hex();
+    assert!(
+        e.to_string().contains(&expected) && e.to_string().contains(&found),
+        "{e}"
+    );
     let mut fk = other_bytes;
     let l = fk.len();
     fk[l / 2] ^= 0x40;
@@ -242,35 +253,31 @@ async fn security_suite(database: Option<String>) {
     assert_eq!(s, 400);
     assert!(c == "malformed-body" || c == "wrong-plan", "{c}");
 
-    // Codes of another SMH key, or other parameters → wrong-code-space.
-    let other_key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, 88).unwrap(), 6);
-    let foreign = hash_rows(
-        &other_key,
-        &fx.scaler,
-        &fx.train.x,
-        Some(fx.train.labels.clone()),
-    )
-    .unwrap();
-    let e = a
-        .contribute("calls", "foreign", &foreign)
-        .await
-        .unwrap_err();
-    assert_eq!(code_of(&e), (400, "wrong-code-space".into()));
-    let e = a.classify_codes("calls", &foreign).await.unwrap_err();
-    assert_eq!(code_of(&e), (400, "wrong-code-space".into()));
-    let other_params = SmhKey::generate_with_seed(SmhParams::new(2, 2.0, 16, 88).unwrap(), 5);
-    let foreign = hash_rows(
-        &other_params,
-        &fx.scaler,
-        &fx.train.x,
-        Some(fx.train.labels.clone()),
-    )
-    .unwrap();
-    let e = a
-        .contribute("calls", "foreign2", &foreign)
-        .await
-        .unwrap_err();
-    assert_eq!(code_of(&e), (400, "wrong-code-space".into()));
+    // Codes of another SMH key, or other parameters → wrong-code-space,
+    // naming the federation's code space and the one the codes were made in.
+    let expected = codes.codes.space().fingerprint().to_hex();
+    for (idem, params, seed) in [
+        ("foreign", SmhParams::new(3, 2.0, 32, 88).unwrap(), 6),
+        ("foreign2", SmhParams::new(2, 2.0, 16, 88).unwrap(), 5),
+    ] {
+        let other_key = SmhKey::generate_with_seed(params, seed);
+        let foreign = hash_rows(
+            &other_key,
+            &fx.scaler,
+            &fx.train.x,
+            Some(fx.train.labels.clone()),
+        )
+        .unwrap();
+        let found = foreign.codes.space().fingerprint().to_hex();
+        let e = a.contribute("calls", idem, &foreign).await.unwrap_err();
+        assert_eq!(code_of(&e), (400, "wrong-code-space".into()));
+        assert!(
+            e.to_string().contains(&expected) && e.to_string().contains(&found),
+            "{e}"
+        );
+        let e = a.classify_codes("calls", &foreign).await.unwrap_err();
+        assert_eq!(code_of(&e), (400, "wrong-code-space".into()));
+    }
     // Unknown labels and reused idempotency ids.
     let mut wrong_labels = codes.clone();
     wrong_labels.labels[0] = "'; DROP TABLE contributions;--".into();
