@@ -101,9 +101,9 @@ pub enum ReproError {
     Svm {
         /// What was being done.
         what: String,
-        /// privox-svm's error.
+        /// privox-svm's error (boxed: it is large).
         #[source]
-        source: privox_svm::SvmError,
+        source: Box<privox_svm::SvmError>,
     },
     /// The paper defines no leakage threshold for this alphabet size.
     #[error("no default leakage threshold for k = {k}; the paper defines k = 2, 3, 5, 10")]
@@ -119,6 +119,14 @@ pub enum ReproError {
         /// Speakers found.
         found: usize,
         /// Speakers needed.
+        needed: usize,
+    },
+    /// A grid has too few points.
+    #[error("the distance grid needs at least {needed} points, got {found}")]
+    TooFewPoints {
+        /// Points asked for.
+        found: usize,
+        /// Points needed.
         needed: usize,
     },
     /// The (C, γ) search grid has no point.
@@ -187,7 +195,10 @@ impl ReproError {
     /// A [`ReproError::Svm`] with what was being done.
     pub fn svm(what: impl Into<String>) -> impl FnOnce(privox_svm::SvmError) -> Self {
         let what = what.into();
-        move |source| ReproError::Svm { what, source }
+        move |source| ReproError::Svm {
+            what,
+            source: Box::new(source),
+        }
     }
 
     /// A [`ReproError::Io`] for `path`.

@@ -32,6 +32,7 @@ mod error;
 pub mod hashing;
 pub mod record;
 pub mod report;
+pub mod smh_curve;
 
 pub use corpus::{Corpus, FeatureSet, PrivoxFeatures};
 pub use error::{ReproError, Result};
@@ -134,7 +135,10 @@ pub trait Phase: Sync {
 
 /// The phases of the umbrella `privox repro`, in the order they run.
 pub fn phases() -> Vec<Box<dyn Phase>> {
-    vec![Box::new(hashing::HashingPhase)]
+    vec![
+        Box::new(smh_curve::SmhCurvePhase),
+        Box::new(hashing::HashingPhase),
+    ]
 }
 
 /// Runs `phases` in order on `corpora`: times each, writes its run record
@@ -147,11 +151,9 @@ pub fn run_phases(
     let mut reports = Vec::with_capacity(phases.len());
     for phase in phases {
         opts.say(format!("== {}: {}", phase.name(), phase.describe()));
-        let start = Instant::now();
-        let cpu0 = process_cpu_seconds();
+        let clock = Stopwatch::start();
         let output = phase.run(corpora, opts)?;
-        let wall_s = start.elapsed().as_secs_f64();
-        let cpu_s = process_cpu_seconds() - cpu0;
+        let (wall_s, cpu_s) = (clock.wall_s(), clock.cpu_s());
         let record = record::PhaseRecord::new(phase.name(), corpora, opts, &output, wall_s, cpu_s);
         let path = opts
             .out
@@ -197,21 +199,36 @@ pub fn corpus_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-/// CPU seconds (user + system, all threads) this process has used so far;
-/// 0 where `/proc/self/stat` is unavailable. Reported next to wall time
-/// because the machine is shared with other builds.
-pub fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesized command name; utime and stime are the
-    // 12th and 13th of them, in clock ticks (USER_HZ = 100 on Linux).
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+/// Wall-clock and process CPU time (user + system, all threads) since it
+/// was started: the one clock behind every timing of this crate. CPU time is
+/// reported next to wall time because the machines are shared.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch {
+    wall: Instant,
+    cpu: Option<cpu_time::ProcessTime>,
+}
+
+impl Stopwatch {
+    /// Starts both clocks.
+    pub fn start() -> Self {
+        Stopwatch {
+            wall: Instant::now(),
+            // None where the OS has no process CPU clock: CPU time reads 0.
+            cpu: cpu_time::ProcessTime::try_now().ok(),
+        }
+    }
+
+    /// Wall-clock seconds since [`Stopwatch::start`].
+    pub fn wall_s(&self) -> f64 {
+        self.wall.elapsed().as_secs_f64()
+    }
+
+    /// Process CPU seconds since [`Stopwatch::start`] (0 without a CPU clock).
+    pub fn cpu_s(&self) -> f64 {
+        self.cpu
+            .and_then(|c| c.try_elapsed().ok())
+            .map_or(0.0, |d| d.as_secs_f64())
+    }
 }
 
 #[cfg(test)]
@@ -228,5 +245,21 @@ mod tests {
             key_seeds(u64::MAX, 2),
             Err(ReproError::SeedOverflow { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::Stopwatch;
+
+    #[test]
+    fn stopwatch_counts_cpu_of_busy_work() {
+        let clock = Stopwatch::start();
+        let mut x = 0u64;
+        while clock.wall_s() < 0.05 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+        assert!(clock.wall_s() >= 0.05);
+        assert!(clock.cpu_s() > 0.0, "a busy loop uses CPU time");
     }
 }

@@ -49,24 +49,18 @@ pub fn pm((m, s): (f64, f64)) -> String {
 
 /// The current UTC time as `YYYY-MM-DD HH:MM`.
 pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    format_utc(time::OffsetDateTime::now_utc())
+}
+
+/// `t` (taken as UTC) as `YYYY-MM-DD HH:MM`.
+fn format_utc(t: time::OffsetDateTime) -> String {
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
     )
 }
 
@@ -83,6 +77,16 @@ mod tests {
         assert!(doc.contains("two") && !doc.contains("one"));
         assert!(doc.starts_with("intro") && doc.contains("discussion"));
         assert_eq!(doc.matches("BEGIN GENERATED: t").count(), 1);
+    }
+
+    #[test]
+    fn utc_dates_are_formatted() {
+        let t = time::OffsetDateTime::from_unix_timestamp(1_709_210_096).unwrap();
+        assert_eq!(format_utc(t), "2024-02-29 12:34");
+        assert_eq!(
+            format_utc(time::OffsetDateTime::UNIX_EPOCH),
+            "1970-01-01 00:00"
+        );
     }
 
     #[test]

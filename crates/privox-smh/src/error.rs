@@ -204,9 +204,6 @@ pub enum SmhError {
         #[source]
         source: std::io::Error,
     },
-    /// The SVG plot could not be drawn.
-    #[error("cannot draw the plot: {0}")]
-    Plot(String),
 }
 
 impl SmhError {

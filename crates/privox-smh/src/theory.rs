@@ -1,4 +1,5 @@
-//! Expected-distance theory of SMH, its Monte Carlo check, and the SVG plot.
+//! Expected-distance theory of SMH and its Monte Carlo check (the figure is
+//! drawn by `privox-repro`).
 //!
 //! For `A ~ N(0,1)` and `s = d/Δ`, with d the Euclidean distance of two inputs,
 //! the probability that a symbol differs is
@@ -16,7 +17,6 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use std::f64::consts::PI;
-use std::path::Path;
 
 /// Terms are added until the tail bound falls below this.
 const SERIES_TOL: f64 = 1e-13;
@@ -234,85 +234,6 @@ fn unit_vector<R: Rng>(rng: &mut R, l: usize) -> Vec<f64> {
     }
 }
 
-/// One labelled curve for [`plot_svg`].
-pub struct Series<'a> {
-    /// Alphabet size of the curve (its label).
-    pub k: u32,
-    /// The curve's points.
-    pub points: &'a [CurvePoint],
-}
-
-/// Writes an SVG with the analytic curves (lines) and Monte Carlo means (dots).
-pub fn plot_svg(
-    path: &Path,
-    title: &str,
-    delta: f64,
-    series: &[Series<'_>],
-) -> Result<(), SmhError> {
-    use plotters::prelude::*;
-    let err = |e: &dyn std::fmt::Display| SmhError::Plot(e.to_string());
-    let x_max = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.distance))
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0..x_max, 0.0..1.0)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("Euclidean distance d between inputs (Δ = {delta})"))
-            .y_desc("normalized Hamming distance d_H")
-            .draw()
-            .map_err(|e| err(&e))?;
-        let palette = [&BLUE, &RED, &GREEN, &MAGENTA, &CYAN, &BLACK];
-        for (i, s) in series.iter().enumerate() {
-            let color = palette[i % palette.len()];
-            // Dense analytic line, independent of the Monte Carlo grid.
-            let line: Vec<(f64, f64)> = (0..=400)
-                .map(|j| {
-                    let d = x_max * j as f64 / 400.0;
-                    (d, expected_distance(d / delta, s.k).0)
-                })
-                .collect();
-            chart
-                .draw_series(LineSeries::new(line, color.stroke_width(2)))
-                .map_err(|e| err(&e))?
-                .label(format!("k = {} analytic", s.k))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-            chart
-                .draw_series(
-                    s.points
-                        .iter()
-                        .map(|p| Circle::new((p.distance, p.monte_carlo), 3, color.filled())),
-                )
-                .map_err(|e| err(&e))?
-                .label(format!("k = {} Monte Carlo", s.k))
-                .legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
-        root.present().map_err(|e| err(&e))?;
-    }
-    privox_format::write_atomic(path, svg.as_bytes())?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,19 +307,5 @@ mod tests {
                 "{p:?}"
             );
         }
-    }
-
-    #[test]
-    fn plot_writes_svg() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.svg");
-        let pts = [CurvePoint {
-            distance: 1.0,
-            analytic: 0.2,
-            monte_carlo: 0.21,
-            std_error: 0.0,
-        }];
-        plot_svg(&path, "t", 3.0, &[Series { k: 3, points: &pts }]).unwrap();
-        assert!(std::fs::read_to_string(&path).unwrap().starts_with("<svg"));
     }
 }

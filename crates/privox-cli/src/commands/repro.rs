@@ -1,20 +1,73 @@
 //! `privox repro`: regenerate the paper's tables and figures.
 //!
-//! `privox repro hashing` reproduces the hashing approach (Tables 1 and 2,
+//! `privox repro --corpus DIR… --out DIR [--quick]` runs every phase of
+//! `privox_repro::phases()` in order. `privox repro hashing` reproduces the hashing approach (Tables 1 and 2,
 //! Δ tuning, the privacy/utility frontier) under leave-one-speaker-out and
 //! writes `docs/results/hashing.md` from the measured numbers.
 
 use anyhow::{Context, Result};
 use privox_data::FeatureTable;
 use privox_repro::hashing::{self, HashingConfig, experiment::SearchGrid, report};
-use privox_repro::{RunOptions, corpus_name, key_seeds};
+use privox_repro::{Corpus, PrivoxFeatures, RunOptions, corpus_name, key_seeds};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Regenerate the paper's tables and figures.
+///
+/// Without a subcommand, runs every phase in order, with one progress bar per
+/// phase and a time summary (wall, CPU) at the end: Fig. 1 (expected
+/// distance, theory and Monte Carlo), the hashing approach (Tables 1/2, RBF
+/// baseline, Δ tuning, frontier), then the phases of the HE-aware networks
+/// where present (Table 3 + Fig. 2, Table 4 in the clear and encrypted,
+/// calibration). Each phase writes `OUT/runs/<phase>.json` (seeds, crate
+/// versions, parameters, wall/CPU time, threads, command line, UTC time) and
+/// regenerates its Markdown and SVG under OUT.
+///
+/// A corpus folder holds `egemaps_v02_opensmile.csv` (reference features)
+/// and/or `labels.csv` (file,speaker,label) whose audio privox extracts
+/// itself (in parallel, cached in `OUT/features-cache/`).
+///
+/// Full run (about 45 min on 2 cores):
+///   privox repro --corpus ../shared/data/emodb --corpus ../shared/data/nemo --out docs/results
+///
+/// --quick runs on the bundled demo corpus `data/demo` (206 EmoDB files,
+/// features extracted by privox) unless --corpus is given, with reduced
+/// settings: 1 key seed; Fig. 1 with 4 keys × 4 pairs at 13 distances;
+/// hashing k ∈ {3, 10} × Δ ∈ {2, 3}, mpc = 16, one Δ-tuning row (28 % at
+/// k = 3), 3 inner folds, log2 C·σ_K ∈ {1, 5}, log2 γ·s ∈ {−2, 0, 2}; each
+/// other phase documents its own quick settings:
+///   privox repro --quick --out /tmp/repro-quick
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, verbatim_doc_comment)]
 pub struct Args {
     #[command(subcommand)]
-    pub what: What,
+    pub what: Option<What>,
+    #[command(flatten)]
+    pub all: AllArgs,
+}
+
+/// The umbrella run's flags.
+#[derive(Debug, clap::Args)]
+pub struct AllArgs {
+    /// Corpus folder (repeat for several); its folder name names it.
+    /// With --quick the default is the bundled demo corpus data/demo.
+    #[arg(long = "corpus", value_name = "DIR")]
+    pub corpora: Vec<PathBuf>,
+    /// Output folder of the reports, SVGs and JSON records (required).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Reduced settings that finish in minutes (see above).
+    #[arg(long)]
+    pub quick: bool,
+    /// Number of SMH key seeds (default 3, 1 with --quick).
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// First key seed; seeds are FIRST, FIRST+1, …
+    #[arg(long, default_value_t = 1)]
+    pub first_seed: u64,
+    /// Also extract privox's own features where a corpus has reference features.
+    #[arg(long)]
+    pub privox_features: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -123,13 +176,71 @@ pub struct HashingArgs {
 
 pub fn run(args: Args) -> Result<ExitCode> {
     match args.what {
-        What::Hashing(a) => hashing(*a),
-        What::HashingReport { out } => {
+        None => all(args.all),
+        Some(What::Hashing(a)) => hashing(*a),
+        Some(What::HashingReport { out }) => {
             let (doc, svg) = report::regenerate(&out)?;
             println!("report: {}  frontier: {}", doc.display(), svg.display());
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn all(args: AllArgs) -> Result<ExitCode> {
+    let out = args.out.context(
+        "--out DIR is required (e.g. --out docs/results, or a scratch folder with --quick)",
+    )?;
+    let mut dirs = args.corpora;
+    if dirs.is_empty() {
+        anyhow::ensure!(
+            args.quick,
+            "give --corpus DIR (repeatable), e.g. --corpus ../shared/data/emodb --corpus ../shared/data/nemo; only --quick has a default (data/demo)"
+        );
+        dirs.push(PathBuf::from("data/demo"));
+    }
+    let corpora = dirs
+        .iter()
+        .map(|d| Corpus::open(d).with_context(|| format!("corpus {}", d.display())))
+        .collect::<Result<Vec<_>>>()?;
+    let count = args.seeds.unwrap_or(if args.quick { 1 } else { 3 });
+    let opts = RunOptions {
+        quick: args.quick,
+        seeds: key_seeds(args.first_seed, count)?,
+        privox_features: if args.privox_features {
+            PrivoxFeatures::Always
+        } else {
+            PrivoxFeatures::WhenNoReference
+        },
+        ..RunOptions::new(&out)
+    };
+    let clock = privox_repro::Stopwatch::start();
+    let reports = privox_repro::run_phases(&privox_repro::phases(), &corpora, &opts)?;
+    println!(
+        "\nphase summary ({} threads):",
+        rayon::current_num_threads()
+    );
+    println!("{:<20} {:>10} {:>10}  record", "phase", "wall s", "CPU s");
+    for r in &reports {
+        println!(
+            "{:<20} {:>10.1} {:>10.1}  {}",
+            r.name,
+            r.wall_s,
+            r.cpu_s,
+            r.records
+                .first()
+                .map_or(String::new(), |p| p.display().to_string())
+        );
+        for n in &r.notes {
+            println!("    {n}");
+        }
+    }
+    println!(
+        "{:<20} {:>10.1} {:>10.1}",
+        "total",
+        clock.wall_s(),
+        clock.cpu_s()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn hashing(args: HashingArgs) -> Result<ExitCode> {

@@ -6,14 +6,14 @@
 //! expected-distance theory against Monte Carlo, and `tune` picks Δ for a
 //! target leakage on a given corpus.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use privox_data::{FeatureTable, MinMaxScaler, mean_std};
 use privox_smh::leakage::{self, resolve_threshold};
-use privox_smh::theory::{self, MonteCarlo, Series};
 use privox_smh::tune::TuneOptions;
 use privox_smh::{CodeTable, HeldOut, SmhKey, SmhParams, hash_table, tune_held_out};
+use privox_repro::smh_curve::{self, CurveConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -317,52 +317,36 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 }
 
 fn curve(a: CurveArgs) -> Result<ExitCode> {
-    if a.points < 2 {
-        bail!("--points must be at least 2");
-    }
-    let max_d = a.max_distance.unwrap_or(4.0 * a.delta);
-    let distances: Vec<f64> = (0..a.points)
-        .map(|i| max_d * i as f64 / (a.points - 1) as f64)
-        .collect();
-    let pb = progress((a.keys * a.k.len()) as u64, "Monte Carlo keys");
-    let mut all = Vec::new();
-    for (i, &k) in a.k.iter().enumerate() {
-        let params = SmhParams::new(k, a.delta, a.mpc, a.dim)?;
-        let mc = MonteCarlo {
-            keys: a.keys,
-            pairs: a.pairs,
-            seed: a.seed.wrapping_add(i as u64),
-        };
-        all.push((k, theory::curve(&params, &distances, mc, || pb.inc(1))?));
-    }
+    let cfg = CurveConfig {
+        k: a.k,
+        delta: a.delta,
+        mpc: a.mpc,
+        dim: a.dim,
+        keys: a.keys,
+        pairs: a.pairs,
+        points: a.points,
+        max_distance: a.max_distance,
+        seed: a.seed,
+    };
+    let pb = progress((cfg.keys * cfg.k.len()) as u64, "Monte Carlo keys");
+    let curves = smh_curve::compute(&cfg, || pb.inc(1))?;
     pb.finish_and_clear();
     println!(
         "E[d_H] analytic vs Monte Carlo: Δ = {}, mpc = {}, L = {}, {} keys × {} pairs per distance, seed {}",
-        a.delta, a.mpc, a.dim, a.keys, a.pairs, a.seed
+        cfg.delta, cfg.mpc, cfg.dim, cfg.keys, cfg.pairs, cfg.seed
     );
     println!(
         "{:>4} {:>12} {:>12} {:>16}",
         "k", "max |diff|", "at d", "max std.error"
     );
     let mut worst = 0.0f64;
-    for (k, pts) in &all {
-        let (diff, at) = pts
-            .iter()
-            .map(|p| ((p.analytic - p.monte_carlo).abs(), p.distance))
-            .fold((0.0, 0.0), |acc, v| if v.0 > acc.0 { v } else { acc });
-        let se = pts.iter().map(|p| p.std_error).fold(0.0, f64::max);
-        println!("{k:>4} {diff:>12.5} {at:>12.3} {se:>16.5}");
+    for c in &curves {
+        let (diff, at) = c.worst();
+        let se = c.max_std_error();
+        println!("{:>4} {diff:>12.5} {at:>12.3} {se:>16.5}", c.k);
         worst = worst.max(diff);
     }
-    let series: Vec<Series<'_>> = all
-        .iter()
-        .map(|(k, pts)| Series { k: *k, points: pts })
-        .collect();
-    let title = format!(
-        "SMH expected distance, Δ = {}, mpc = {} (lines: theory, dots: Monte Carlo)",
-        a.delta, a.mpc
-    );
-    theory::plot_svg(&a.output, &title, a.delta, &series)?;
+    smh_curve::plot_svg(&a.output, &smh_curve::title(&cfg), cfg.delta, &curves)?;
     println!("wrote {}", a.output.display());
     if worst > a.tolerance {
         eprintln!(

@@ -18,9 +18,8 @@ use privox_data::{ClassSet, Dataset, FeatureTable};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::PathBuf;
-use std::time::Instant;
 
-use crate::{Corpus, Phase, PhaseOutput, ReproError, Result, RunOptions, process_cpu_seconds};
+use crate::{Corpus, Phase, PhaseOutput, ReproError, Result, RunOptions, Stopwatch};
 use experiment::{FoldOutcome, Hashing, OuterFold, SearchGrid, TaskKind};
 use record::{ConfigResult, RunRecord, SeedResult, Timing};
 
@@ -147,8 +146,7 @@ fn run_phase(
         .flat_map(|c| (0..folds.len()).map(move |f| (c, f)))
         .collect();
     let pb = opts.bar(tasks.len(), label);
-    let start = Instant::now();
-    let cpu0 = process_cpu_seconds();
+    let clock = Stopwatch::start();
     let outcomes = tasks
         .par_iter()
         .map(|&(c, f)| {
@@ -165,8 +163,8 @@ fn run_phase(
         .collect::<Result<Vec<_>>>()?;
     pb.finish();
     let timing = Timing {
-        wall: start.elapsed().as_secs_f64(),
-        cpu: process_cpu_seconds() - cpu0,
+        wall: clock.wall_s(),
+        cpu: clock.cpu_s(),
     };
     let mut by_config: Vec<Vec<FoldOutcome>> = vec![Vec::new(); kinds.len()];
     for ((c, _), o) in tasks.into_iter().zip(outcomes) {
