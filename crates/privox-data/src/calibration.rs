@@ -291,9 +291,9 @@ impl SpeakerStats {
     /// The normaliser these statistics give in `mode` (`None` is the identity).
     pub fn normaliser(&self, mode: Calibration) -> Result<Normaliser, DataError> {
         if self.count == 0 {
-            return Err(DataError::Empty(
-                "no recordings in the calibration statistics".into(),
-            ));
+            return Err(DataError::NoRows {
+                what: "the calibration statistics",
+            });
         }
         let d = self.dim();
         match mode {
@@ -306,13 +306,7 @@ impl SpeakerStats {
                 scale: self.std(),
             }),
             Calibration::Robust => {
-                let kept = self.kept.as_ref().ok_or_else(|| {
-                    DataError::Calibration(
-                        "robust calibration needs the recordings' rows, but these statistics were \
-                         kept without them; rebuild them in robust mode"
-                            .into(),
-                    )
-                })?;
+                let kept = self.kept.as_ref().ok_or(DataError::RobustWithoutRows)?;
                 let n = self.count as usize;
                 let std = self.std();
                 let mut center = Vec::with_capacity(d);
@@ -569,10 +563,8 @@ pub fn calibrate_with(
         if normalisers.contains_key(s.as_str()) {
             continue;
         }
-        let st = stats.get(s).ok_or_else(|| {
-            DataError::Calibration(format!(
-                "no calibration statistics for speaker {s:?}; fit them from that speaker's recordings first"
-            ))
+        let st = stats.get(s).ok_or_else(|| DataError::NoSpeakerStats {
+            speaker: Some(s.clone()),
         })?;
         if st.dim() != table.x.cols() {
             return Err(DataError::FeatureCount {
@@ -598,8 +590,7 @@ pub fn calibrate_with(
                 Some(g) => g.merge(st)?,
             }
         }
-        let pooled =
-            pooled.ok_or_else(|| DataError::Empty("no calibration statistics at all".into()))?;
+        let pooled = pooled.ok_or(DataError::NoSpeakerStats { speaker: None })?;
         Some(pooled.normaliser(opts.mode)?)
     };
     let mut out = table.clone();
@@ -657,9 +648,9 @@ pub fn update_calibration_dir(
             };
             out.insert(s.clone(), st);
         }
-        let st = out
-            .get_mut(s)
-            .ok_or_else(|| DataError::Calibration("internal: speaker statistics missing".into()))?;
+        let st = out.get_mut(s).ok_or_else(|| DataError::NoSpeakerStats {
+            speaker: Some(s.clone()),
+        })?;
         st.update(table.x.row(i))?;
     }
     for (s, st) in &out {
@@ -688,10 +679,11 @@ pub fn read_calibration_dir<'a>(
 
 fn check_name(path: &Path, found: &str, expected: &str) -> Result<(), DataError> {
     if found != expected {
-        return Err(DataError::Calibration(format!(
-            "{} holds the statistics of speaker {found:?}, not {expected:?}",
-            path.display()
-        )));
+        return Err(DataError::StatsSpeakerMismatch {
+            path: path.to_path_buf(),
+            expected: expected.to_string(),
+            found: found.to_string(),
+        });
     }
     Ok(())
 }
@@ -893,7 +885,7 @@ mod tests {
         // Robust calibration refuses statistics without rows.
         assert!(matches!(
             read["c"].normaliser(Calibration::Robust),
-            Err(DataError::Calibration(_))
+            Err(DataError::RobustWithoutRows)
         ));
         let mut bytes = read["c"].to_bytes("c");
         let last = bytes.len() - 1;

@@ -69,13 +69,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// A file could not be read.
-    #[error("cannot read {path}: {cause}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,
-        // `cause`, not `source`: the message already contains it, and a source
-        // would make reports that print the chain (anyhow's `{:#}`) repeat it.
-        /// The I/O error.
+        /// The I/O error (the source; not repeated in the message).
+        #[source]
         cause: std::io::Error,
     },
     /// A file could not be written.
@@ -99,9 +98,54 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
-    /// Matrix dimensions do not fit together.
-    #[error("matrix shape mismatch: {0}")]
-    Shape(String),
+    /// Values that do not fill a matrix of the declared shape.
+    #[error("a {rows}x{cols} matrix needs {expected} values, got {found}")]
+    MatrixShape {
+        /// Declared rows.
+        rows: usize,
+        /// Declared columns.
+        cols: usize,
+        /// Values the shape needs (saturating).
+        expected: usize,
+        /// Values given.
+        found: usize,
+    },
+    /// Rows of different lengths.
+    #[error("row {row} has {found} values, row 0 has {expected}")]
+    RaggedRows {
+        /// The first row of another length.
+        row: usize,
+        /// Values of row 0.
+        expected: usize,
+        /// Values of that row.
+        found: usize,
+    },
+    /// Two sequences that should have the same length do not.
+    #[error("{what}: found {found}, expected {expected}")]
+    LengthMismatch {
+        /// What was counted.
+        what: &'static str,
+        /// The length the other input implies.
+        expected: usize,
+        /// The length found.
+        found: usize,
+    },
+    /// A class index past the number of classes.
+    #[error("class index {class} out of range 0..{n_classes}")]
+    ClassOutOfRange {
+        /// The class index.
+        class: usize,
+        /// Number of classes.
+        n_classes: usize,
+    },
+    /// Confusion matrices over different class counts.
+    #[error("cannot pool a {found}-class confusion matrix into a {expected}-class one")]
+    ClassCountMismatch {
+        /// Classes of the matrix pooled into.
+        expected: usize,
+        /// Classes of the other matrix.
+        found: usize,
+    },
     /// A feature value is NaN or infinite.
     #[error(
         "non-finite value (NaN or infinity) at row {row}, column {col}; clean or drop that row first"
@@ -112,9 +156,32 @@ pub enum DataError {
         /// Column index.
         col: usize,
     },
-    /// There are no rows (or no classes, speakers) where some are needed.
-    #[error("empty data: {0}")]
-    Empty(String),
+    /// There are no rows where some are needed.
+    #[error("{what} has no rows")]
+    NoRows {
+        /// What is empty (the data a scaler is fitted on, a training set).
+        what: &'static str,
+    },
+    /// No row has one of the selected labels.
+    #[error("no row has a label in {classes:?} (labels present: {present:?})")]
+    NoClassRows {
+        /// The selected classes.
+        classes: Vec<String>,
+        /// The labels in the data.
+        present: Vec<String>,
+    },
+    /// A class set with fewer than two distinct names.
+    #[error("a class set needs at least two distinct names, got {names:?}")]
+    TooFewClasses {
+        /// The names given.
+        names: Vec<String>,
+    },
+    /// Training rows of a single class.
+    #[error("the training set has a single class ({class}); a classifier needs at least two")]
+    SingleClass {
+        /// The only class present.
+        class: String,
+    },
     /// The data has another number of features than expected.
     #[error(
         "expected {expected} features, found {found}; was the model trained on another feature set?"
@@ -135,15 +202,71 @@ pub enum DataError {
         /// Speakers present.
         found: usize,
     },
-    /// A train/test split cannot be made as asked.
-    #[error("invalid split: {0}")]
-    Split(String),
+    /// A group k-fold with more folds than speakers, or fewer than two.
+    #[error("group k-fold needs 2 <= k <= number of speakers ({speakers}), got k = {k}")]
+    FoldCount {
+        /// Folds asked for.
+        k: usize,
+        /// Speakers present.
+        speakers: usize,
+    },
+    /// A fixed split that puts one speaker on both sides.
+    #[error("speaker {speaker} is in both train and test")]
+    SpeakerInBoth {
+        /// The speaker.
+        speaker: String,
+    },
+    /// A fixed split that leaves a side without rows.
+    #[error(
+        "the split leaves {train} train and {test} test rows; both need some (check the speaker names)"
+    )]
+    EmptySplitPart {
+        /// Training rows.
+        train: usize,
+        /// Test rows.
+        test: usize,
+    },
+    /// A fixed split naming a row the data does not have.
+    #[error("the fixed split names row {row}, the data has {rows} rows")]
+    RowOutOfRange {
+        /// The row named.
+        row: usize,
+        /// Rows of the data.
+        rows: usize,
+    },
+    /// A split file that cannot be used.
+    #[error("split file {path}")]
+    SplitFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        cause: Box<DataError>,
+    },
     /// An envelope (e.g. a calibration file) is invalid.
     #[error(transparent)]
     Format(#[from] privox_format::FormatError),
-    /// Speaker calibration cannot be computed or applied.
-    #[error("speaker calibration: {0}")]
-    Calibration(String),
+    /// Robust calibration from statistics kept without their rows.
+    #[error(
+        "robust calibration needs the recordings' rows, but these statistics were kept without them; rebuild them in robust mode"
+    )]
+    RobustWithoutRows,
+    /// No calibration statistics where some are needed.
+    #[error("no calibration statistics for {}; fit them from that speaker's recordings first", .speaker.as_deref().map_or("any speaker".to_string(), |s| format!("speaker {s:?}")))]
+    NoSpeakerStats {
+        /// The speaker (None: no statistics at all).
+        speaker: Option<String>,
+    },
+    /// A calibration file holding another speaker's statistics.
+    #[error("{path} holds the statistics of speaker {found:?}, not {expected:?}")]
+    StatsSpeakerMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The speaker asked for.
+        expected: String,
+        /// The speaker in the file.
+        found: String,
+    },
     /// Features prepared with another calibration than the model's.
     #[error(transparent)]
     CalibrationMismatch(#[from] CalibrationMismatch),

@@ -14,11 +14,12 @@ impl Matrix {
     /// Wraps row-major `data`; its length must be `rows * cols`.
     pub fn new(rows: usize, cols: usize, data: Vec<f64>) -> Result<Self, DataError> {
         if rows.checked_mul(cols) != Some(data.len()) {
-            return Err(DataError::Shape(format!(
-                "{rows}x{cols} needs {} values, got {}",
-                rows.saturating_mul(cols),
-                data.len()
-            )));
+            return Err(DataError::MatrixShape {
+                rows,
+                cols,
+                expected: rows.saturating_mul(cols),
+                found: data.len(),
+            });
         }
         Ok(Matrix { rows, cols, data })
     }
@@ -38,10 +39,11 @@ impl Matrix {
         let mut data = Vec::with_capacity(rows.len() * cols);
         for (i, r) in rows.iter().enumerate() {
             if r.len() != cols {
-                return Err(DataError::Shape(format!(
-                    "row {i} has {} values, row 0 has {cols}",
-                    r.len()
-                )));
+                return Err(DataError::RaggedRows {
+                    row: i,
+                    expected: cols,
+                    found: r.len(),
+                });
             }
             data.extend_from_slice(r);
         }

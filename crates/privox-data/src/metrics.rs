@@ -27,19 +27,19 @@ impl ConfusionMatrix {
         y_pred: &[usize],
     ) -> Result<Self, DataError> {
         if y_true.len() != y_pred.len() {
-            return Err(DataError::Shape(format!(
-                "{} true labels but {} predictions",
-                y_true.len(),
-                y_pred.len()
-            )));
+            return Err(DataError::LengthMismatch {
+                what: "predictions (one per true label)",
+                expected: y_true.len(),
+                found: y_pred.len(),
+            });
         }
         let mut cm = Self::new(n_classes);
         for (&t, &p) in y_true.iter().zip(y_pred) {
             if t >= n_classes || p >= n_classes {
-                return Err(DataError::Shape(format!(
-                    "class index {} out of range 0..{n_classes}",
-                    t.max(p)
-                )));
+                return Err(DataError::ClassOutOfRange {
+                    class: t.max(p),
+                    n_classes,
+                });
             }
             cm.counts[t * n_classes + p] += 1;
         }
@@ -49,10 +49,10 @@ impl ConfusionMatrix {
     /// Adds another matrix's counts (pooling folds).
     pub fn merge(&mut self, other: &ConfusionMatrix) -> Result<(), DataError> {
         if other.n != self.n {
-            return Err(DataError::Shape(format!(
-                "cannot pool {} and {} classes",
-                self.n, other.n
-            )));
+            return Err(DataError::ClassCountMismatch {
+                expected: self.n,
+                found: other.n,
+            });
         }
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
             *a += b;

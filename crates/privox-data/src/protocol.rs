@@ -189,15 +189,16 @@ impl OuterSplit {
             OuterSplit::GroupKFold { k, seed } => group_k_fold(data.speakers(), *k, *seed)?,
             OuterSplit::Fixed(f) => {
                 if let Some(&bad) = f.train.iter().chain(&f.test).find(|&&i| i >= data.n_rows()) {
-                    return Err(DataError::Split(format!(
-                        "the fixed split names row {bad}, the data has {} rows",
-                        data.n_rows()
-                    )));
+                    return Err(DataError::RowOutOfRange {
+                        row: bad,
+                        rows: data.n_rows(),
+                    });
                 }
                 if f.train.is_empty() || f.test.is_empty() {
-                    return Err(DataError::Split(
-                        "the fixed split needs training and test rows".into(),
-                    ));
+                    return Err(DataError::EmptySplitPart {
+                        train: f.train.len(),
+                        test: f.test.len(),
+                    });
                 }
                 vec![f.clone()]
             }

@@ -21,7 +21,9 @@ impl MinMaxScaler {
     /// Learns each column's range. Fails on an empty or non-finite matrix.
     pub fn fit(x: &Matrix) -> Result<Self, DataError> {
         if x.rows() == 0 {
-            return Err(DataError::Empty("cannot fit a scaler on zero rows".into()));
+            return Err(DataError::NoRows {
+                what: "the data a scaler is fitted on",
+            });
         }
         x.check_finite()?;
         let mut min = vec![f64::INFINITY; x.cols()];

@@ -45,10 +45,10 @@ pub fn leave_one_group_out(groups: &[usize], group_names: &[String]) -> Vec<Fold
 pub fn group_k_fold(groups: &[usize], k: usize, seed: u64) -> Result<Vec<Fold>, DataError> {
     let mut distinct = distinct_groups(groups);
     if k < 2 || k > distinct.len() {
-        return Err(DataError::Split(format!(
-            "group k-fold needs 2 <= k <= number of speakers ({}), got k = {k}",
-            distinct.len()
-        )));
+        return Err(DataError::FoldCount {
+            k,
+            speakers: distinct.len(),
+        });
     }
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     distinct.shuffle(&mut rng);
@@ -104,9 +104,10 @@ pub fn fixed_split_from_file(
         }
     }
     if let Some(s) = train_names.iter().find(|s| test_names.contains(s)) {
-        return Err(DataError::Split(format!(
-            "speaker {s} is in both train and test"
-        )));
+        return Err(DataError::SplitFile {
+            path: path.to_path_buf(),
+            cause: Box::new(DataError::SpeakerInBoth { speaker: s.clone() }),
+        });
     }
     let lookup = |names: &[String]| -> Vec<usize> {
         (0..groups.len())
@@ -123,12 +124,13 @@ pub fn fixed_split_from_file(
         test: lookup(&test_names),
     };
     if fold.train.is_empty() || fold.test.is_empty() {
-        return Err(DataError::Split(format!(
-            "{}: the split leaves {} train and {} test rows; check the speaker names",
-            path.display(),
-            fold.train.len(),
-            fold.test.len()
-        )));
+        return Err(DataError::SplitFile {
+            path: path.to_path_buf(),
+            cause: Box::new(DataError::EmptySplitPart {
+                train: fold.train.len(),
+                test: fold.test.len(),
+            }),
+        });
     }
     Ok(fold)
 }

@@ -182,11 +182,10 @@ impl FeatureTable {
             .filter(|&i| classes.index_of(&self.labels[i]).is_some())
             .collect();
         if keep.is_empty() {
-            return Err(DataError::Empty(format!(
-                "no row has a label in {:?} (labels present: {:?})",
-                classes.names(),
-                distinct(&self.labels)
-            )));
+            return Err(DataError::NoClassRows {
+                classes: classes.names().to_vec(),
+                present: distinct(&self.labels),
+            });
         }
         let x = self.x.select_rows(&keep);
         x.check_finite()?;
@@ -238,9 +237,7 @@ impl ClassSet {
     pub fn new<S: Into<String>>(names: impl IntoIterator<Item = S>) -> Result<Self, DataError> {
         let names: Vec<String> = names.into_iter().map(Into::into).collect();
         if distinct(&names).len() != names.len() || names.len() < 2 {
-            return Err(DataError::Empty(format!(
-                "a class set needs at least two distinct names, got {names:?}"
-            )));
+            return Err(DataError::TooFewClasses { names });
         }
         Ok(ClassSet { names })
     }
@@ -321,14 +318,15 @@ impl Dataset {
     /// Fails unless at least two classes are present: every classifier needs that.
     pub fn require_two_classes(&self) -> Result<(), DataError> {
         if self.is_empty() {
-            return Err(DataError::Empty("the training set has no rows".into()));
+            return Err(DataError::NoRows {
+                what: "the training set",
+            });
         }
         let present = self.class_counts().iter().filter(|&&c| c > 0).count();
         if present < 2 {
-            return Err(DataError::Empty(format!(
-                "the training set has a single class ({}); a classifier needs at least two",
-                self.classes.names()[self.y[0]]
-            )));
+            return Err(DataError::SingleClass {
+                class: self.classes.names()[self.y[0]].clone(),
+            });
         }
         Ok(())
     }

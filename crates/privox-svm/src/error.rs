@@ -94,13 +94,14 @@ pub enum SvmError {
     },
     /// Codes from another SMH code space than the model's.
     #[error(
-        "SMH parameter mismatch: the model was trained on codes with public parameters {model}, but the codes given were made with {input}; hash with the same key and parameters as the training codes"
+        "SMH parameter mismatch: the model was trained on codes with public parameters {} (key {}, fingerprint {}), but the codes given were made with {} (key {}, fingerprint {}); hash with the same key and parameters as the training codes",
+        expected.params, expected.key_id, expected.fingerprint(), found.params, found.key_id, found.fingerprint()
     )]
     SmhMismatch {
-        /// Public parameters of the training codes.
-        model: String,
-        /// Parameters of the given codes.
-        input: String,
+        /// The code space of the training codes (boxed: keeps the error small).
+        expected: Box<privox_smh::CodeSpace>,
+        /// The code space of the given codes.
+        found: Box<privox_smh::CodeSpace>,
     },
     /// Codes of another length than the model's.
     #[error(
@@ -113,14 +114,44 @@ pub enum SvmError {
         found: usize,
     },
     /// A model file whose envelope is invalid.
-    #[error("the model file is damaged or not a privox SVM model: {0}")]
-    Format(FormatError),
+    #[error("the model file is damaged or not a privox SVM model")]
+    Format(#[source] FormatError),
     /// A model file whose contents are inconsistent.
-    #[error("the model file is inconsistent: {0}; retrain and save it again")]
-    CorruptModel(String),
-    /// A grid search that could not run.
-    #[error("grid search failed: {0}")]
-    Grid(String),
+    #[error("the model file is inconsistent ({0}); retrain and save it again")]
+    CorruptModel(Corruption),
+    /// A grid search over no (C, γ) point.
+    #[error(
+        "the grid is empty ({c_values} C values × {gamma_values} gamma values): give at least one C and one gamma"
+    )]
+    EmptyGrid {
+        /// Number of C values.
+        c_values: usize,
+        /// Number of γ values.
+        gamma_values: usize,
+    },
+    /// A cross-validated search without folds.
+    #[error("no cross-validation folds: give at least two speakers for inner cross-validation")]
+    NoFolds,
+    /// A code table without the speakers or labels a labelled set needs.
+    #[error(
+        "the code file has no {missing} column ({codes} codes); hash a feature table with `privox smh hash` so that speakers and labels are kept"
+    )]
+    Unlabelled {
+        /// The missing column (`labels` or `speakers`).
+        missing: &'static str,
+        /// Number of codes.
+        codes: usize,
+    },
+    /// Class weights that do not fit the classes.
+    #[error(
+        "{found} class weights for {expected} classes; give one weight per class, or `balanced`"
+    )]
+    ClassWeightCount {
+        /// Number of classes.
+        expected: usize,
+        /// Number of weights given.
+        found: usize,
+    },
     /// An error of the data layer.
     #[error(transparent)]
     Data(#[from] privox_data::DataError),
@@ -131,21 +162,90 @@ pub enum SvmError {
     #[error(transparent)]
     Smh(#[from] privox_smh::SmhError),
     /// The model file could not be written.
-    #[error("cannot write the model file: {0}")]
-    Write(privox_format::FileError),
+    #[error("cannot write the model file")]
+    Write(#[source] privox_format::FileError),
     /// The model file could not be read.
-    #[error("cannot read model file {path}: {cause}")]
+    #[error("cannot read model file {path}")]
     Read {
         /// The file.
         path: std::path::PathBuf,
         /// The I/O error.
+        #[source]
         cause: std::io::Error,
     },
 }
 
-// Format, Write and Read carry their cause in the message, not as the error's
-// source (no `#[from]`, no field named `source`): reports that print the chain
-// (anyhow's `{:#}`) would otherwise repeat it.
+/// What is inconsistent in a model file that passed the envelope checks.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Corruption {
+    /// A tag byte with no meaning.
+    #[error("unknown {field} tag {value}")]
+    UnknownTag {
+        /// The field (kernel type, scaler flag, support-vector kind).
+        field: &'static str,
+        /// The byte read.
+        value: u8,
+    },
+    /// γ or C not a positive finite number.
+    #[error("gamma {gamma} or C {c} is not a positive number")]
+    HyperParameters {
+        /// The stored γ.
+        gamma: f64,
+        /// The stored C.
+        c: f64,
+    },
+    /// Fewer than two trained classes, or counts that do not match them.
+    #[error("{classes} trained classes with {sv_counts} support-vector counts")]
+    Classes {
+        /// Trained classes.
+        classes: usize,
+        /// Support-vector counts stored.
+        sv_counts: usize,
+    },
+    /// Class labels not ascending indices of the class names.
+    #[error("class labels are not ascending indices of the {class_names} class names")]
+    Labels {
+        /// Number of class names.
+        class_names: usize,
+    },
+    /// An array of the wrong size.
+    #[error("{what}: {found} values, expected {expected}")]
+    Size {
+        /// The array.
+        what: &'static str,
+        /// The size the rest of the model implies.
+        expected: usize,
+        /// The size stored.
+        found: usize,
+    },
+    /// A NaN or infinite coefficient or support-vector value.
+    #[error("non-finite {what}")]
+    NonFinite {
+        /// Coefficients or support vectors.
+        what: &'static str,
+    },
+    /// Support vectors of the other kind than the kernel.
+    #[error("{support} support vectors with a {kernel} kernel")]
+    KernelSupport {
+        /// The kernel.
+        kernel: &'static str,
+        /// The support vectors' kind.
+        support: &'static str,
+    },
+    /// The header fingerprint is not the one of the model's input layout.
+    #[error(
+        "header fingerprint {found} does not match the model's input layout (fingerprint {expected})"
+    )]
+    Fingerprint {
+        /// The fingerprint of the decoded model.
+        expected: privox_format::Fingerprint,
+        /// The fingerprint in the header.
+        found: privox_format::Fingerprint,
+    },
+}
+
+// Format, Write and Read chain their cause as the error's source (the
+// message does not repeat it; anyhow's `{:#}` prints it once).
 impl From<FormatError> for SvmError {
     fn from(e: FormatError) -> Self {
         SvmError::Format(e)
@@ -155,5 +255,15 @@ impl From<FormatError> for SvmError {
 impl From<privox_format::FileError> for SvmError {
     fn from(e: privox_format::FileError) -> Self {
         SvmError::Write(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Results of every fallible function carry this type: it must stay
+    /// small (clippy's `result_large_err` limit is 128 bytes).
+    #[test]
+    fn the_error_stays_small() {
+        assert!(std::mem::size_of::<super::SvmError>() <= 128);
     }
 }

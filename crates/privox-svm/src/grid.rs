@@ -96,15 +96,9 @@ impl Grid {
     }
 }
 
-/// What the grid maximizes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Metric {
-    /// Unweighted average recall (mean per-class recall).
-    #[default]
-    Uar,
-    /// Fraction of correct predictions.
-    Accuracy,
-}
+/// What the grid maximizes: the one [`privox_data::Metric`] of the
+/// workspace's evaluation protocol, re-exported.
+pub use privox_data::Metric;
 
 /// Everything a grid search needs besides data and folds.
 #[derive(Clone, Debug, Default)]
@@ -156,6 +150,10 @@ pub fn gram<K: Kernel + ?Sized>(k: &K) -> PrecomputedKernel {
 }
 
 /// Cross-validated pooled confusion matrix of one (C, kernel) setting.
+///
+/// `folds` index the kernel's points and `y` (e.g. the global row indices
+/// of [`privox_data::InnerSplit::folds`]); the held-out predictions of all
+/// folds are pooled into one confusion matrix.
 pub fn cross_validate<K: Kernel + ?Sized>(
     kernel: &K,
     y: &[usize],
@@ -163,8 +161,21 @@ pub fn cross_validate<K: Kernel + ?Sized>(
     folds: &[Fold],
     params: &SvcParams,
 ) -> Result<ConfusionMatrix, SvmError> {
+    cross_validate_each(std::slice::from_ref(&kernel), y, n_classes, folds, params)
+}
+
+/// [`cross_validate`] with one kernel per fold (`kernels[i]` for
+/// `folds[i]`), or one kernel for all folds when `kernels` has one entry.
+fn cross_validate_each<K: Kernel>(
+    kernels: &[K],
+    y: &[usize],
+    n_classes: usize,
+    folds: &[Fold],
+    params: &SvcParams,
+) -> Result<ConfusionMatrix, SvmError> {
     let mut cm = ConfusionMatrix::new(n_classes);
-    for f in folds {
+    for (i, f) in folds.iter().enumerate() {
+        let kernel = &kernels[if kernels.len() == 1 { 0 } else { i }];
         let ytr: Vec<usize> = f.train.iter().map(|&i| y[i]).collect();
         let sol = train(kernel, &f.train, &ytr, n_classes, params)?;
         let yte: Vec<usize> = f.test.iter().map(|&i| y[i]).collect();
@@ -173,11 +184,31 @@ pub fn cross_validate<K: Kernel + ?Sized>(
             .iter()
             .map(|&t| sol.predict_with(|s| kernel.eval(t, s)))
             .collect();
-        let part = ConfusionMatrix::from_predictions(n_classes, &yte, &pred)
-            .map_err(|e| SvmError::Grid(e.to_string()))?;
-        cm.merge(&part).map_err(|e| SvmError::Grid(e.to_string()))?;
+        cm.merge(&ConfusionMatrix::from_predictions(n_classes, &yte, &pred)?)?;
     }
     Ok(cm)
+}
+
+/// A kernel as the search uses it: a lookup kernel as is, any other
+/// materialized once as a Gram matrix.
+enum Searched<K> {
+    Lookup(K),
+    Gram(PrecomputedKernel),
+}
+
+impl<K: Kernel> Kernel for Searched<K> {
+    fn size(&self) -> usize {
+        match self {
+            Searched::Lookup(k) => k.size(),
+            Searched::Gram(g) => g.size(),
+        }
+    }
+    fn eval(&self, i: usize, j: usize) -> f64 {
+        match self {
+            Searched::Lookup(k) => k.eval(i, j),
+            Searched::Gram(g) => g.eval(i, j),
+        }
+    }
 }
 
 /// Searches the grid. `kernel_for_gamma(γ)` gives the kernel over all points
@@ -194,29 +225,83 @@ where
     K: Kernel,
     F: Fn(f64) -> Result<K, SvmError>,
 {
+    search_with(
+        |g| Ok(vec![kernel_for_gamma(g)?]),
+        y,
+        n_classes,
+        folds,
+        search,
+        progress,
+    )
+}
+
+/// [`grid_search`] with one kernel per fold: `kernel_for(i, γ)` is the
+/// kernel fold `i` trains and predicts with, e.g. over features scaled by a
+/// scaler fitted on that fold's training part only.
+pub fn grid_search_per_fold<K, F>(
+    kernel_for: F,
+    y: &[usize],
+    n_classes: usize,
+    folds: &[Fold],
+    search: &GridSearch,
+    progress: &(dyn Fn() + Sync),
+) -> Result<GridResult, SvmError>
+where
+    K: Kernel,
+    F: Fn(usize, f64) -> Result<K, SvmError>,
+{
+    search_with(
+        |g| (0..folds.len()).map(|i| kernel_for(i, g)).collect(),
+        y,
+        n_classes,
+        folds,
+        search,
+        progress,
+    )
+}
+
+fn search_with<K, F>(
+    kernels_for_gamma: F,
+    y: &[usize],
+    n_classes: usize,
+    folds: &[Fold],
+    search: &GridSearch,
+    progress: &(dyn Fn() + Sync),
+) -> Result<GridResult, SvmError>
+where
+    K: Kernel,
+    F: Fn(f64) -> Result<Vec<K>, SvmError>,
+{
     let (grid, metric, base) = (&search.grid, search.metric, &search.params);
     if grid.is_empty() {
-        return Err(SvmError::Grid(
-            "the grid is empty: give at least one C and one gamma".into(),
-        ));
+        return Err(SvmError::EmptyGrid {
+            c_values: grid.log2_c.len(),
+            gamma_values: grid.log2_gamma.len(),
+        });
     }
     if folds.is_empty() {
-        return Err(SvmError::Grid(
-            "no folds: give at least two speakers for inner cross-validation".into(),
-        ));
+        return Err(SvmError::NoFolds);
     }
     let mut points = Vec::with_capacity(grid.len());
     for &lg in &grid.log2_gamma {
         let gamma = lg.exp2();
-        let k = kernel_for_gamma(gamma)?;
-        if k.size() != y.len() {
-            return Err(SvmError::LengthMismatch {
-                what: "labels",
-                expected: k.size(),
-                found: y.len(),
-            });
-        }
-        let g = gram(&k);
+        let kernels: Vec<Searched<K>> = kernels_for_gamma(gamma)?
+            .into_iter()
+            .map(|k| {
+                if k.size() != y.len() {
+                    return Err(SvmError::LengthMismatch {
+                        what: "labels",
+                        expected: k.size(),
+                        found: y.len(),
+                    });
+                }
+                Ok(if k.is_lookup() {
+                    Searched::Lookup(k)
+                } else {
+                    Searched::Gram(gram(&k))
+                })
+            })
+            .collect::<Result<_, SvmError>>()?;
         let row: Vec<GridPoint> = grid
             .log2_c
             .par_iter()
@@ -226,15 +311,14 @@ where
                     probability: false,
                     ..base.clone()
                 };
-                let cm = cross_validate(&g, y, n_classes, folds, &params)?;
+                let cm = cross_validate_each(&kernels, y, n_classes, folds, &params)?;
                 progress();
-                let (accuracy, uar) = (cm.accuracy(), cm.uar());
                 Ok(GridPoint {
                     c: params.c,
                     gamma,
-                    accuracy,
-                    uar,
-                    score: if metric == Metric::Uar { uar } else { accuracy },
+                    accuracy: cm.accuracy(),
+                    uar: cm.uar(),
+                    score: metric.score(&cm),
                 })
             })
             .collect::<Result<_, SvmError>>()?;
@@ -249,7 +333,10 @@ where
                 || (b.score == a.score && (b.c < a.c || (b.c == a.c && b.gamma < a.gamma)));
             if better { b } else { a }
         })
-        .ok_or_else(|| SvmError::Grid("no grid point was evaluated".into()))?;
+        .ok_or(SvmError::EmptyGrid {
+            c_values: grid.log2_c.len(),
+            gamma_values: grid.log2_gamma.len(),
+        })?;
     Ok(GridResult { points, best })
 }
 

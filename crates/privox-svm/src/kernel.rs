@@ -17,6 +17,11 @@ pub trait Kernel: Sync {
     fn size(&self) -> usize;
     /// `K(i, j)`; callers guarantee `i, j < size()`.
     fn eval(&self, i: usize, j: usize) -> f64;
+    /// Whether `eval` is already a cheap lookup, so a grid search need not
+    /// materialize it as a dense Gram matrix (default: no).
+    fn is_lookup(&self) -> bool {
+        false
+    }
 }
 
 impl<K: Kernel + ?Sized> Kernel for &K {
@@ -25,6 +30,9 @@ impl<K: Kernel + ?Sized> Kernel for &K {
     }
     fn eval(&self, i: usize, j: usize) -> f64 {
         (**self).eval(i, j)
+    }
+    fn is_lookup(&self) -> bool {
+        (**self).is_lookup()
     }
 }
 
@@ -176,84 +184,77 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
-/// Pairwise normalized Hamming distances `d_H ∈ [0, 1]` over `n` points,
-/// stored as exact mismatch counts over `symbols` code symbols.
+/// The one Hamming matrix of the workspace: [`privox_smh::HammingMatrix`]
+/// (symbol mismatch counts), re-exported. Build it once with
+/// [`privox_smh::hamming_counts_symmetric`] and borrow it as an RBF-Hamming
+/// kernel for every γ of a grid and every fold ([`HammingRbfKernel::new`]):
+/// the expensive part of the kernel is shared and never copied.
+pub use privox_smh::HammingMatrix;
+
+/// `K(x, y) = exp(−γ·d_H(h(x), h(y))²)` over a square [`HammingMatrix`],
+/// borrowed. d_H takes only M + 1 values, so the kernel is a table lookup.
 ///
-/// Build it once from a [`privox_smh::Codes`] set and derive an RBF-Hamming kernel for
-/// every γ of a grid from it: the expensive part of the kernel is shared.
+/// ```
+/// use privox_smh::{hamming_counts_symmetric, SmhKey, SmhParams};
+/// use privox_svm::{HammingRbfKernel, Kernel};
+/// let key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 8, 2).unwrap(), 1);
+/// let codes = key.hash_rows(&[0.0, 0.0, 0.5, 0.5, 0.9, 0.1]).unwrap();
+/// let hm = hamming_counts_symmetric(&codes);
+/// let k = HammingRbfKernel::new(&hm, 4.0).unwrap();
+/// assert_eq!(k.size(), 3);
+/// assert_eq!(k.eval(1, 1), 1.0);
+/// ```
 #[derive(Clone, Debug)]
-pub struct HammingMatrix {
-    n: usize,
-    symbols: u32,
-    counts: Vec<u32>,
+pub struct HammingRbfKernel<'a> {
+    d: &'a HammingMatrix,
+    /// `exp(−γ (c/M)²)` for c = 0..=M.
+    lut: Vec<f64>,
 }
 
-impl HammingMatrix {
-    /// `counts` is row-major `n × n` mismatch counts out of `symbols`.
-    pub fn from_counts(n: usize, symbols: u32, counts: Vec<u32>) -> Result<Self, SvmError> {
-        if counts.len() != n * n {
+impl<'a> HammingRbfKernel<'a> {
+    /// The kernel with `gamma` over the points of a square matrix (all
+    /// pairs of one code set).
+    pub fn new(d: &'a HammingMatrix, gamma: f64) -> Result<Self, SvmError> {
+        check_gamma(gamma)?;
+        if d.rows() != d.cols() {
             return Err(SvmError::LengthMismatch {
-                what: "Hamming count matrix",
-                expected: n * n,
-                found: counts.len(),
+                what: "columns of the Hamming matrix (a kernel needs all pairs of one code set)",
+                expected: d.rows(),
+                found: d.cols(),
             });
         }
-        if symbols == 0 {
+        if d.symbols() == 0 {
             return Err(SvmError::InvalidParameter {
                 name: "symbols",
                 value: "0".into(),
                 hint: "codes need at least one symbol",
             });
         }
-        if let Some(c) = counts.iter().find(|&&c| c > symbols) {
-            return Err(SvmError::InvalidParameter {
-                name: "Hamming count",
-                value: c.to_string(),
-                hint: "a mismatch count cannot exceed the code length",
-            });
-        }
-        Ok(HammingMatrix { n, symbols, counts })
+        let m = d.symbols() as f64;
+        // The same expression as `rbf_hamming(c / M, γ)`, so that training
+        // and prediction see bit-identical kernel values.
+        let lut = (0..=d.symbols())
+            .map(|c| rbf_hamming(c as f64 / m, gamma))
+            .collect();
+        Ok(HammingRbfKernel { d, lut })
     }
 
-    /// Number of points.
-    pub fn len(&self) -> usize {
-        self.n
+    /// The matrix the kernel reads.
+    pub fn matrix(&self) -> &'a HammingMatrix {
+        self.d
     }
-    /// Whether there are no points.
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
-    }
-    /// Code symbols the distances count over.
-    pub fn symbols(&self) -> u32 {
-        self.symbols
-    }
-
-    /// Normalized distance `d_H(i, j)`.
-    pub fn distance(&self, i: usize, j: usize) -> f64 {
-        self.counts[i * self.n + j] as f64 / self.symbols as f64
-    }
-
-    /// The RBF-Hamming kernel `exp(−γ·d_H²)` over these points.
-    pub fn rbf(&self, gamma: f64) -> Result<HammingRbfKernel<'_>, SvmError> {
-        check_gamma(gamma)?;
-        Ok(HammingRbfKernel { d: self, gamma })
-    }
-}
-
-/// `K(x, y) = exp(−γ·d_H(h(x), h(y))²)` over a [`HammingMatrix`].
-#[derive(Clone, Copy, Debug)]
-pub struct HammingRbfKernel<'a> {
-    d: &'a HammingMatrix,
-    gamma: f64,
 }
 
 impl Kernel for HammingRbfKernel<'_> {
     fn size(&self) -> usize {
-        self.d.n
+        self.d.rows()
     }
     fn eval(&self, i: usize, j: usize) -> f64 {
-        let d = self.d.distance(i, j);
-        (-self.gamma * d * d).exp()
+        // Invariant: counts are <= M (privox-smh builds them), lut has M + 1 entries.
+        self.lut[self.d.counts()[i * self.d.rows() + j] as usize]
+    }
+    fn is_lookup(&self) -> bool {
+        true
     }
 }
 
@@ -298,6 +299,9 @@ impl Kernel for PrecomputedKernel {
     }
     fn eval(&self, i: usize, j: usize) -> f64 {
         self.gram[i * self.n + j]
+    }
+    fn is_lookup(&self) -> bool {
+        true
     }
 }
 

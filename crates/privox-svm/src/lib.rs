@@ -18,8 +18,12 @@
 //!
 //! # Pieces
 //!
-//! * [`kernel`]: the [`Kernel`] trait; [`RbfKernel`], [`HammingMatrix`] /
-//!   [`HammingRbfKernel`], [`PrecomputedKernel`].
+//! * [`kernel`]: the [`Kernel`] trait; [`RbfKernel`], [`HammingRbfKernel`]
+//!   over the workspace's one [`HammingMatrix`] (privox-smh's, borrowed, not
+//!   copied), [`PrecomputedKernel`].
+//! * [`learner`]: [`SvmLearner`], the SVM as a learner of
+//!   [`privox_data::protocol`] (`Fit`/`Predict` on features or
+//!   [`CodeDataset`]s, fixed or searched (C, γ), class weights).
 //! * [`solver`]: LIBSVM's SMO for one binary problem.
 //! * [`svc`]: one-vs-one multi-class training, decision values, voting,
 //!   class weights, Platt probabilities ([`platt`]: LIBSVM's internal 5-fold
@@ -54,19 +58,25 @@
 //! ```
 
 mod cache;
+pub mod demo;
 pub mod error;
 pub mod grid;
 pub mod kernel;
+pub mod learner;
 pub mod model;
 pub mod platt;
 pub mod solver;
 pub mod svc;
 
-pub use error::SvmError;
-pub use grid::{Grid, GridPoint, GridResult, GridSearch, Metric, cross_validate, grid_search};
+pub use error::{Corruption, SvmError};
+pub use grid::{
+    Grid, GridPoint, GridResult, GridSearch, Metric, cross_validate, grid_search,
+    grid_search_per_fold,
+};
 pub use kernel::{
     HammingMatrix, HammingRbfKernel, Kernel, PrecomputedKernel, RbfKernel, rbf, rbf_hamming,
 };
+pub use learner::{ClassWeights, CodeDataset, InnerScaling, SvmData, SvmFit, SvmLearner, Tuning};
 pub use model::{KernelSpec, MODEL_MAGIC, MODEL_VERSION, Prediction, SupportVectors, SvmModel};
 pub use solver::{BinarySolution, SolverParams, TAU, solve_binary};
 pub use svc::{SvcParams, SvcSolution, train};

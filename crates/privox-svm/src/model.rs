@@ -7,6 +7,8 @@
 //! (public parameters k, Δ, mpc, L and the key id). Prediction refuses other
 //! input with a typed error instead of silently computing nonsense.
 
+use crate::error::Corruption;
+use crate::kernel::HammingRbfKernel;
 use crate::kernel::{Kernel, RbfKernel, check_finite_rows, check_gamma, rbf, rbf_hamming};
 use crate::svc::{SvcParams, SvcSolution, train};
 use crate::{HammingMatrix, SvmError};
@@ -230,19 +232,52 @@ impl SvmModel {
         check_labels(y, codes.len(), class_names)?;
         check_gamma(gamma)?;
         let hm = hamming_counts_symmetric(codes);
-        let d = HammingMatrix::from_counts(codes.len(), hm.symbols() as u32, hm.counts().to_vec())?;
-        let kernel = d.rbf(gamma)?;
-        let idx: Vec<usize> = (0..codes.len()).collect();
-        let sol = train(&kernel, &idx, y, class_names.len(), params)
+        let rows: Vec<usize> = (0..codes.len()).collect();
+        let mut model = Self::train_codes_rows(codes, &hm, &rows, y, class_names, gamma, params)?;
+        model.scaler = scaler;
+        Ok(model)
+    }
+
+    /// Trains an RBF-Hamming model on `rows` of `codes`, reading the kernel
+    /// from `hamming`, the symmetric counts of all of `codes`
+    /// ([`privox_smh::hamming_counts_symmetric`]): the matrix is computed
+    /// once and serves every fit on a subset (folds, grid points). `y` holds
+    /// the class of each of `rows`.
+    pub fn train_codes_rows(
+        codes: &Codes,
+        hamming: &HammingMatrix,
+        rows: &[usize],
+        y: &[usize],
+        class_names: &[String],
+        gamma: f64,
+        params: &SvcParams,
+    ) -> Result<Self, SvmError> {
+        check_labels(y, rows.len(), class_names)?;
+        if hamming.rows() != codes.len() || hamming.symbols() != codes.symbols() {
+            return Err(SvmError::LengthMismatch {
+                what: "rows of the Hamming matrix (it must be made from the same codes)",
+                expected: codes.len(),
+                found: hamming.rows(),
+            });
+        }
+        if let Some(&bad) = rows.iter().find(|&&r| r >= codes.len()) {
+            return Err(SvmError::IndexOutOfRange {
+                index: bad,
+                size: codes.len(),
+            });
+        }
+        let kernel = HammingRbfKernel::new(hamming, gamma)?;
+        let sol = train(&kernel, rows, y, class_names.len(), params)
             .map_err(|e| single_class_error(e, class_names))?;
         let (solution, picked) = compact(sol);
+        // The solver reports support vectors as kernel indices (rows of `codes`).
         let sv_codes = codes.select(&picked)?;
         Ok(SvmModel {
             kernel: KernelSpec::RbfHamming { gamma },
             c: params.c,
             class_names: class_names.to_vec(),
             feature_names: Vec::new(),
-            scaler,
+            scaler: None,
             calibration: Calibration::None,
             solution,
             support_vectors: SupportVectors::Codes(sv_codes),
@@ -357,8 +392,8 @@ impl SvmModel {
         };
         if codes.space() != sv.space() {
             return Err(SvmError::SmhMismatch {
-                model: format!("{} (key {})", sv.params(), sv.space().key_id),
-                input: format!("{} (key {})", codes.params(), codes.space().key_id),
+                expected: Box::new(sv.space()),
+                found: Box::new(codes.space()),
             });
         }
         if codes.is_empty() {
@@ -445,7 +480,12 @@ impl SvmModel {
         let kernel = match kind {
             0 => KernelSpec::Rbf { gamma },
             1 => KernelSpec::RbfHamming { gamma },
-            k => return Err(SvmError::CorruptModel(format!("unknown kernel type {k}"))),
+            k => {
+                return Err(SvmError::CorruptModel(Corruption::UnknownTag {
+                    field: "kernel type",
+                    value: k,
+                }));
+            }
         };
         let c = r.get_f64()?;
         let class_names = get_strs(&mut r, MAX_CLASSES)?;
@@ -467,7 +507,12 @@ impl SvmModel {
         let scaler = match r.get_u8()? {
             0 => None,
             1 => Some(MinMaxScaler::read_from(&mut r)?),
-            f => return Err(SvmError::CorruptModel(format!("bad scaler flag {f}"))),
+            f => {
+                return Err(SvmError::CorruptModel(Corruption::UnknownTag {
+                    field: "scaler flag",
+                    value: f,
+                }));
+            }
         };
         let support_vectors = match r.get_u8()? {
             0 => {
@@ -477,9 +522,10 @@ impl SvmModel {
             }
             1 => SupportVectors::Codes(Codes::read_from(&mut r)?),
             f => {
-                return Err(SvmError::CorruptModel(format!(
-                    "bad support-vector kind {f}"
-                )));
+                return Err(SvmError::CorruptModel(Corruption::UnknownTag {
+                    field: "support-vector kind",
+                    value: f,
+                }));
             }
         };
         let calibration = if version >= 2 {
@@ -513,44 +559,59 @@ impl SvmModel {
         model.solution.n_classes = model.class_names.len();
         model.validate()?;
         if model.fingerprint() != header_fp {
-            return Err(SvmError::CorruptModel(
-                "header fingerprint does not match the model's input layout".into(),
-            ));
+            return Err(SvmError::CorruptModel(Corruption::Fingerprint {
+                expected: model.fingerprint(),
+                found: header_fp,
+            }));
         }
         Ok(model)
     }
 
     fn validate(&self) -> Result<(), SvmError> {
-        let bad = |m: String| Err(SvmError::CorruptModel(m));
+        let bad = |c: Corruption| Err(SvmError::CorruptModel(c));
+        let size = |what, expected, found| Corruption::Size {
+            what,
+            expected,
+            found,
+        };
         let s = &self.solution;
         let nr = s.labels.len();
         let g = self.kernel.gamma();
         if !(g.is_finite() && g > 0.0 && self.c.is_finite() && self.c > 0.0) {
-            return bad(format!(
-                "gamma {g} or C {} is not a positive number",
-                self.c
-            ));
+            return bad(Corruption::HyperParameters {
+                gamma: g,
+                c: self.c,
+            });
         }
         if nr < 2 || s.n_sv.len() != nr {
-            return bad(format!(
-                "{nr} trained classes with {} support-vector counts",
-                s.n_sv.len()
-            ));
+            return bad(Corruption::Classes {
+                classes: nr,
+                sv_counts: s.n_sv.len(),
+            });
         }
         if s.labels.windows(2).any(|w| w[0] >= w[1])
             || s.labels.iter().any(|&l| l >= self.class_names.len())
         {
-            return bad("class labels are not ascending indices of the class names".into());
+            return bad(Corruption::Labels {
+                class_names: self.class_names.len(),
+            });
         }
         let total = s.sv.len();
         let pairs = nr * (nr - 1) / 2;
-        if s.sv_coef.len() != (nr - 1) * total || s.rho.len() != pairs {
-            return bad("coefficient or bias arrays have the wrong size".into());
+        if s.sv_coef.len() != (nr - 1) * total {
+            return bad(size("coefficients", (nr - 1) * total, s.sv_coef.len()));
+        }
+        if s.rho.len() != pairs {
+            return bad(size("biases", pairs, s.rho.len()));
         }
         if !(s.prob_a.is_empty() && s.prob_b.is_empty())
             && (s.prob_a.len() != pairs || s.prob_b.len() != pairs)
         {
-            return bad("probability parameters have the wrong size".into());
+            return bad(size(
+                "probability parameters",
+                2 * pairs,
+                s.prob_a.len() + s.prob_b.len(),
+            ));
         }
         if s.sv_coef
             .iter()
@@ -559,40 +620,48 @@ impl SvmModel {
             .chain(&s.prob_b)
             .any(|v| !v.is_finite())
         {
-            return bad("non-finite coefficient".into());
+            return bad(Corruption::NonFinite {
+                what: "coefficient",
+            });
         }
         match &self.support_vectors {
             SupportVectors::Features { cols, rows } => {
-                if *cols == 0 || rows.len() != cols * total || rows.iter().any(|v| !v.is_finite()) {
-                    return bad(format!(
-                        "{} support-vector values for {total} vectors of {cols} features",
-                        rows.len()
+                if *cols == 0 || rows.len() != cols * total {
+                    return bad(size(
+                        "support-vector values",
+                        cols.max(&1) * total,
+                        rows.len(),
                     ));
+                }
+                if rows.iter().any(|v| !v.is_finite()) {
+                    return bad(Corruption::NonFinite {
+                        what: "support-vector value",
+                    });
                 }
                 if let Some(sc) = &self.scaler
                     && sc.dim() != *cols
                 {
-                    return bad(format!(
-                        "scaler has {} features, support vectors {cols}",
-                        sc.dim()
-                    ));
+                    return bad(size("scaler features", *cols, sc.dim()));
                 }
                 if !self.feature_names.is_empty() && self.feature_names.len() != *cols {
-                    return bad("feature names do not match the feature count".into());
+                    return bad(size("feature names", *cols, self.feature_names.len()));
                 }
                 if !matches!(self.kernel, KernelSpec::Rbf { .. }) {
-                    return bad("feature support vectors with a Hamming kernel".into());
+                    return bad(Corruption::KernelSupport {
+                        kernel: "RBF-Hamming",
+                        support: "feature",
+                    });
                 }
             }
             SupportVectors::Codes(c) => {
                 if c.len() != total {
-                    return bad(format!(
-                        "{} support-vector codes for {total} vectors",
-                        c.len()
-                    ));
+                    return bad(size("support-vector codes", total, c.len()));
                 }
                 if !matches!(self.kernel, KernelSpec::RbfHamming { .. }) {
-                    return bad("code support vectors with a feature kernel".into());
+                    return bad(Corruption::KernelSupport {
+                        kernel: "RBF",
+                        support: "code",
+                    });
                 }
             }
         }

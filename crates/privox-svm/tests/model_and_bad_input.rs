@@ -205,7 +205,7 @@ fn truncated_or_foreign_model_files_are_refused() {
     ));
 }
 
-/// The cause is in the message and not also the error's source, so a report
+/// The cause is the error's source and not also in its message, so a report
 /// that prints the whole chain (anyhow's `{:#}`) says it once.
 #[test]
 fn file_errors_state_their_cause_once() {
@@ -216,8 +216,11 @@ fn file_errors_state_their_cause_once() {
     let (m, _, _) = feature_model();
     let unwritable = m.write(&dir.path().join("no/such/dir/m.pvx")).unwrap_err();
     for e in [missing, damaged, unwritable] {
-        assert!(e.source().is_none(), "{e} also has a source");
-        assert!(e.to_string().contains(": "), "{e} lacks its cause");
+        let cause = e.source().unwrap_or_else(|| panic!("{e} has no source"));
+        assert!(
+            !e.to_string().contains(&cause.to_string()),
+            "{e} repeats its cause {cause}"
+        );
     }
 }
 

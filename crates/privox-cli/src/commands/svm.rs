@@ -14,16 +14,17 @@ use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use privox_data::{
-    ClassSet, ConfusionMatrix, FeatureTable, Fold, Matrix, MinMaxScaler, group_k_fold,
-    leave_one_group_out, mean_std,
+    ClassSet, ConfusionMatrix, Dataset, Evaluation, FeatureTable, InnerSplit, Labelled, Metric,
+    OuterSplit, evaluate, mean_std,
 };
-use privox_smh::{CodeTable, Codes, SmhKey, SmhParams, hamming_counts_symmetric};
+use privox_smh::CodeTable;
 use privox_svm::{
-    Grid, GridSearch, HammingMatrix, Kernel, Metric, RbfKernel, SolverParams, SvcParams, SvmModel,
-    grid_search, train,
+    ClassWeights, CodeDataset, Grid, InnerScaling, SolverParams, SvcParams, SvmData, SvmFit,
+    SvmLearner, SvmModel, Tuning,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use super::calibrate::CalibrationArgs;
 use privox_data::Calibration;
@@ -236,86 +237,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
 }
 
-/// Training examples: features or codes, with labels and speakers.
-pub struct Examples {
-    pub points: Points,
-    pub y: Vec<usize>,
-    pub groups: Vec<usize>,
-    pub group_names: Vec<String>,
-    pub class_names: Vec<String>,
+/// The labelled input of a verb: features or codes.
+enum Input {
+    Features(Dataset),
+    Codes(CodeDataset),
 }
 
-pub enum Points {
-    /// Raw (unscaled) features with their names.
-    Features {
-        x: Matrix,
-        names: Vec<String>,
-    },
-    Codes(Codes),
+/// Runs `$body` with `$d` bound to the input's data set, whichever kind it is.
+macro_rules! with_data {
+    ($input:expr, $d:ident => $body:expr) => {
+        match $input {
+            Input::Features($d) => $body,
+            Input::Codes($d) => $body,
+        }
+    };
 }
 
-impl Examples {
-    pub fn from_features(table: &FeatureTable, classes: &ClassSet) -> Result<Self> {
-        let ds = table
-            .to_dataset(classes)
-            .context("selecting the classes from the feature table")?;
-        Ok(Examples {
-            points: Points::Features {
-                x: ds.x,
-                names: ds.feature_names,
-            },
-            y: ds.y,
-            groups: ds.groups,
-            group_names: ds.group_names,
-            class_names: classes.names().to_vec(),
-        })
-    }
-
-    pub fn from_codes(table: &CodeTable, classes: &ClassSet) -> Result<Self> {
-        if table.labels.len() != table.codes.len() || table.speakers.len() != table.codes.len() {
-            bail!(
-                "the code file has no labels or speakers; hash a feature table with `privox smh hash` so they are kept"
-            );
-        }
-        let mut keep = Vec::new();
-        let mut y = Vec::new();
-        let mut speakers: Vec<String> = Vec::new();
-        let mut groups = Vec::new();
-        for (i, label) in table.labels.iter().enumerate() {
-            if let Some(c) = classes.index_of(label) {
-                keep.push(i);
-                y.push(c);
-                let s = &table.speakers[i];
-                let g = match speakers.iter().position(|x| x == s) {
-                    Some(g) => g,
-                    None => {
-                        speakers.push(s.clone());
-                        speakers.len() - 1
-                    }
-                };
-                groups.push(g);
-            }
-        }
-        let codes = table.codes.select(&keep)?;
-        Ok(Examples {
-            points: Points::Codes(codes),
-            y,
-            groups,
-            group_names: speakers,
-            class_names: classes.names().to_vec(),
-        })
-    }
-
+impl Input {
     fn load(input: &InputArgs) -> Result<Self> {
         let classes = ClassSet::new(input.classes.iter().map(|s| s.trim().to_string()))?;
-        let ex = match (&input.features, &input.codes) {
+        let data = match (&input.features, &input.codes) {
             (Some(p), _) => {
                 let t = FeatureTable::read_csv(p)
                     .with_context(|| format!("reading feature table {}", p.display()))?;
                 // Each speaker's statistics come from all of their rows,
                 // before the classes are selected: no label is used.
                 let t = input.calibration.apply(t)?;
-                Examples::from_features(&t, &classes)?
+                Input::Features(
+                    t.to_dataset(&classes)
+                        .context("selecting the classes from the feature table")?,
+                )
             }
             (None, Some(p)) => {
                 if input.calibration.calibration != Calibration::None {
@@ -325,84 +276,92 @@ impl Examples {
                 }
                 let t = CodeTable::read(p)
                     .with_context(|| format!("reading code file {}", p.display()))?;
-                Examples::from_codes(&t, &classes)?
+                Input::Codes(CodeDataset::from_table(&t, &classes)?)
             }
             (None, None) => bail!("give --features CSV or --codes FILE"),
         };
-        if ex.y.is_empty() {
+        let n = with_data!(&data, d => d.n_rows());
+        if n == 0 {
             bail!(
                 "no rows with labels {:?}; check --classes against the labels in the input",
-                ex.class_names
+                classes.names()
             );
         }
-        Ok(ex)
+        Ok(data)
     }
 
     fn is_codes(&self) -> bool {
-        matches!(self.points, Points::Codes(_))
+        matches!(self, Input::Codes(_))
     }
-    fn len(&self) -> usize {
-        self.y.len()
+    fn kernel_name(&self) -> &'static str {
+        if self.is_codes() {
+            "RBF-Hamming"
+        } else {
+            "RBF"
+        }
     }
 }
 
-fn solver_params(a: &SolverArgs, ex: &Examples) -> Result<SvcParams> {
-    if !(a.cache_mb.is_finite() && a.cache_mb > 0.0) {
+/// The learner the flags describe; (C, γ) fixed when both are given.
+fn learner(
+    solver: &SolverArgs,
+    search: &SearchArgs,
+    codes: bool,
+    fixed: Option<(f64, f64)>,
+) -> Result<SvmLearner> {
+    if !(solver.cache_mb.is_finite() && solver.cache_mb > 0.0) {
         bail!("--cache-mb must be > 0 (LIBSVM's default is 100, ours 200)");
     }
-    let class_weights = match a.class_weight.as_deref() {
-        None => Vec::new(),
-        Some("balanced") => {
-            let n = ex.len() as f64;
-            let k = ex.class_names.len() as f64;
-            (0..ex.class_names.len())
-                .map(|c| {
-                    let nc = ex.y.iter().filter(|&&v| v == c).count().max(1) as f64;
-                    n / (k * nc)
-                })
-                .collect()
-        }
-        Some(list) => {
-            let w: Vec<f64> = list
-                .split(',')
-                .map(|s| s.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .context("--class-weight takes `balanced` or numbers like 1,2.5")?;
-            if w.len() != ex.class_names.len() {
-                bail!(
-                    "--class-weight has {} numbers for {} classes",
-                    w.len(),
-                    ex.class_names.len()
-                );
+    let class_weights = match solver.class_weight.as_deref() {
+        None => ClassWeights::Equal,
+        Some(s) => ClassWeights::parse(s)?,
+    };
+    let tuning = match fixed {
+        Some((c, gamma)) => Tuning::Fixed { c, gamma },
+        None => {
+            let default_gamma = if codes { "9:-3:-2" } else { "3:-15:-2" };
+            Tuning::Search {
+                grid: Grid {
+                    log2_c: Grid::parse_range(&search.log2_c)?,
+                    log2_gamma: Grid::parse_range(
+                        search.log2_gamma.as_deref().unwrap_or(default_gamma),
+                    )?,
+                },
+                metric: match search.metric {
+                    MetricArg::Uar => Metric::Uar,
+                    MetricArg::Accuracy => Metric::Accuracy,
+                },
+                inner: InnerSplit {
+                    folds: search.folds,
+                    seed: search.fold_seed,
+                },
+                scaling: InnerScaling::TrainingRows,
             }
-            w
         }
     };
-    Ok(SvcParams {
-        class_weights,
-        solver: SolverParams {
-            eps: a.eps,
-            shrinking: !a.no_shrinking,
-            cache_bytes: (a.cache_mb * 1024.0 * 1024.0) as usize,
-            max_iter: None,
+    Ok(SvmLearner {
+        tuning,
+        params: SvcParams {
+            solver: SolverParams {
+                eps: solver.eps,
+                shrinking: !solver.no_shrinking,
+                cache_bytes: (solver.cache_mb * 1024.0 * 1024.0) as usize,
+                max_iter: None,
+            },
+            ..SvcParams::default()
         },
-        ..SvcParams::default()
+        class_weights,
+        progress: None,
     })
 }
 
-fn search_spec(s: &SearchArgs, codes: bool, params: &SvcParams) -> Result<GridSearch> {
-    let default_gamma = if codes { "9:-3:-2" } else { "3:-15:-2" };
-    Ok(GridSearch {
-        grid: Grid {
-            log2_c: Grid::parse_range(&s.log2_c)?,
-            log2_gamma: Grid::parse_range(s.log2_gamma.as_deref().unwrap_or(default_gamma))?,
-        },
-        metric: match s.metric {
-            MetricArg::Uar => Metric::Uar,
-            MetricArg::Accuracy => Metric::Accuracy,
-        },
-        params: params.clone(),
-    })
+/// Both or neither of -c and --gamma.
+fn fixed_pair(c: Option<f64>, gamma: Option<f64>, neither: &str) -> Result<Option<(f64, f64)>> {
+    match (c, gamma) {
+        (Some(c), Some(g)) => Ok(Some((c, g))),
+        (None, None) => Ok(None),
+        _ => bail!("give both -c and --gamma, or neither (then {neither})"),
+    }
 }
 
 fn progress(len: u64, what: &str) -> ProgressBar {
@@ -418,116 +377,15 @@ fn progress(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// Speaker-grouped inner folds over `rows` (global indices), in global indices.
-fn inner_folds(ex: &Examples, rows: &[usize], k: usize, seed: u64) -> Result<Vec<Fold>> {
-    let groups: Vec<usize> = rows.iter().map(|&i| ex.groups[i]).collect();
-    let mut distinct = groups.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    if distinct.len() < 2 {
-        bail!(
-            "inner cross-validation needs at least 2 speakers in the training data, found {}",
-            distinct.len()
-        );
-    }
-    let folds = group_k_fold(&groups, k.clamp(2, distinct.len()), seed)?;
-    Ok(folds
-        .into_iter()
-        .map(|f| Fold {
-            name: f.name,
-            train: f.train.iter().map(|&i| rows[i]).collect(),
-            test: f.test.iter().map(|&i| rows[i]).collect(),
-        })
-        .collect())
+/// `learner` reporting its grid points to a new progress bar of `len` steps.
+fn with_bar(mut learner: SvmLearner, len: usize, what: &str) -> (SvmLearner, ProgressBar) {
+    let pb = progress(len as u64, what);
+    let tick = pb.clone();
+    learner.progress = Some(Arc::new(move || tick.inc(1)));
+    (learner, pb)
 }
 
-/// Kernels over all examples: scaled features (scaler fit on `fit_rows`) or Hamming counts.
-enum KernelBase {
-    Features(RbfKernel),
-    Codes(HammingMatrix),
-}
-
-impl KernelBase {
-    fn new(ex: &Examples, fit_rows: &[usize]) -> Result<Self> {
-        Ok(match &ex.points {
-            Points::Features { x, .. } => {
-                let scaler = MinMaxScaler::fit(&x.select_rows(fit_rows))?;
-                let scaled = scaler.transform(x)?;
-                KernelBase::Features(RbfKernel::new(scaled.as_slice().to_vec(), x.cols(), 1.0)?)
-            }
-            Points::Codes(codes) => {
-                let hm = hamming_counts_symmetric(codes);
-                KernelBase::Codes(HammingMatrix::from_counts(
-                    codes.len(),
-                    hm.symbols() as u32,
-                    hm.counts().to_vec(),
-                )?)
-            }
-        })
-    }
-
-    /// Grid search over `folds` (global indices).
-    fn search(
-        &self,
-        ex: &Examples,
-        folds: &[Fold],
-        spec: &GridSearch,
-        pb: &ProgressBar,
-    ) -> Result<privox_svm::GridResult> {
-        let tick = || pb.inc(1);
-        let n_classes = ex.class_names.len();
-        Ok(match self {
-            KernelBase::Features(kernel) => grid_search(
-                |g| kernel.gamma_view(g),
-                &ex.y,
-                n_classes,
-                folds,
-                spec,
-                &tick,
-            )?,
-            KernelBase::Codes(hm) => {
-                grid_search(|g| hm.rbf(g), &ex.y, n_classes, folds, spec, &tick)?
-            }
-        })
-    }
-
-    /// Trains on `train` rows with (C, γ) and predicts `test` rows.
-    fn fit_predict(
-        &self,
-        ex: &Examples,
-        train_rows: &[usize],
-        test_rows: &[usize],
-        params: &SvcParams,
-        gamma: f64,
-    ) -> Result<Vec<usize>> {
-        fn go<K: Kernel>(
-            k: &K,
-            ex: &Examples,
-            tr: &[usize],
-            te: &[usize],
-            p: &SvcParams,
-        ) -> Result<Vec<usize>> {
-            let ytr: Vec<usize> = tr.iter().map(|&i| ex.y[i]).collect();
-            let sol = train(k, tr, &ytr, ex.class_names.len(), p)?;
-            Ok(te
-                .iter()
-                .map(|&t| sol.predict_with(|s| k.eval(t, s)))
-                .collect())
-        }
-        match self {
-            KernelBase::Features(kernel) => go(
-                &kernel.gamma_view(gamma)?,
-                ex,
-                train_rows,
-                test_rows,
-                params,
-            ),
-            KernelBase::Codes(hm) => go(&hm.rbf(gamma)?, ex, train_rows, test_rows, params),
-        }
-    }
-}
-
-fn print_points(points: &[privox_svm::GridPoint], metric: Metric, limit: usize) {
+fn print_points(points: &[privox_svm::GridPoint], limit: usize) {
     let mut sorted: Vec<&privox_svm::GridPoint> = points.iter().collect();
     sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
     println!("{:>10} {:>12} {:>9} {:>9}", "C", "gamma", "acc %", "UAR %");
@@ -540,28 +398,28 @@ fn print_points(points: &[privox_svm::GridPoint], metric: Metric, limit: usize) 
             100.0 * p.uar
         );
     }
-    let _ = metric;
 }
 
 fn run_grid(a: GridArgs) -> Result<ExitCode> {
-    let ex = Examples::load(&a.input)?;
-    let params = solver_params(&a.solver, &ex)?;
-    let spec = search_spec(&a.search, ex.is_codes(), &params)?;
-    let all: Vec<usize> = (0..ex.len()).collect();
-    let folds = inner_folds(&ex, &all, a.search.folds, a.search.fold_seed)?;
-    let base = KernelBase::new(&ex, &all)?;
-    let pb = progress(spec.grid.len() as u64, "grid");
-    let res = base.search(&ex, &folds, &spec, &pb)?;
+    let input = Input::load(&a.input)?;
+    let learner = learner(&a.solver, &a.search, input.is_codes(), None)?;
+    let steps = learner.steps_per_fit();
+    let (learner, pb) = with_bar(learner, steps, "grid");
+    let (res, n, speakers, folds) = with_data!(&input, d => {
+        let all: Vec<usize> = (0..d.n_rows()).collect();
+        let folds = InnerSplit { folds: a.search.folds, seed: a.search.fold_seed }.folds(d, &all)?;
+        (learner.search(d, &all)?, d.n_rows(), d.speaker_names().len(), folds.len())
+    });
     pb.finish_and_clear();
     println!(
         "{} examples, {} speakers, {} speaker-grouped folds, {} grid points, kernel {}",
-        ex.len(),
-        ex.group_names.len(),
-        folds.len(),
-        spec.grid.len(),
-        if ex.is_codes() { "RBF-Hamming" } else { "RBF" }
+        n,
+        speakers,
+        folds,
+        res.points.len(),
+        input.kernel_name()
     );
-    print_points(&res.points, spec.metric, if a.all { usize::MAX } else { 5 });
+    print_points(&res.points, if a.all { usize::MAX } else { 5 });
     println!(
         "best: C = {} gamma = {} (log2 C = {}, log2 gamma = {}), CV accuracy {:.2} %, UAR {:.2} %",
         res.best.c,
@@ -575,40 +433,30 @@ fn run_grid(a: GridArgs) -> Result<ExitCode> {
 }
 
 fn run_train(a: TrainArgs) -> Result<ExitCode> {
-    let ex = Examples::load(&a.input)?;
-    let mut params = solver_params(&a.solver, &ex)?;
-    let (c, gamma) = match (a.c, a.gamma) {
-        (Some(c), Some(g)) => (c, g),
-        (None, None) => {
-            let spec = search_spec(&a.search, ex.is_codes(), &params)?;
-            let all: Vec<usize> = (0..ex.len()).collect();
-            let folds = inner_folds(&ex, &all, a.search.folds, a.search.fold_seed)?;
-            let base = KernelBase::new(&ex, &all)?;
-            let pb = progress(spec.grid.len() as u64, "grid");
-            let res = base.search(&ex, &folds, &spec, &pb)?;
-            pb.finish_and_clear();
-            println!(
-                "grid: best C = {} gamma = {} (CV accuracy {:.2} %, UAR {:.2} %)",
-                res.best.c,
-                res.best.gamma,
-                100.0 * res.best.accuracy,
-                100.0 * res.best.uar
-            );
-            (res.best.c, res.best.gamma)
-        }
-        _ => bail!("give both -c and --gamma, or neither (then a grid search picks them)"),
-    };
-    params.c = c;
-    params.probability = a.probability;
-    params.seed = a.seed;
-    let mut model = match &ex.points {
-        Points::Features { x, names } => {
-            SvmModel::train_features(x, &ex.y, &ex.class_names, names, gamma, &params)?
-        }
-        Points::Codes(codes) => {
-            SvmModel::train_codes(codes, &ex.y, &ex.class_names, gamma, &params, None)?
-        }
-    };
+    let input = Input::load(&a.input)?;
+    let fixed = fixed_pair(a.c, a.gamma, "a grid search picks them")?;
+    let mut learner = learner(&a.solver, &a.search, input.is_codes(), fixed)?;
+    learner.params.probability = a.probability;
+    learner.params.seed = a.seed;
+    let steps = learner.steps_per_fit();
+    let (learner, pb) = with_bar(learner, steps, "grid");
+    // `privox svm train` = fit on all rows.
+    let (fit, n): (SvmFit, usize) = with_data!(&input, d => {
+        let all: Vec<usize> = (0..d.n_rows()).collect();
+        (privox_data::Fit::fit(&learner, d, &all)?, d.n_rows())
+    });
+    pb.finish_and_clear();
+    if let Some(res) = &fit.search {
+        println!(
+            "grid: best C = {} gamma = {} (CV accuracy {:.2} %, UAR {:.2} %)",
+            res.best.c,
+            res.best.gamma,
+            100.0 * res.best.accuracy,
+            100.0 * res.best.uar
+        );
+    }
+    let (c, gamma) = (fit.c(), fit.gamma());
+    let mut model = fit.model;
     model.calibration = a.input.calibration.calibration;
     model
         .write(&a.output)
@@ -616,7 +464,7 @@ fn run_train(a: TrainArgs) -> Result<ExitCode> {
     println!(
         "trained {} C-SVC (C = {c}, gamma = {gamma}) on {} examples: {} support vectors per class {:?}; wrote {} (fingerprint {})",
         model.kernel.name(),
-        ex.len(),
+        n,
         model.solution.total_sv(),
         model.solution.n_sv,
         a.output.display(),
@@ -729,251 +577,113 @@ fn write_predictions(
     Ok(())
 }
 
-/// Result of a leave-one-speaker-out evaluation.
-pub struct LosoReport {
-    pub pooled: ConfusionMatrix,
-    pub folds: Vec<FoldReport>,
-}
-
-pub struct FoldReport {
-    pub speaker: String,
-    pub cm: ConfusionMatrix,
-    pub c: f64,
-    pub gamma: f64,
-}
-
-/// Leave-one-speaker-out over `ex`: per outer fold, scaling is fit on the
-/// training speakers, (C, γ) comes from `fixed` or an inner speaker-grouped
-/// grid search, and the held-out speaker is predicted.
-pub fn loso(
-    ex: &Examples,
-    spec: &GridSearch,
-    fixed: Option<(f64, f64)>,
-    inner_k: usize,
-    seed: u64,
-    show_progress: bool,
-) -> Result<LosoReport> {
-    let n_classes = ex.class_names.len();
-    let outer = leave_one_group_out(&ex.groups, &ex.group_names);
-    // With one speaker the only fold trains on nothing.
-    anyhow::ensure!(
-        outer.len() >= 2,
-        "leave-one-speaker-out needs at least 2 speakers, found {}; add rows of other speakers",
-        outer.len()
-    );
-    let codes_base = if ex.is_codes() {
-        Some(KernelBase::new(ex, &[])?)
-    } else {
-        None
-    };
-    let per_fold = if fixed.is_some() {
-        1
-    } else {
-        spec.grid.len() as u64
-    };
-    let pb = if show_progress {
-        progress(per_fold * outer.len() as u64, "LOSO")
-    } else {
-        ProgressBar::hidden()
-    };
-    let mut pooled = ConfusionMatrix::new(n_classes);
-    let mut folds = Vec::new();
-    for f in &outer {
-        let own;
-        let base = match &codes_base {
-            Some(b) => b,
-            None => {
-                own = KernelBase::new(ex, &f.train)?;
-                &own
-            }
-        };
-        let (c, gamma) = match fixed {
-            Some(cg) => {
-                pb.inc(1);
-                cg
-            }
-            None => {
-                let inner = inner_folds(ex, &f.train, inner_k, seed)?;
-                let res = base.search(ex, &inner, spec, &pb)?;
-                (res.best.c, res.best.gamma)
-            }
-        };
-        let params = SvcParams {
-            c,
-            ..spec.params.clone()
-        };
-        let pred = base.fit_predict(ex, &f.train, &f.test, &params, gamma)?;
-        let truth: Vec<usize> = f.test.iter().map(|&i| ex.y[i]).collect();
-        let cm = ConfusionMatrix::from_predictions(n_classes, &truth, &pred)?;
-        pooled.merge(&cm)?;
-        folds.push(FoldReport {
-            speaker: f.name.clone(),
-            cm,
-            c,
-            gamma,
-        });
-    }
-    pb.finish_and_clear();
-    Ok(LosoReport { pooled, folds })
-}
-
-fn print_loso(ex: &Examples, r: &LosoReport) {
+fn print_loso(class_names: &[String], r: &Evaluation) {
     println!(
         "{:<12} {:>6} {:>9} {:>9} {:>10} {:>12}",
         "speaker", "n", "acc %", "UAR %", "C", "gamma"
     );
     for f in &r.folds {
+        let chosen = |name: &str| {
+            f.chosen
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or(f64::NAN, |(_, v)| *v)
+        };
         println!(
             "{:<12} {:>6} {:>9.2} {:>9.2} {:>10.4} {:>12.6}",
-            f.speaker,
-            f.cm.total(),
-            100.0 * f.cm.accuracy(),
-            100.0 * f.cm.uar(),
-            f.c,
-            f.gamma
+            f.name,
+            f.confusion.total(),
+            100.0 * f.confusion.accuracy(),
+            100.0 * f.confusion.uar(),
+            chosen("C"),
+            chosen("gamma")
         );
     }
-    let accs: Vec<f64> = r.folds.iter().map(|f| 100.0 * f.cm.accuracy()).collect();
-    let uars: Vec<f64> = r.folds.iter().map(|f| 100.0 * f.cm.uar()).collect();
+    let accs: Vec<f64> = r
+        .folds
+        .iter()
+        .map(|f| 100.0 * f.confusion.accuracy())
+        .collect();
+    let uars: Vec<f64> = r.folds.iter().map(|f| 100.0 * f.confusion.uar()).collect();
     let (am, asd) = mean_std(&accs);
     let (um, usd) = mean_std(&uars);
     println!("per-fold mean ± std: accuracy {am:.2} ± {asd:.2} %, UAR {um:.2} ± {usd:.2} %");
     println!(
         "pooled over all held-out speakers (rows true, columns predicted: {}):",
-        ex.class_names.join(", ")
+        class_names.join(", ")
     );
     println!("{}", r.pooled);
 }
 
-fn run_eval(a: EvalArgs) -> Result<ExitCode> {
-    let ex = Examples::load(&a.input)?;
-    let params = solver_params(&a.solver, &ex)?;
-    let spec = search_spec(&a.search, ex.is_codes(), &params)?;
-    let fixed = match (a.c, a.gamma) {
-        (Some(c), Some(g)) => Some((c, g)),
-        (None, None) => None,
-        _ => bail!(
-            "give both -c and --gamma, or neither (then an inner grid search picks them per fold)"
-        ),
-    };
-    println!(
-        "leave-one-speaker-out: {} examples, {} speakers, kernel {}, {}",
-        ex.len(),
-        ex.group_names.len(),
-        if ex.is_codes() { "RBF-Hamming" } else { "RBF" },
-        match fixed {
-            Some((c, g)) => format!("fixed C = {c}, gamma = {g}"),
-            None => format!(
-                "inner {}-fold speaker-grouped grid over {} points",
-                a.search.folds,
-                spec.grid.len()
-            ),
-        }
+/// Leave-one-speaker-out of `learner` on `data`, with a progress bar.
+fn loso<D: SvmData>(learner: &SvmLearner, data: &D) -> Result<Evaluation> {
+    let folds = OuterSplit::LeaveOneSpeakerOut.folds(data)?;
+    let (learner, pb) = with_bar(
+        learner.clone(),
+        learner.steps_per_fit() * folds.len(),
+        "LOSO",
     );
-    let r = loso(&ex, &spec, fixed, a.search.folds, a.search.fold_seed, true)?;
-    print_loso(&ex, &r);
+    let eval = evaluate(&learner, data, &folds, &|| {})?;
+    pb.finish_and_clear();
+    Ok(eval)
+}
+
+fn run_eval(a: EvalArgs) -> Result<ExitCode> {
+    let input = Input::load(&a.input)?;
+    let fixed = fixed_pair(a.c, a.gamma, "an inner grid search picks them per fold")?;
+    let learner = learner(&a.solver, &a.search, input.is_codes(), fixed)?;
+    with_data!(&input, d => {
+        println!(
+            "leave-one-speaker-out: {} examples, {} speakers, kernel {}, {}",
+            d.n_rows(),
+            d.speaker_names().len(),
+            input.kernel_name(),
+            match fixed {
+                Some((c, g)) => format!("fixed C = {c}, gamma = {g}"),
+                None => format!(
+                    "inner {}-fold speaker-grouped grid over {} points",
+                    a.search.folds,
+                    learner.steps_per_fit()
+                ),
+            }
+        );
+        let r = loso(&learner, d)?;
+        print_loso(d.class_names(), &r);
+    });
     Ok(ExitCode::SUCCESS)
 }
 
-/// The `privox demo` stage: baseline RBF-SVM and SMH (k = 3, Δ = 2,
-/// mpc = 32) + RBF-Hamming SVM on the demo corpus's own extracted features,
-/// leave-one-speaker-out with a small inner grid, plus the leakage of the
-/// held-out × training code pairs. `seed` fixes the SMH key (None: OS entropy).
+/// The `privox demo` stage: prints what [`privox_svm::demo::run`] measures
+/// (baseline RBF-SVM, with speaker calibration, and SMH k = 3, Δ = 2,
+/// mpc = 32 + RBF-Hamming SVM, each leave-one-speaker-out with a small inner
+/// grid, and the held-out × training leakage). `seed` fixes the SMH key.
 pub fn demo_stage(table: &FeatureTable, seed: Option<u64>) -> Result<()> {
-    let classes = ClassSet::neutral_angry();
-    let ex = Examples::from_features(table, &classes)?;
-    let params = SvcParams::default();
-    // A reduced grid keeps the demo to seconds; `privox svm eval` runs the full one.
-    let spec_features = GridSearch {
-        grid: Grid {
-            log2_c: Grid::range(-1.0, 7.0, 2.0),
-            log2_gamma: Grid::range(-9.0, -3.0, 2.0),
-        },
-        metric: Metric::Uar,
-        params: params.clone(),
-    };
-    let t0 = std::time::Instant::now();
-    let base = loso(&ex, &spec_features, None, 3, 0, false)?;
+    let r = privox_svm::demo::run(table, seed)?;
     println!(
         "svm  baseline RBF-SVM, leave-one-speaker-out ({} speakers, {} files): accuracy {:.2} %, UAR {:.2} % ({:.1} s)",
-        ex.group_names.len(),
-        ex.len(),
-        100.0 * base.pooled.accuracy(),
-        100.0 * base.pooled.uar(),
-        t0.elapsed().as_secs_f64()
+        r.speakers,
+        r.rows,
+        100.0 * r.baseline.pooled.accuracy(),
+        100.0 * r.baseline.pooled.uar(),
+        r.baseline.seconds
     );
-    // The same with speaker calibration: each speaker z-normalised by their
-    // own recordings (unlabelled) on the client, before the global scaling.
-    let t0 = std::time::Instant::now();
-    let (calibrated, cal_report) = privox_data::calibrate(
-        table,
-        &privox_data::CalibrationOptions::new(Calibration::Speaker),
-    )?;
-    if let Some(w) = cal_report.warning() {
+    if let Some(w) = &r.calibration_warning {
         eprintln!("{w}");
     }
-    let cal_ex = Examples::from_features(&calibrated, &classes)?;
-    let cal = loso(&cal_ex, &spec_features, None, 3, 0, false)?;
     println!(
         "svm  RBF-SVM with speaker calibration (--calibration speaker), same protocol: accuracy {:.2} %, UAR {:.2} % ({:.1} s)",
-        100.0 * cal.pooled.accuracy(),
-        100.0 * cal.pooled.uar(),
-        t0.elapsed().as_secs_f64()
+        100.0 * r.calibrated.pooled.accuracy(),
+        100.0 * r.calibrated.pooled.uar(),
+        r.calibrated.seconds
     );
-
-    // SMH: the features are scaled with all demo rows' statistics here, a
-    // simplification of the client-side scaler (the demo has no separate client).
-    let x = match &ex.points {
-        Points::Features { x, .. } => x,
-        Points::Codes(_) => bail!("demo expects features"),
-    };
-    let scaler = MinMaxScaler::fit(x)?;
-    let scaled = scaler.transform(x)?;
-    let smh = SmhParams::new(3, 2.0, 32, x.cols())?;
-    let key = match seed {
-        Some(s) => SmhKey::generate_with_seed(smh, s),
-        None => SmhKey::generate(smh),
-    };
-    let codes = key.hash(scaled.as_slice(), x.cols())?;
-    let hashed = Examples {
-        points: Points::Codes(codes.clone()),
-        y: ex.y.clone(),
-        groups: ex.groups.clone(),
-        group_names: ex.group_names.clone(),
-        class_names: ex.class_names.clone(),
-    };
-    let spec_codes = GridSearch {
-        grid: Grid {
-            log2_c: Grid::range(-1.0, 7.0, 2.0),
-            log2_gamma: Grid::range(-1.0, 7.0, 2.0),
-        },
-        ..spec_features
-    };
-    let t0 = std::time::Instant::now();
-    let hashed_report = loso(&hashed, &spec_codes, None, 3, 0, false)?;
-    // Leakage: held-out speaker's codes against the training speakers' codes, pooled over folds.
-    let threshold = privox_smh::leakage::resolve_threshold(3, None)?;
-    let (mut below, mut pairs) = (0u64, 0u64);
-    for f in leave_one_group_out(&ex.groups, &ex.group_names) {
-        let r = privox_smh::leakage::cross(
-            &codes.select(&f.test)?,
-            &codes.select(&f.train)?,
-            threshold,
-        )?;
-        below += r.below;
-        pairs += r.pairs;
-    }
     println!(
         "svm  SMH k=3 delta=2 mpc=32 + RBF-Hamming SVM, leave-one-speaker-out: accuracy {:.2} %, UAR {:.2} % ({:.1} s); \
-         leakage {:.2} % of held-out x training code pairs have d_H < {threshold}",
-        100.0 * hashed_report.pooled.accuracy(),
-        100.0 * hashed_report.pooled.uar(),
-        t0.elapsed().as_secs_f64(),
-        if pairs == 0 {
-            0.0
-        } else {
-            100.0 * below as f64 / pairs as f64
-        }
+         leakage {:.2} % of held-out x training code pairs have d_H < {}",
+        100.0 * r.hashed.pooled.accuracy(),
+        100.0 * r.hashed.pooled.uar(),
+        r.hashed.seconds,
+        r.leakage_percent(),
+        r.leakage_threshold
     );
     Ok(())
 }
