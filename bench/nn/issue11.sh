@@ -41,8 +41,12 @@ if [ "$what" = a ] || [ "$what" = all ]; then
 fi
 if [ "$what" = b ] || [ "$what" = all ]; then
   [ -f "$NEMO" ] || { echo "skipping b: $NEMO not found"; exit 0; }
-  run nice -n 10 target/release/examples/table4 --recipe robust --cells he-aware --csv "$EMODB" --csv "$NEMO" \
-    | tee "$OUT/b-table4-robust.md"
+  # Table 4's robust cells (examples/table4 is gone: `privox repro` regenerates
+  # the table; this reruns the same cells with 5 seeds through `privox nn eval`).
+  for D in "$EMODB" "$NEMO"; do
+    run $P nn eval --features "$D" --seeds 5
+    for a in p2 p4 p6; do run $P nn eval --features "$D" --activation $a --batch-norm --seeds 5; done
+  done 2>&1 | tee "$OUT/b-table4-robust.md"
 fi
 if [ "$what" = c ] || [ "$what" = all ]; then
   [ -f "$EMODB" ] || { echo "skipping c: $EMODB not found"; exit 0; }

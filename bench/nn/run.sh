@@ -6,7 +6,8 @@
 # Needs ../shared/data/{emodb,nemo}/egemaps_v02_opensmile.csv (read at run
 # time, never copied). Outputs go to bench/nn/out/ (gitignored):
 #   speed.txt        one nEMO LOSO fold trained (privox vs sklearn) + inference throughput
-#   table4-oracle.md the full Table 4 in the clear (5 seeds)
+#   relu-paper.txt   privox-nn's ReLU baseline, paper's recipe, 5 seeds (`privox nn eval`)
+#   (the full Table 4 in the clear is `privox repro`, docs/results/cryptonet-plain.md)
 #   sklearn.md       the scikit-learn ReLU baseline on the same validation speakers
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,17 +23,19 @@ if [ ! -x bench/nn/venv/bin/python ]; then
   bench/nn/venv/bin/pip install -q -r bench/nn/requirements.txt
 fi
 cargo build --release -q -p privox-nn --examples
+cargo build --release -q -p privox-cli
 
 echo "== speed (interleaved: privox, sklearn)" | tee "$OUT/speed.txt"
 target/release/examples/speed "$NEMO" | tee -a "$OUT/speed.txt"
 bench/nn/venv/bin/python bench/nn/sklearn_reference.py --time-fold "$NEMO" | tee -a "$OUT/speed.txt"
 
 echo "== validation speakers shared by both implementations"
-target/release/examples/table4 --splits-only --export-splits "$OUT/splits.csv"
+target/release/examples/validation_splits "$OUT/splits.csv" --csv "$EMODB" --csv "$NEMO"
 
-echo "== Table 4 (privox-nn)"
-target/release/examples/table4 --csv "$EMODB" --csv "$NEMO" > "$OUT/table4-oracle.md"
-cat "$OUT/table4-oracle.md"
+echo "== ReLU baseline (privox-nn, paper's recipe, same validation speakers)"
+for f in "$EMODB" "$NEMO"; do
+  target/release/privox nn eval --features "$f" --recipe paper --seeds 5
+done | tee "$OUT/relu-paper.txt"
 
 echo "== scikit-learn reference"
 bench/nn/venv/bin/python bench/nn/sklearn_reference.py --splits "$OUT/splits.csv" "$EMODB" "$NEMO" | tee "$OUT/sklearn.md"

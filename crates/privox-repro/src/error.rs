@@ -105,6 +105,32 @@ pub enum ReproError {
         #[source]
         source: Box<privox_svm::SvmError>,
     },
+    /// The MLP library refused a parameter or input.
+    #[error("{what}")]
+    Nn {
+        /// What was being done.
+        what: String,
+        /// privox-nn's error.
+        #[source]
+        source: privox_nn::NnError,
+    },
+    /// Encrypted evaluation failed.
+    #[error("{what}")]
+    Cryptonet {
+        /// What was being done.
+        what: String,
+        /// privox-cryptonet's error.
+        #[source]
+        source: privox_cryptonet::CryptonetError,
+    },
+    /// A named setting (recipe, cell set, packing) is unknown.
+    #[error("unknown {what} `{value}`")]
+    UnknownSetting {
+        /// What kind of setting.
+        what: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// The paper defines no leakage threshold for this alphabet size.
     #[error("no default leakage threshold for k = {k}; the paper defines k = 2, 3, 5, 10")]
     NoThreshold {
@@ -199,6 +225,12 @@ impl ReproError {
             what,
             source: Box::new(source),
         }
+    }
+
+    /// A [`ReproError::Nn`] with what was being done.
+    pub fn nn(what: impl Into<String>) -> impl FnOnce(privox_nn::NnError) -> Self {
+        let what = what.into();
+        move |source| ReproError::Nn { what, source }
     }
 
     /// A [`ReproError::Io`] for `path`.

@@ -27,12 +27,16 @@
 //! Nothing here parses arguments or exits: errors are [`ReproError`]s with
 //! their causes chained as `source`.
 
+pub mod calibration;
 pub mod corpus;
 mod error;
 pub mod hashing;
+pub mod polynomials;
 pub mod record;
 pub mod report;
 pub mod smh_curve;
+pub mod table4;
+pub mod table4_encrypted;
 
 pub use corpus::{Corpus, FeatureSet, PrivoxFeatures};
 pub use error::{ReproError, Result};
@@ -138,6 +142,11 @@ pub fn phases() -> Vec<Box<dyn Phase>> {
     vec![
         Box::new(smh_curve::SmhCurvePhase),
         Box::new(hashing::HashingPhase),
+        Box::new(polynomials::PolynomialsPhase),
+        Box::new(table4::Table4Phase),
+        Box::new(table4_encrypted::Table4EncryptedPhase),
+        // After hashing and table4: reuses their uncalibrated rows.
+        Box::new(calibration::CalibrationPhase),
     ]
 }
 

@@ -49,6 +49,9 @@ pub fn crate_versions() -> BTreeMap<String, String> {
         "privox-egemaps",
         "privox-smh",
         "privox-svm",
+        "privox-nn",
+        "privox-cryptonet",
+        "privox-ckks",
     ]
     .into_iter()
     .map(|c| (c.to_string(), v.clone()))

@@ -1,8 +1,8 @@
 //! The paper's Table 4: which networks and cells it has, and its
-//! published values. The plaintext reproduction (`privox-nn`'s `table4`
-//! example, `privox repro`) and the encrypted one (`privox-cryptonet`'s
-//! `table4_encrypted`) build their cells here and run them with
-//! [`super::evaluate_cells`] (or the encrypted runner).
+//! published values. The plaintext and encrypted reproductions (the
+//! `table4` and `table4-encrypted` phases of `privox-repro`, behind
+//! `privox repro`) build their cells here and run them with
+//! [`super::evaluate_cells`] (or `privox-cryptonet`'s encrypted runner).
 
 use super::cells::NetworkCells;
 use crate::layers::Activation;
