@@ -10,7 +10,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
-use crate::error::AudioErrorKind;
+use crate::error::{AudioErrorKind, StreamProblem, UnsupportedEncoding};
 use crate::pcm::interleaved_to_mono;
 
 /// Which compressed container/codec was detected from the magic bytes.
@@ -73,10 +73,9 @@ impl CompressedReader {
         source: Box<dyn MediaSource>,
         kind: CompressedKind,
     ) -> Result<Self, AudioErrorKind> {
-        let corrupt = |detail: String| AudioErrorKind::Corrupt {
-            format: kind.name(),
-            detail,
-        };
+        let format = kind.name();
+        let corrupt = |source| AudioErrorKind::Corrupt { format, source };
+        let malformed = |problem| AudioErrorKind::Malformed { format, problem };
         let probed = catch_unwind(AssertUnwindSafe(|| {
             let mss = MediaSourceStream::new(source, Default::default());
             let mut hint = Hint::new();
@@ -88,23 +87,33 @@ impl CompressedReader {
                 &MetadataOptions::default(),
             )
         }))
-        .map_err(|_| corrupt("the demuxer crashed while probing (malformed file)".into()))?
-        .map_err(|e| corrupt(e.to_string()))?;
+        .map_err(|_| {
+            malformed(StreamProblem::Crashed {
+                stage: "demuxer while probing",
+            })
+        })?
+        .map_err(corrupt)?;
         let format = probed.format;
         let track = format
             .tracks()
             .iter()
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or_else(|| corrupt("no audio track".into()))?;
+            .ok_or(malformed(StreamProblem::NoAudioTrack))?;
         let params = track.codec_params.clone();
         let track_id = track.id;
         let decoder = catch_unwind(AssertUnwindSafe(|| {
             symphonia::default::get_codecs().make(&params, &DecoderOptions::default())
         }))
-        .map_err(|_| corrupt("the decoder crashed while starting (malformed file)".into()))?
+        .map_err(|_| {
+            malformed(StreamProblem::Crashed {
+                stage: "decoder while starting",
+            })
+        })?
         .map_err(|e| match e {
-            SymError::Unsupported(what) => AudioErrorKind::Unsupported(what.to_string()),
-            other => corrupt(other.to_string()),
+            SymError::Unsupported(what) => {
+                AudioErrorKind::Unsupported(UnsupportedEncoding::Codec { what })
+            }
+            other => corrupt(other),
         })?;
         let channels = params.channels.and_then(|c| u16::try_from(c.count()).ok());
         Ok(Self {
@@ -124,16 +133,15 @@ impl CompressedReader {
     /// The next block of mono samples; `Ok(None)` at the end of the stream.
     pub fn next_block(&mut self) -> Result<Option<Vec<f32>>, AudioErrorKind> {
         let kind = self.kind;
-        let corrupt = |detail: String| AudioErrorKind::Corrupt {
-            format: kind.name(),
-            detail,
-        };
+        let format = kind.name();
+        let corrupt = |source| AudioErrorKind::Corrupt { format, source };
+        let malformed = |problem| AudioErrorKind::Malformed { format, problem };
         let mut bad_in_a_row = 0u32;
         while !self.finished {
             let packet = match catch_unwind(AssertUnwindSafe(|| self.format.next_packet())) {
                 Err(_) => {
                     self.finished = true;
-                    return Err(corrupt("the demuxer crashed (malformed file)".into()));
+                    return Err(malformed(StreamProblem::Crashed { stage: "demuxer" }));
                 }
                 Ok(Ok(p)) => p,
                 Ok(Err(SymError::IoError(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -142,10 +150,9 @@ impl CompressedReader {
                 }
                 Ok(Err(SymError::ResetRequired)) => {
                     self.finished = true;
-                    return Err(AudioErrorKind::Unsupported(format!(
-                        "{} stream whose parameters change mid-stream (chained stream)",
-                        kind.name()
-                    )));
+                    return Err(AudioErrorKind::Unsupported(
+                        UnsupportedEncoding::ParametersChange { format },
+                    ));
                 }
                 Ok(Err(SymError::IoError(e))) => {
                     self.finished = true;
@@ -153,7 +160,7 @@ impl CompressedReader {
                 }
                 Ok(Err(e)) => {
                     self.finished = true;
-                    return Err(corrupt(e.to_string()));
+                    return Err(corrupt(e));
                 }
             };
             if packet.track_id() != self.track_id {
@@ -176,21 +183,23 @@ impl CompressedReader {
             match decoded {
                 Err(_) => {
                     self.finished = true;
-                    return Err(corrupt("the decoder crashed (malformed file)".into()));
+                    return Err(malformed(StreamProblem::Crashed { stage: "decoder" }));
                 }
                 Ok(Ok((spec, interleaved))) => {
                     let ch = spec.channels.count();
                     if ch == 0 {
-                        return Err(corrupt("a packet with 0 channels".into()));
+                        return Err(malformed(StreamProblem::ZeroChannels));
                     }
                     match self.sample_rate {
                         None => self.sample_rate = Some(spec.rate),
                         Some(r) if r != spec.rate => {
                             self.finished = true;
-                            return Err(AudioErrorKind::Unsupported(format!(
-                                "sample rate changes mid-stream ({r} Hz to {} Hz)",
-                                spec.rate
-                            )));
+                            return Err(AudioErrorKind::Unsupported(
+                                UnsupportedEncoding::RateChange {
+                                    from: r,
+                                    to: spec.rate,
+                                },
+                            ));
                         }
                         Some(_) => {}
                     }
@@ -205,7 +214,9 @@ impl CompressedReader {
                     bad_in_a_row += 1;
                     if bad_in_a_row >= MAX_CONSECUTIVE_BAD_PACKETS {
                         self.finished = true;
-                        return Err(corrupt(format!("{bad_in_a_row} corrupt packets in a row")));
+                        return Err(malformed(StreamProblem::CorruptPackets {
+                            count: bad_in_a_row,
+                        }));
                     }
                 }
                 Ok(Err(SymError::IoError(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -214,7 +225,7 @@ impl CompressedReader {
                 }
                 Ok(Err(e)) => {
                     self.finished = true;
-                    return Err(corrupt(e.to_string()));
+                    return Err(corrupt(e));
                 }
             }
         }

@@ -32,7 +32,10 @@ mod stream;
 use std::path::Path;
 
 pub use discover::{AUDIO_EXTENSIONS, Discovered, find_audio_files, has_audio_extension};
-pub use error::{AudioError, AudioErrorKind, DecodeWarning};
+pub use error::{
+    AudioError, AudioErrorKind, DecodeWarning, StreamProblem, UnsupportedEncoding,
+    WavHeaderProblem,
+};
 pub use resample::{ResampleError, resample};
 pub use riff::SampleEncoding;
 pub use stream::{AudioStream, SourceFormat};

@@ -15,15 +15,34 @@ use rubato::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ResampleError {
-    /// A rate of 0 Hz, upsampling by more than `MAX_UPSAMPLING` (256×), or rates rubato rejects.
-    #[error("cannot resample from {from} Hz to {to} Hz: {detail}")]
-    BadRates {
+    /// A rate of 0 Hz.
+    #[error("cannot resample from {from} Hz to {to} Hz: both rates must be positive")]
+    ZeroRate {
+        /// Input rate.
+        from: u32,
+        /// Output rate.
+        to: u32,
+    },
+    /// Upsampling by more than [`MAX_UPSAMPLING`].
+    #[error(
+        "cannot resample from {from} Hz to {to} Hz: upsampling by more than {MAX_UPSAMPLING}x is refused (the output would be that many times the input); check the rates"
+    )]
+    TooMuchUpsampling {
+        /// Input rate.
+        from: u32,
+        /// Output rate.
+        to: u32,
+    },
+    /// Rates rubato cannot build a resampler for.
+    #[error("cannot resample from {from} Hz to {to} Hz")]
+    Unsupported {
         /// Input rate.
         from: u32,
         /// Output rate.
         to: u32,
         /// rubato's reason.
-        detail: String,
+        #[source]
+        source: rubato::ResamplerConstructionError,
     },
     /// A sample is NaN/infinite or so large that the filter would overflow.
     #[error(
@@ -36,8 +55,11 @@ pub enum ResampleError {
         value: f32,
     },
     /// rubato failed while processing (an internal error; please report it).
-    #[error("resampler failed: {0}")]
-    Failed(String),
+    #[error("the resampler failed (please report this input)")]
+    Failed(#[source] rubato::ResampleError),
+    /// rubato panicked (caught) or returned no channel: an internal error.
+    #[error("the resampler crashed (please report this input)")]
+    Crashed,
 }
 
 /// Largest accepted |sample|. Float WAVs may hold any finite value, but FFT
@@ -73,17 +95,15 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
 /// # Ok::<(), privox_audio::ResampleError>(())
 /// ```
 pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, ResampleError> {
-    let bad = |detail: String| ResampleError::BadRates { from, to, detail };
+    let bad = |source| ResampleError::Unsupported { from, to, source };
     if from == 0 || to == 0 {
-        return Err(bad("a rate is 0; both rates must be positive".into()));
+        return Err(ResampleError::ZeroRate { from, to });
     }
     if from == to {
         return Ok(samples.to_vec());
     }
     if u64::from(to) > u64::from(MAX_UPSAMPLING) * u64::from(from) {
-        return Err(bad(format!(
-            "upsampling by more than {MAX_UPSAMPLING}x is refused (the output would be that many times the input); check the rates"
-        )));
+        return Err(ResampleError::TooMuchUpsampling { from, to });
     }
     let expected = ((samples.len() as u128 * u128::from(to) + u128::from(from) / 2)
         / u128::from(from)) as usize;
@@ -99,8 +119,7 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Resampl
     }
     let g = gcd(from, to);
     if from / g <= MAX_FFT_RATIO_TERM && to / g <= MAX_FFT_RATIO_TERM {
-        let r = FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1)
-            .map_err(|e| bad(e.to_string()))?;
+        let r = FftFixedIn::<f32>::new(from as usize, to as usize, CHUNK, 2, 1).map_err(bad)?;
         let delay = r.output_delay();
         run(r, samples, expected, delay)
     } else {
@@ -112,7 +131,7 @@ pub fn resample(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Resampl
             window: WindowFunction::BlackmanHarris2,
         };
         let r = SincFixedIn::<f32>::new(f64::from(to) / f64::from(from), 1.0, params, CHUNK, 1)
-            .map_err(|e| bad(e.to_string()))?;
+            .map_err(bad)?;
         // Measured with an impulse: in rubato 0.16, SincFixedIn's output is
         // already aligned with its input (its `output_delay()` is the filter's
         // half-length, not a shift of `process` output). The alignment test
@@ -133,7 +152,7 @@ fn run<R: Resampler<f32>>(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         run_inner(resampler, samples, expected, delay)
     }))
-    .map_err(|_| ResampleError::Failed("the resampler crashed (please report this input)".into()))?
+    .map_err(|_| ResampleError::Crashed)?
 }
 
 fn run_inner<R: Resampler<f32>>(
@@ -144,7 +163,7 @@ fn run_inner<R: Resampler<f32>>(
 ) -> Result<Vec<f32>, ResampleError> {
     let mut out: Vec<f32> = Vec::with_capacity(expected + delay + 2 * CHUNK);
     let mut pos = 0;
-    let fail = |e: rubato::ResampleError| ResampleError::Failed(e.to_string());
+    let fail = ResampleError::Failed;
     while out.len() < delay + expected {
         let need = resampler.input_frames_next();
         let chunk = if pos + need <= samples.len() {
@@ -167,11 +186,7 @@ fn run_inner<R: Resampler<f32>>(
         };
         match chunk.into_iter().next() {
             Some(ch) => out.extend_from_slice(&ch),
-            None => {
-                return Err(ResampleError::Failed(
-                    "resampler returned no channel".into(),
-                ));
-            }
+            None => return Err(ResampleError::Crashed),
         }
     }
     Ok(out[delay..delay + expected].to_vec())
@@ -248,7 +263,7 @@ mod tests {
     fn rejects_zero_rate() {
         assert!(matches!(
             resample(&[0.0; 10], 0, 8_000),
-            Err(ResampleError::BadRates { .. })
+            Err(ResampleError::ZeroRate { from: 0, to: 8_000 })
         ));
     }
 
@@ -257,11 +272,11 @@ mod tests {
         // 10 samples at 1 Hz to u32::MAX Hz would need ~170 GB of output.
         assert!(matches!(
             resample(&[0.0; 10], 1, u32::MAX),
-            Err(ResampleError::BadRates { .. })
+            Err(ResampleError::TooMuchUpsampling { .. })
         ));
         assert!(matches!(
             resample(&[0.0; 10], 1_000, 1_000 * MAX_UPSAMPLING + 1),
-            Err(ResampleError::BadRates { .. })
+            Err(ResampleError::TooMuchUpsampling { .. })
         ));
     }
 }

@@ -17,7 +17,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::error::{AudioErrorKind, DecodeWarning};
+use crate::error::{AudioErrorKind, DecodeWarning, UnsupportedEncoding, WavHeaderProblem};
 
 const WAVE_FORMAT_PCM: u16 = 0x0001;
 const WAVE_FORMAT_IEEE_FLOAT: u16 = 0x0003;
@@ -113,8 +113,12 @@ pub struct WavLayout {
     pub warnings: Vec<DecodeWarning>,
 }
 
-fn corrupt(msg: impl Into<String>) -> AudioErrorKind {
-    AudioErrorKind::CorruptHeader(msg.into())
+fn corrupt(problem: WavHeaderProblem) -> AudioErrorKind {
+    AudioErrorKind::CorruptHeader(problem)
+}
+
+fn unsupported(encoding: UnsupportedEncoding) -> AudioErrorKind {
+    AudioErrorKind::Unsupported(encoding)
 }
 
 fn fourcc_text(id: [u8; 4]) -> String {
@@ -165,10 +169,10 @@ fn read_at<R: Read + Seek>(
 /// Parses a `fmt ` chunk body.
 pub fn parse_fmt(body: &[u8]) -> Result<WavFormat, AudioErrorKind> {
     if body.len() < 16 {
-        return Err(corrupt(format!(
-            "fmt chunk is {} bytes, the minimum is 16",
-            body.len()
-        )));
+        return Err(corrupt(WavHeaderProblem::FmtTooShort {
+            len: body.len(),
+            needed: 16,
+        }));
     }
     let mut tag = u16_at(body, 0);
     let channels = u16_at(body, 2);
@@ -180,40 +184,38 @@ pub fn parse_fmt(body: &[u8]) -> Result<WavFormat, AudioErrorKind> {
     if extensible {
         // cbSize(2) validBits(2) channelMask(4) subFormat GUID(16) = 24 bytes after the 16.
         if body.len() < 40 {
-            return Err(corrupt(format!(
-                "WAVE_FORMAT_EXTENSIBLE fmt chunk is {} bytes, it needs 40",
-                body.len()
-            )));
+            return Err(corrupt(WavHeaderProblem::FmtTooShort {
+                len: body.len(),
+                needed: 40,
+            }));
         }
         let vb = u16_at(body, 18);
         if vb != 0 {
             if vb > bits {
-                return Err(corrupt(format!(
-                    "extensible header says {vb} valid bits in a {bits}-bit container"
-                )));
+                return Err(corrupt(WavHeaderProblem::ValidBitsAboveContainer {
+                    valid: vb,
+                    container: bits,
+                }));
             }
             valid_bits = vb;
         }
         let guid = &body[24..40];
         if guid[2..] != KSDATAFORMAT_GUID_TAIL {
-            return Err(AudioErrorKind::Unsupported(
-                "WAVE_FORMAT_EXTENSIBLE with a non-standard sub-format GUID".into(),
-            ));
+            return Err(unsupported(UnsupportedEncoding::ExtensibleSubFormat));
         }
         tag = u16_at(guid, 0);
     }
-    if channels == 0 {
-        return Err(corrupt("0 channels"));
-    }
-    if channels > MAX_CHANNELS {
-        return Err(corrupt(format!(
-            "{channels} channels (more than {MAX_CHANNELS} is not a real recording)"
-        )));
+    if channels == 0 || channels > MAX_CHANNELS {
+        return Err(corrupt(WavHeaderProblem::Channels {
+            channels,
+            max: MAX_CHANNELS,
+        }));
     }
     if sample_rate == 0 || sample_rate > MAX_SAMPLE_RATE {
-        return Err(corrupt(format!(
-            "sample rate {sample_rate} Hz is outside 1..={MAX_SAMPLE_RATE}"
-        )));
+        return Err(corrupt(WavHeaderProblem::SampleRate {
+            rate: sample_rate,
+            max: MAX_SAMPLE_RATE,
+        }));
     }
     let encoding = match tag {
         WAVE_FORMAT_PCM => {
@@ -223,9 +225,7 @@ pub fn parse_fmt(body: &[u8]) -> Result<WavFormat, AudioErrorKind> {
                 17..=24 => 3,
                 25..=32 => 4,
                 _ => {
-                    return Err(AudioErrorKind::Unsupported(format!(
-                        "{bits}-bit integer PCM (supported: 8, 16, 24, 32)"
-                    )));
+                    return Err(unsupported(UnsupportedEncoding::IntegerBits { bits }));
                 }
             };
             // Some writers store e.g. 24-bit samples in 4-byte slots without an
@@ -252,21 +252,10 @@ pub fn parse_fmt(body: &[u8]) -> Result<WavFormat, AudioErrorKind> {
             32 => SampleEncoding::F32,
             64 => SampleEncoding::F64,
             _ => {
-                return Err(corrupt(format!(
-                    "IEEE float with {bits} bits (only 32 and 64 exist)"
-                )));
+                return Err(corrupt(WavHeaderProblem::FloatBits { bits }));
             }
         },
-        0x0002 => return Err(AudioErrorKind::Unsupported("MS ADPCM WAV".into())),
-        0x0006 => return Err(AudioErrorKind::Unsupported("A-law WAV".into())),
-        0x0007 => return Err(AudioErrorKind::Unsupported("mu-law WAV".into())),
-        0x0011 => return Err(AudioErrorKind::Unsupported("IMA ADPCM WAV".into())),
-        0x0055 => return Err(AudioErrorKind::Unsupported("MP3-in-WAV".into())),
-        other => {
-            return Err(AudioErrorKind::Unsupported(format!(
-                "WAV format tag 0x{other:04X}"
-            )));
-        }
+        tag => return Err(unsupported(UnsupportedEncoding::WavFormatTag { tag })),
     };
     Ok(WavFormat {
         channels,
@@ -286,10 +275,9 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
     let got = read_at(r, 0, &mut head)?;
     if got < 12 || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
         if got >= 4 && (&head[0..4] == b"RIFX" || &head[0..4] == b"RF64") {
-            return Err(AudioErrorKind::Unsupported(format!(
-                "{} container",
-                fourcc_text([head[0], head[1], head[2], head[3]])
-            )));
+            return Err(unsupported(UnsupportedEncoding::Container {
+                fourcc: fourcc_text([head[0], head[1], head[2], head[3]]),
+            }));
         }
         if got >= 12 && &head[0..4] == b"RIFF" {
             return Err(AudioErrorKind::NotAudio {
@@ -299,9 +287,7 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
                 ),
             });
         }
-        return Err(corrupt(format!(
-            "file is {file_len} bytes, too short for a RIFF/WAVE header (12 bytes)"
-        )));
+        return Err(corrupt(WavHeaderProblem::FileTooShort { len: file_len }));
     }
 
     let mut chunks = Vec::new();
@@ -322,10 +308,10 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
             if format.is_some() && data.is_some() {
                 break; // trailing garbage after a complete file
             }
-            return Err(corrupt(format!(
-                "bytes at offset {pos} are not a chunk id ({:02X} {:02X} {:02X} {:02X})",
-                id[0], id[1], id[2], id[3]
-            )));
+            return Err(corrupt(WavHeaderProblem::NotAChunkId {
+                offset: pos,
+                bytes: id,
+            }));
         }
         chunks.push(ChunkInfo {
             id: fourcc_text(id),
@@ -335,12 +321,15 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
         match &id {
             b"fmt " => {
                 if format.is_some() {
-                    return Err(corrupt("two fmt chunks"));
+                    return Err(corrupt(WavHeaderProblem::TwoFmtChunks));
                 }
                 if u64::from(size) > remaining {
-                    return Err(corrupt(format!(
-                        "fmt chunk declares {size} bytes but only {remaining} remain"
-                    )));
+                    return Err(corrupt(WavHeaderProblem::ChunkOverrun {
+                        id: fourcc_text(id),
+                        offset: pos,
+                        declared: size,
+                        remaining,
+                    }));
                 }
                 // A real fmt chunk is 16..=40 bytes; anything beyond 64 is ignored
                 // extension data, so the read is bounded whatever `size` says.
@@ -363,10 +352,12 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
                     if format.is_some() && data.is_some() {
                         break; // a cut trailing chunk (e.g. LIST) does not hurt the audio
                     }
-                    return Err(corrupt(format!(
-                        "chunk '{}' at offset {pos} declares {size} bytes but only {remaining} remain",
-                        fourcc_text(id)
-                    )));
+                    return Err(corrupt(WavHeaderProblem::ChunkOverrun {
+                        id: fourcc_text(id),
+                        offset: pos,
+                        declared: size,
+                        remaining,
+                    }));
                 }
             }
         }
@@ -385,8 +376,8 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
         pos = next;
     }
 
-    let format = format.ok_or_else(|| corrupt("no fmt chunk found"))?;
-    let (data_offset, declared, available) = data.ok_or_else(|| corrupt("no data chunk found"))?;
+    let format = format.ok_or(corrupt(WavHeaderProblem::NoFmtChunk))?;
+    let (data_offset, declared, available) = data.ok_or(corrupt(WavHeaderProblem::NoDataChunk))?;
     let usable = if declared == STREAMING_SIZE {
         available
     } else {

@@ -9,7 +9,7 @@ use symphonia::core::io::MediaSource;
 
 use crate::DecodeOptions;
 use crate::compressed::{CompressedKind, CompressedReader};
-use crate::error::{AudioError, AudioErrorKind, DecodeWarning};
+use crate::error::{AudioError, AudioErrorKind, DecodeWarning, StreamProblem};
 use crate::pcm::frames_to_mono;
 use crate::riff::{self, SampleEncoding, WavFormat};
 
@@ -195,9 +195,9 @@ impl AudioStream {
                     pending = reader.next_block().map_err(fail)?;
                 }
                 let sample_rate = reader.sample_rate.ok_or_else(|| {
-                    fail(AudioErrorKind::Corrupt {
+                    fail(AudioErrorKind::Malformed {
                         format: kind.name(),
-                        detail: "no decodable audio (sample rate unknown)".into(),
+                        problem: StreamProblem::UnknownSampleRate,
                     })
                 })?;
                 let channels = reader.channels.unwrap_or(1);

@@ -6,10 +6,9 @@
 //! recording is never held in memory, except above 48 kHz, where it is
 //! decoded fully and band-limited down to 48 kHz first.
 
-use std::fmt;
 use std::path::Path;
 
-use privox_audio::{AudioError, AudioStream, DecodeOptions};
+use privox_audio::{AudioError, AudioStream, DecodeOptions, ResampleError};
 
 use crate::{EgemapsError, Extractor, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, Output};
 
@@ -33,12 +32,18 @@ impl FileFeatures {
     }
 }
 
-/// Why a recording gave no features. `Display` is one line naming the input.
-#[derive(Debug)]
+/// Why a recording gave no features. `Display` names the input and what
+/// failed; the underlying error is the `source()` (print the whole line with
+/// `privox_format::Report` or any chain-printing reporter).
+#[derive(Debug, thiserror::Error)]
 pub enum FileError {
     /// The file could not be read or decoded (names the path itself).
+    #[error(transparent)]
     Audio(AudioError),
     /// The sample rate is below 8 kHz.
+    #[error(
+        "{name}: sample rate {rate} Hz is below the {MIN_SAMPLE_RATE} Hz that eGeMAPS needs; use a recording at 8 kHz or more"
+    )]
     RateTooLow {
         /// The input's name.
         name: String,
@@ -46,26 +51,32 @@ pub enum FileError {
         rate: u32,
     },
     /// Resampling down to 48 kHz failed.
+    #[error("{name}: cannot resample to {MAX_SAMPLE_RATE} Hz")]
     Resample {
         /// The input's name.
         name: String,
-        /// The resampler's message.
-        cause: String,
+        /// The resampler's error.
+        #[source]
+        cause: ResampleError,
     },
     /// Decodable, but shorter than one 60 ms pitch frame: no functionals exist.
+    #[error("{name}")]
     TooShort {
         /// The input's name.
         name: String,
         /// The extractor's [`EgemapsError::TooShort`].
+        #[source]
         cause: EgemapsError,
         /// Seconds of audio decoded.
         audio_secs: f64,
     },
     /// The extractor refused the samples (e.g. NaN after decoding).
+    #[error("{name}")]
     Extract {
         /// The input's name.
         name: String,
         /// The extractor's error.
+        #[source]
         cause: EgemapsError,
     },
 }
@@ -76,24 +87,6 @@ impl FileError {
         matches!(self, FileError::TooShort { .. })
     }
 }
-
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FileError::Audio(e) => write!(f, "{e}"),
-            FileError::RateTooLow { name, rate } => write!(
-                f,
-                "{name}: sample rate {rate} Hz is below the {MIN_SAMPLE_RATE} Hz that eGeMAPS needs; use a recording at 8 kHz or more"
-            ),
-            FileError::Resample { name, cause } => write!(f, "{name}: {cause}"),
-            FileError::TooShort { name, cause, .. } | FileError::Extract { name, cause } => {
-                write!(f, "{name}: {cause}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for FileError {}
 
 fn classify(name: &str, e: EgemapsError, audio_secs: f64) -> FileError {
     match e {
@@ -135,7 +128,7 @@ pub fn extract_signal(
             privox_audio::resample(samples, sample_rate, MAX_SAMPLE_RATE).map_err(|e| {
                 FileError::Resample {
                     name: name.to_string(),
-                    cause: e.to_string(),
+                    cause: e,
                 }
             })?;
         run(&resampled, MAX_SAMPLE_RATE)

@@ -29,20 +29,20 @@ type Failure = (usize, String, &'static str, String, String);
 
 fn failure(index: usize, name: &str, e: &FileError) -> Failure {
     let cause = match e {
-        FileError::Audio(a) => a.kind().to_string(),
+        FileError::Audio(a) => crate::chain(a.kind()),
         FileError::RateTooLow { rate, .. } => format!(
             "sample rate {rate} Hz is below the {} Hz that eGeMAPS needs",
             privox_egemaps::MIN_SAMPLE_RATE
         ),
-        FileError::Resample { cause, .. } => cause.clone(),
-        FileError::TooShort { cause, .. } | FileError::Extract { cause, .. } => cause.to_string(),
+        FileError::Resample { cause, .. } => crate::chain(cause),
+        FileError::TooShort { cause, .. } | FileError::Extract { cause, .. } => crate::chain(cause),
     };
     let kind = if e.is_too_short() {
         "too_short"
     } else {
         "audio"
     };
-    (index, name.to_string(), kind, e.to_string(), cause)
+    (index, name.to_string(), kind, crate::chain(e), cause)
 }
 
 /// What crosses to Python: `(values, item, start, end, failures, warnings)`.
@@ -252,12 +252,12 @@ fn read_audio(
     let audio = py
         .detach(|| privox_audio::decode_file_with(&path, &opts))
         .map_err(|e| {
-            let err = crate::AudioError::new_err(e.to_string());
+            let err = crate::AudioError::new_err(crate::chain(&e));
             let v = err.value(py);
             // Attribute assignment on a fresh exception instance cannot fail
             // short of memory exhaustion; the exception is raised either way.
             let _ = v.setattr("file", e.origin());
-            let _ = v.setattr("cause", e.kind().to_string());
+            let _ = v.setattr("cause", crate::chain(e.kind()));
             err
         })?;
     Ok((

@@ -143,6 +143,7 @@ impl Corpus {
                     )))?,
                 Err(e) => {
                     failed += 1;
+                    let e = privox_format::Report(&e);
                     opts.say(format!("{}: skipped: {e}", self.name));
                 }
             }

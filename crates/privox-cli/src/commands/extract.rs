@@ -295,12 +295,13 @@ pub fn extract_one(job: &Job, opts: &ExtractOptions) -> Outcome {
             llds: opts.keep_llds.then_some(f.output.llds),
             warnings: f.warnings,
         },
+        // One line per file: the error and its causes (`Report`).
         Err(e @ FileError::TooShort { audio_secs, .. }) => Outcome::TooShort {
-            reason: e.to_string(),
+            reason: privox_format::Report(&e).to_string(),
             audio_secs,
         },
         Err(e) => Outcome::Failed {
-            reason: e.to_string(),
+            reason: privox_format::Report(&e).to_string(),
         },
     }
 }
