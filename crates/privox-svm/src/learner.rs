@@ -28,6 +28,27 @@
 //! # assert!(eval.pooled.accuracy() > 0.9);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The same on SMH codes of the feature table (hashed with the training
+//! rows' scaler; the RBF-Hamming kernel reads one Hamming matrix):
+//!
+//! ```
+//! # use privox_data::{ClassSet, FeatureTable, MinMaxScaler, OuterSplit, evaluate};
+//! # use privox_smh::{SmhKey, SmhParams};
+//! # use privox_svm::{CodeDataset, Grid, SvmLearner};
+//! # let mut csv = String::from("file,speaker,label,f1,f2\n");
+//! # for s in 0..4 { for i in 0..6 { let a = i % 2; csv += &format!("{s}{i}.wav,s{s},{},{},{}\n",
+//! #     ["neutral", "angry"][a], a as f64 + 0.1 * i as f64, s as f64 * 0.05 - a as f64); } }
+//! # let table = FeatureTable::from_reader(csv.as_bytes())?;
+//! let key = SmhKey::generate_with_seed(SmhParams::new(3, 2.0, 32, table.x.cols())?, 1);
+//! let codes = privox_smh::hash_table(&key, &table, Some(&MinMaxScaler::fit(&table.x)?))?;
+//! let data = CodeDataset::from_table(&codes, &ClassSet::neutral_angry())?;
+//! let grid = Grid { log2_c: Grid::range(-1.0, 7.0, 2.0), log2_gamma: Grid::range(-1.0, 7.0, 2.0) };
+//! let learner = SvmLearner::grid_search(grid, 3);
+//! let eval = evaluate(&learner, &data, &OuterSplit::LeaveOneSpeakerOut.folds(&data)?, &|| {})?;
+//! # assert!(eval.pooled.accuracy() > 0.7, "{}", eval.pooled);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use crate::SvmError;
 use crate::grid::{Grid, GridResult, GridSearch, grid_search, grid_search_per_fold};
