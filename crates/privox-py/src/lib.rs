@@ -60,19 +60,10 @@ create_exception!(
     "Encrypted inference failed: keys, queries or responses that do not belong to this model's plan, or a CKKS error."
 );
 
-/// `"msg: cause: cause"`, like anyhow's `{:#}`, so no context is lost in Python.
+/// `"msg: cause: cause"`, each cause once (`privox_format::Report`), so no
+/// context is lost in Python.
 pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        src = c.source();
-    }
-    s
+    privox_format::Report(e).to_string()
 }
 
 #[pymodule]
