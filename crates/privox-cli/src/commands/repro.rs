@@ -12,39 +12,40 @@ use privox_repro::{Corpus, PrivoxFeatures, RunOptions, corpus_name, key_seeds};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Regenerate the paper's tables and figures.
-///
-/// Without a subcommand, runs every phase in order, with one progress bar per
-/// phase and a time summary (wall, CPU) at the end: Fig. 1 (expected
-/// distance, theory and Monte Carlo), the hashing approach (Tables 1/2, RBF
-/// baseline, Δ tuning, frontier), then the phases of the HE-aware networks
-/// where present (Table 3 + Fig. 2, Table 4 in the clear and encrypted,
-/// calibration). Each phase writes `OUT/runs/<phase>.json` (seeds, crate
-/// versions, parameters, wall/CPU time, threads, command line, UTC time) and
-/// regenerates its Markdown and SVG under OUT.
-///
-/// A corpus folder holds `egemaps_v02_opensmile.csv` (reference features)
-/// and/or `labels.csv` (file,speaker,label) whose audio privox extracts
-/// itself (in parallel, cached in `OUT/features-cache/`).
-///
-/// Full run (about 45 min on 2 cores):
-///   privox repro --corpus ../shared/data/emodb --corpus ../shared/data/nemo --out docs/results
-///
-/// --quick runs on the bundled demo corpus `data/demo` (206 EmoDB files,
-/// features extracted by privox) unless --corpus is given, with reduced
-/// settings: 1 key seed; Fig. 1 with 4 keys × 4 pairs at 13 distances;
-/// hashing k ∈ {3, 10} × Δ ∈ {2, 3}, mpc = 16, one Δ-tuning row (28 % at
-/// k = 3), 3 inner folds, log2 C·σ_K ∈ {1, 5}, log2 γ·s ∈ {−2, 0, 2}; each
-/// other phase documents its own quick settings:
-///   privox repro --quick --out /tmp/repro-quick
+/// Regenerate the paper's tables and figures (see [`UMBRELLA_HELP`]).
 #[derive(Debug, clap::Args)]
-#[command(args_conflicts_with_subcommands = true, verbatim_doc_comment)]
+#[command(args_conflicts_with_subcommands = true, after_help = UMBRELLA_HELP)]
 pub struct Args {
     #[command(subcommand)]
     pub what: Option<What>,
     #[command(flatten)]
     pub all: AllArgs,
 }
+
+/// What `privox repro` without a subcommand does (shown below its flags).
+const UMBRELLA_HELP: &str = "\
+Without a subcommand, runs every phase in order, with one progress bar per
+phase and a time summary (wall, CPU) at the end: Fig. 1 (expected distance,
+theory and Monte Carlo), the hashing approach (Tables 1/2, RBF baseline,
+Δ tuning, frontier), then Table 3 + Fig. 2, Table 4 in the clear and
+encrypted, and calibration. Each phase writes OUT/runs/<phase>.json (seeds,
+crate versions, parameters, wall/CPU time, threads, command line, UTC time)
+and regenerates its Markdown and SVG under OUT.
+
+A corpus folder holds egemaps_v02_opensmile.csv (reference features) and/or
+labels.csv (file,speaker,label) whose audio privox extracts itself (in
+parallel, cached in OUT/features-cache/).
+
+Full run:
+  privox repro --corpus ../shared/data/emodb --corpus ../shared/data/nemo --out docs/results
+
+--quick runs on the bundled demo corpus data/demo (206 EmoDB files, features
+extracted by privox) unless --corpus is given, with reduced settings:
+1 key seed; Fig. 1 with 4 keys x 4 pairs at 13 distances; hashing
+k in {3, 10} x Δ in {2, 3}, mpc = 16, one Δ-tuning row (28 % at k = 3),
+3 inner folds, log2 C·σ_K in {1, 5}, log2 γ·s in {-2, 0, 2}; the other
+phases use their own quick settings (see OUT/runs/<phase>.json):
+  privox repro --quick --out /tmp/repro-quick";
 
 /// The umbrella run's flags.
 #[derive(Debug, clap::Args)]
@@ -56,7 +57,7 @@ pub struct AllArgs {
     /// Output folder of the reports, SVGs and JSON records (required).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Reduced settings that finish in minutes (see above).
+    /// Reduced settings that finish in minutes (see below).
     #[arg(long)]
     pub quick: bool,
     /// Number of SMH key seeds (default 3, 1 with --quick).
@@ -153,13 +154,12 @@ pub struct HashingArgs {
     /// Speaker-grouped folds of the inner (C, γ) search.
     #[arg(long, default_value_t = 4)]
     pub inner_folds: usize,
-    /// log2 of C·σ_K, with σ_K the spread (std) of the off-diagonal kernel
-    /// values over training pairs: `begin:end:step` or a comma list.
-    #[arg(long, default_value = "-1:7:2", allow_hyphen_values = true)]
+    /// log2 of C: `begin:end:step` or a comma list.
+    #[arg(long, default_value = "-5:15:2", allow_hyphen_values = true)]
     pub log2_c: String,
-    /// log2 of γ·s, with s the spread (std) of the squared distances (d² or
-    /// d_H²) over training pairs: `begin:end:step` or a comma list.
-    #[arg(long, default_value = "-4:3:1", allow_hyphen_values = true)]
+    /// log2 of γ, on ‖x − y‖² of the min-max scaled features (baseline) or
+    /// on d_H² (codes): `begin:end:step` or a comma list.
+    #[arg(long, default_value = "-7:5:2", allow_hyphen_values = true)]
     pub log2_gamma: String,
     /// Seed of the inner fold assignment.
     #[arg(long, default_value_t = 0)]
@@ -261,7 +261,7 @@ fn hashing(args: HashingArgs) -> Result<ExitCode> {
         tune_k: args.tune_k,
         grid: SearchGrid {
             log2_c: privox_svm::Grid::parse_range(&args.log2_c)?,
-            log2_gamma_rel: privox_svm::Grid::parse_range(&args.log2_gamma)?,
+            log2_gamma: privox_svm::Grid::parse_range(&args.log2_gamma)?,
             inner_folds: args.inner_folds,
             inner_seed: args.inner_seed,
         },
