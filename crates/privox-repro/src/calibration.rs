@@ -504,7 +504,7 @@ mod tests {
                 tune_targets: vec![60.0],
                 grid: SearchGrid {
                     log2_c: vec![1.0],
-                    log2_gamma_rel: vec![-1.0, 0.0],
+                    log2_gamma: vec![-1.0, 0.0],
                     inner_folds: 3,
                     inner_seed: 0,
                 },

@@ -44,7 +44,7 @@ pub struct HashingConfig {
 
 impl Default for HashingConfig {
     /// The full run: the paper's 4 × 4 grid, mpc = 32, tuning to 5/28/60 % at
-    /// k = 3, 4 inner folds, log2 C·σ_K ∈ −1:7:2, log2 γ·s ∈ −4:3:1.
+    /// k = 3, 4 inner folds, log2 C ∈ −5:15:2, log2 γ ∈ −7:5:2 (77 points).
     fn default() -> Self {
         HashingConfig {
             k: vec![2, 3, 5, 10],
@@ -54,8 +54,8 @@ impl Default for HashingConfig {
             tune_targets: vec![5.0, 28.0, 60.0],
             tune_k: 3,
             grid: SearchGrid {
-                log2_c: vec![-1.0, 1.0, 3.0, 5.0, 7.0],
-                log2_gamma_rel: (-4..=3).map(f64::from).collect(),
+                log2_c: (-5..=15).step_by(2).map(f64::from).collect(),
+                log2_gamma: (-7..=5).step_by(2).map(f64::from).collect(),
                 inner_folds: 4,
                 inner_seed: 0,
             },
@@ -65,7 +65,7 @@ impl Default for HashingConfig {
 
 impl HashingConfig {
     /// `--quick`: k ∈ {3, 10} × Δ ∈ {2, 3}, one tuning row (28 % at k = 3),
-    /// mpc = 16, 3 inner folds, log2 C·σ_K ∈ {1, 5}, log2 γ·s ∈ {−2, 0, 2}.
+    /// mpc = 16, 3 inner folds, log2 C ∈ {−3, 1, 5, 9}, log2 γ ∈ {−5, −1, 3}.
     pub fn quick() -> Self {
         HashingConfig {
             k: vec![3, 10],
@@ -75,8 +75,8 @@ impl HashingConfig {
             tune_targets: vec![28.0],
             tune_k: 3,
             grid: SearchGrid {
-                log2_c: vec![1.0, 5.0],
-                log2_gamma_rel: vec![-2.0, 0.0, 2.0],
+                log2_c: vec![-3.0, 1.0, 5.0, 9.0],
+                log2_gamma: vec![-5.0, -1.0, 3.0],
                 inner_folds: 3,
                 inner_seed: 0,
             },
@@ -217,7 +217,7 @@ pub fn run_table(
         .map_err(ReproError::data(format!(
             "{corpus}: neutral and angry rows"
         )))?;
-    let folds = experiment::outer_folds(&data, grid)?;
+    let folds = experiment::outer_folds(&data)?;
     opts.say(format!(
         "{corpus} ({features} features): {} rows, classes {:?} = {:?}, {} speakers, {} features; key seeds {:?}; {} threads",
         data.len(),
@@ -398,11 +398,11 @@ mod tests {
         let data = synthetic();
         let grid = SearchGrid {
             log2_c: vec![1.0],
-            log2_gamma_rel: vec![-1.0, 0.0],
+            log2_gamma: vec![-1.0, 0.0],
             inner_folds: 3,
             inner_seed: 0,
         };
-        let folds = experiment::outer_folds(&data, &grid).unwrap();
+        let folds = experiment::outer_folds(&data).unwrap();
         assert_eq!(folds.len(), 4);
         let kinds = [
             TaskKind::Baseline,
@@ -435,11 +435,11 @@ mod tests {
         let data = synthetic();
         let grid = SearchGrid {
             log2_c: vec![1.0],
-            log2_gamma_rel: vec![0.0],
+            log2_gamma: vec![0.0],
             inner_folds: 3,
             inner_seed: 0,
         };
-        let folds = experiment::outer_folds(&data, &grid).unwrap();
+        let folds = experiment::outer_folds(&data).unwrap();
         let kinds = [TaskKind::Hashed {
             hashing: Hashing::Tuned {
                 k: 3,

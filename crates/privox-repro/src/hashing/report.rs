@@ -190,7 +190,7 @@ fn fmt_grid(v: &[f64]) -> String {
 
 fn setup(records: &[RunRecord]) -> String {
     let mut s = String::from(
-        "| corpus · features | rows (neutral, angry) | speakers | features | mpc | key seeds | inner folds | log2 C·σ_K | log2 γ·s | finished (UTC) |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| corpus · features | rows (neutral, angry) | speakers | features | mpc | key seeds | inner folds | log2 C | log2 γ | finished (UTC) |\n|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in records {
         let _ = writeln!(
@@ -213,7 +213,7 @@ fn setup(records: &[RunRecord]) -> String {
                 .join(", "),
             r.grid.inner_folds,
             fmt_grid(&r.grid.log2_c),
-            fmt_grid(&r.grid.log2_gamma_rel),
+            fmt_grid(&r.grid.log2_gamma),
             r.finished
         );
     }
