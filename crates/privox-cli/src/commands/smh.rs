@@ -10,10 +10,10 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use privox_data::{FeatureTable, MinMaxScaler, mean_std};
+use privox_repro::smh_curve::{self, CurveConfig};
 use privox_smh::leakage::{self, resolve_threshold};
 use privox_smh::tune::TuneOptions;
 use privox_smh::{CodeTable, HeldOut, SmhKey, SmhParams, hash_table, tune_held_out};
-use privox_repro::smh_curve::{self, CurveConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
