@@ -390,7 +390,7 @@ pub fn load_records(out: &Path) -> Result<Vec<CalibrationRecord>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut all: Vec<CalibrationRecord> = read_prefixed(&dir, "", "calibration")?;
+    let mut all: Vec<CalibrationRecord> = read_prefixed(&dir, "", None, "calibration")?;
     all.sort_by(|a, b| {
         (&a.corpus, &a.features, &a.calibration).cmp(&(&b.corpus, &b.features, &b.calibration))
     });

@@ -448,15 +448,22 @@ pub fn load_records(out: &Path) -> Result<Vec<Table4Record>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut all: Vec<Table4Record> = read_prefixed(&dir, RECORD_PREFIX, "Table 4")?;
+    // `table4-encrypted-*` records share the prefix: leave them out.
+    let mut all: Vec<Table4Record> = read_prefixed(
+        &dir,
+        RECORD_PREFIX,
+        Some(crate::table4_encrypted::RECORD_PREFIX),
+        "Table 4",
+    )?;
     all.sort_by(|a, b| a.corpus.cmp(&b.corpus).then(a.features.cmp(&b.features)));
     Ok(all)
 }
 
-/// Reads every `<prefix>*.json` of `dir` as a `T`.
+/// Reads every `<prefix>*.json` of `dir` (except `<exclude>*.json`) as a `T`.
 pub(crate) fn read_prefixed<T: serde::de::DeserializeOwned>(
     dir: &Path,
     prefix: &str,
+    exclude: Option<&str>,
     what: &'static str,
 ) -> Result<Vec<T>> {
     // The cryptonet folder holds several kinds of record (Table 3, Table 4,
@@ -466,9 +473,9 @@ pub(crate) fn read_prefixed<T: serde::de::DeserializeOwned>(
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.extension().is_some_and(|e| e == "json")
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(prefix))
+                && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with(prefix) && !exclude.is_some_and(|x| n.starts_with(x))
+                })
         })
         .collect();
     paths.sort();
@@ -631,6 +638,14 @@ pub(crate) mod tests {
         assert!(!doc.contains("stale"));
         assert!(doc.contains("| p2, no BN |") && doc.contains("| 59.72 |"));
         assert!(doc.contains("BEGIN GENERATED: table4-robust"));
+        // An encrypted record in the same folder is not read as a plaintext one.
+        std::fs::write(
+            dir.path()
+                .join(DATA_DIR)
+                .join("table4-encrypted-synthetic-opensmile.json"),
+            "{}",
+        )
+        .unwrap();
         let back = load_records(dir.path()).unwrap();
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].recipes[0].settings, rec.recipes[0].settings);

@@ -396,7 +396,8 @@ pub fn load_records(out: &Path) -> Result<Vec<EncryptedRecord>> {
     if !dir.is_dir() {
         return Ok(Vec::new());
     }
-    let mut all: Vec<EncryptedRecord> = read_prefixed(&dir, RECORD_PREFIX, "Table 4 encrypted")?;
+    let mut all: Vec<EncryptedRecord> =
+        read_prefixed(&dir, RECORD_PREFIX, None, "Table 4 encrypted")?;
     all.sort_by(|a, b| a.corpus.cmp(&b.corpus).then(a.features.cmp(&b.features)));
     Ok(all)
 }
