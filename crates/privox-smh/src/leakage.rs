@@ -60,6 +60,12 @@ impl LeakageReport {
             100.0 * self.below as f64 / self.pairs as f64
         }
     }
+
+    /// Adds another measurement of the same kind (pooling folds).
+    pub fn pool(&mut self, other: &LeakageReport) {
+        self.pairs += other.pairs;
+        self.below += other.below;
+    }
 }
 
 impl fmt::Display for LeakageReport {

@@ -37,23 +37,9 @@ pub struct DemoReport {
     pub calibration_warning: Option<String>,
     /// SMH codes + RBF-Hamming SVM.
     pub hashed: DemoResult,
-    /// The SMH leakage threshold on d_H.
-    pub leakage_threshold: f64,
-    /// Held-out × training code pairs with d_H below the threshold, pooled over folds.
-    pub leaked_pairs: u64,
-    /// Held-out × training code pairs, pooled over folds.
-    pub pairs: u64,
-}
-
-impl DemoReport {
-    /// Leaked pairs in percent (0 without pairs).
-    pub fn leakage_percent(&self) -> f64 {
-        if self.pairs == 0 {
-            0.0
-        } else {
-            100.0 * self.leaked_pairs as f64 / self.pairs as f64
-        }
-    }
+    /// Held-out × training code pairs with d_H below the threshold,
+    /// pooled over folds.
+    pub leakage: privox_smh::leakage::LeakageReport,
 }
 
 /// Runs the demo's SVM experiment on a neutral/angry feature table; `seed`
@@ -124,15 +110,18 @@ pub fn run(table: &FeatureTable, seed: Option<u64>) -> Result<DemoReport, SvmErr
     // Leakage: held-out speaker's codes against the training speakers'
     // codes, pooled over folds.
     let threshold = privox_smh::leakage::resolve_threshold(3, None)?;
-    let (mut leaked_pairs, mut pairs) = (0u64, 0u64);
+    let mut leakage = privox_smh::leakage::LeakageReport {
+        pair_set: privox_smh::leakage::PairSet::Cross,
+        threshold,
+        pairs: 0,
+        below: 0,
+    };
     for f in &folds {
-        let r = privox_smh::leakage::cross(
+        leakage.pool(&privox_smh::leakage::cross(
             &codes.codes.select(&f.test)?,
             &codes.codes.select(&f.train)?,
             threshold,
-        )?;
-        leaked_pairs += r.below;
-        pairs += r.pairs;
+        )?);
     }
     Ok(DemoReport {
         speakers: data.speaker_names().len(),
@@ -141,8 +130,6 @@ pub fn run(table: &FeatureTable, seed: Option<u64>) -> Result<DemoReport, SvmErr
         calibrated,
         calibration_warning: cal_report.warning(),
         hashed,
-        leakage_threshold: threshold,
-        leaked_pairs,
-        pairs,
+        leakage,
     })
 }

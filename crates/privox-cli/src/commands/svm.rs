@@ -682,8 +682,8 @@ pub fn demo_stage(table: &FeatureTable, seed: Option<u64>) -> Result<()> {
         100.0 * r.hashed.pooled.accuracy(),
         100.0 * r.hashed.pooled.uar(),
         r.hashed.seconds,
-        r.leakage_percent(),
-        r.leakage_threshold
+        r.leakage.percent(),
+        r.leakage.threshold
     );
     Ok(())
 }
