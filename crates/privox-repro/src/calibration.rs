@@ -170,6 +170,11 @@ fn reusable_mlp(
     Some((cell.clone(), path))
 }
 
+/// `path` relative to OUT (records name files inside OUT that way).
+fn relative(path: &Path, out: &Path) -> String {
+    path.strip_prefix(out).unwrap_or(path).display().to_string()
+}
+
 /// Runs one calibration mode on one feature table.
 pub fn run_mode(
     corpus: &str,
@@ -203,7 +208,7 @@ pub fn run_mode(
                     .is_some_and(|t| cfg.hashing.tune_targets.contains(&t))
             });
             r.table.clear();
-            (r, format!("read from {}", path.display()))
+            (r, format!("read from {}", relative(&path, &opts.out)))
         }
         None => (
             run_table(
@@ -220,7 +225,7 @@ pub fn run_mode(
         .then(|| reusable_mlp(&opts.out, corpus, features, &cfg.mlp))
         .flatten()
     {
-        Some((cell, path)) => (cell, format!("read from {}", path.display())),
+        Some((cell, path)) => (cell, format!("read from {}", relative(&path, &opts.out))),
         None => (
             run_mlp(corpus, &calibrated, &cfg.mlp, opts)?,
             "computed".to_string(),
