@@ -63,6 +63,8 @@
 #![allow(clippy::needless_range_loop)]
 
 mod assemble;
+#[cfg(feature = "audio")]
+pub mod batch;
 mod error;
 #[cfg(feature = "audio")]
 pub mod file;

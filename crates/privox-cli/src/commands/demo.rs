@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use privox_data::FeatureTable;
 
-use crate::commands::extract::{self, ExtractOptions, ExtractReport};
+use crate::commands::extract;
+use privox_egemaps::batch::{self, ExtractOptions, ExtractReport};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -53,12 +54,12 @@ pub fn extract_stage(
     jobs: Option<usize>,
 ) -> anyhow::Result<FeatureTable> {
     let manifest = corpus.join("labels.csv");
-    let jobs_list = extract::read_manifest(&manifest)?;
+    let jobs_list = batch::read_manifest(&manifest)?;
     let opts = ExtractOptions {
         jobs,
         ..ExtractOptions::default()
     };
-    let report: ExtractReport = extract::extract_jobs(&jobs_list, &opts)?;
+    let report: ExtractReport = extract::extract_with_progress(&jobs_list, &opts, true)?;
     let csv = out.join("features.csv");
     report
         .table
