@@ -81,7 +81,7 @@ impl CalibrationConfig {
                 cells: "baseline".into(),
                 seeds: vec![1],
                 inner_folds: Some(3),
-                max_epochs: None,
+                max_epochs: Some(crate::table4::QUICK_MAX_EPOCHS),
             },
             min_recordings: privox_data::DEFAULT_MIN_RECORDINGS,
         }

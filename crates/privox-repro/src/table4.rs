@@ -53,6 +53,14 @@ pub struct RecipeSettings {
 }
 
 impl RecipeSettings {
+    /// The same settings capped at [`QUICK_MAX_EPOCHS`] epochs (`--quick`).
+    pub fn quick(self) -> Self {
+        RecipeSettings {
+            max_epochs: Some(QUICK_MAX_EPOCHS),
+            ..self
+        }
+    }
+
     fn new(recipe: &str, cells: &str, seeds: u64, inner_folds: Option<usize>) -> Self {
         RecipeSettings {
             recipe: recipe.into(),
@@ -111,16 +119,21 @@ impl Table4Config {
     }
 
     /// `--quick`: the paper's recipe with every cell, seed 1; the robust
-    /// recipe with ReLU and HE-aware p2 (`baseline` cells), seed 1, 3 inner folds.
+    /// recipe with ReLU and HE-aware p2 (`baseline` cells), seed 1, 3 inner
+    /// folds; at most [`QUICK_MAX_EPOCHS`] epochs per training.
     pub fn quick() -> Self {
         Table4Config {
             runs: vec![
-                RecipeSettings::new("paper", "all", 1, None),
-                RecipeSettings::new("robust", "baseline", 1, Some(3)),
+                RecipeSettings::new("paper", "all", 1, None).quick(),
+                RecipeSettings::new("robust", "baseline", 1, Some(3)).quick(),
             ],
         }
     }
 }
+
+/// Most epochs of one training in `--quick` runs: a smoke test of every
+/// cell within the 3-minute budget, not a reproduction.
+pub const QUICK_MAX_EPOCHS: usize = 40;
 
 /// One seed of one cell.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -81,10 +81,10 @@ impl EncryptedConfig {
                 corpus: None,
                 run: RecipeSettings {
                     recipe: "paper".into(),
-                    cells: "all".into(),
+                    cells: "baseline".into(),
                     seeds: vec![1],
                     inner_folds: None,
-                    max_epochs: None,
+                    max_epochs: Some(crate::table4::QUICK_MAX_EPOCHS),
                 },
                 degrees: vec![2],
                 packing: "batch".into(),
