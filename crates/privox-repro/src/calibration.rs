@@ -428,11 +428,7 @@ impl Phase for CalibrationPhase {
     }
 
     fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = if opts.quick {
-            CalibrationConfig::quick()
-        } else {
-            CalibrationConfig::full()
-        };
+        let cfg = opts.pick(CalibrationConfig::quick, CalibrationConfig::full);
         let mut files = Vec::new();
         let mut notes = Vec::new();
         for corpus in corpora {

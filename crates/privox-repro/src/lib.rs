@@ -76,6 +76,11 @@ impl RunOptions {
         }
     }
 
+    /// The phase settings of this run: `quick()` with `--quick`, else `full()`.
+    pub fn pick<T>(&self, quick: impl FnOnce() -> T, full: impl FnOnce() -> T) -> T {
+        if self.quick { quick() } else { full() }
+    }
+
     /// A progress bar of `len` steps labelled `prefix` (hidden without `progress`).
     pub fn bar(&self, len: usize, prefix: impl Into<String>) -> ProgressBar {
         let target = if self.progress {

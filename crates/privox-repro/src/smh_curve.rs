@@ -285,11 +285,7 @@ impl Phase for SmhCurvePhase {
     }
 
     fn run(&self, _corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = if opts.quick {
-            CurveConfig::quick()
-        } else {
-            CurveConfig::default()
-        };
+        let cfg = opts.pick(CurveConfig::quick, CurveConfig::default);
         let bar = opts.bar(cfg.keys * cfg.k.len(), "Fig. 1 Monte Carlo keys");
         let curves = compute(&cfg, || bar.inc(1))?;
         bar.finish();

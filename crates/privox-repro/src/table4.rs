@@ -538,11 +538,7 @@ impl Phase for Table4Phase {
     }
 
     fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = if opts.quick {
-            Table4Config::quick()
-        } else {
-            Table4Config::full()
-        };
+        let cfg = opts.pick(Table4Config::quick, Table4Config::full);
         let mut files = Vec::new();
         for corpus in corpora {
             for set in corpus.feature_sets(opts)? {

@@ -425,11 +425,7 @@ impl Phase for Table4EncryptedPhase {
     }
 
     fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = if opts.quick {
-            EncryptedConfig::quick()
-        } else {
-            EncryptedConfig::full()
-        };
+        let cfg = opts.pick(EncryptedConfig::quick, EncryptedConfig::full);
         let mut files = Vec::new();
         let mut notes = Vec::new();
         for corpus in corpora {

@@ -98,11 +98,7 @@ impl Phase for HashingPhase {
     }
 
     fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = if opts.quick {
-            HashingConfig::quick()
-        } else {
-            HashingConfig::default()
-        };
+        let cfg = opts.pick(HashingConfig::quick, HashingConfig::default);
         let mut files = Vec::new();
         for corpus in corpora {
             for set in corpus.feature_sets(opts)? {
