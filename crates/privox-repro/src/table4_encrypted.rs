@@ -482,6 +482,15 @@ mod tests {
             .iter()
             .flat_map(|n| n.evaluations.iter().map(|e| e.0.clone()))
             .collect();
+        // `--quick` encrypts only the HE-aware p2 cell.
+        assert_eq!(names, ["HE-aware p2 + BN"]);
+        let mut all = quick.clone();
+        all.run.cells = "all".into();
+        let names: Vec<String> = networks(&all)
+            .unwrap()
+            .iter()
+            .flat_map(|n| n.evaluations.iter().map(|e| e.0.clone()))
+            .collect();
         assert_eq!(names, ["p2, no BN", "p2, BN", "HE-aware p2 + BN"]);
         // One encrypted cell (HE-aware p2) on three speakers: three queries.
         let full = synthetic();
