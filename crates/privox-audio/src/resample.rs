@@ -23,7 +23,7 @@ pub enum ResampleError {
         /// Output rate.
         to: u32,
     },
-    /// Upsampling by more than [`MAX_UPSAMPLING`].
+    /// Upsampling by more than `MAX_UPSAMPLING` (256) times.
     #[error(
         "cannot resample from {from} Hz to {to} Hz: upsampling by more than {MAX_UPSAMPLING}x is refused (the output would be that many times the input); check the rates"
     )]
