@@ -146,7 +146,21 @@ impl SpeakerIndex {
     }
 }
 
-/// Number of distinct speakers among `rows`.
+/// Fails with [`DataError::RowOutOfRange`] if a row index is not a row of
+/// `data`: folds and row lists come from callers (or files), and indexing
+/// with a bad one would panic.
+pub fn check_rows<D: Labelled + ?Sized>(data: &D, rows: &[usize]) -> Result<(), DataError> {
+    match rows.iter().find(|&&r| r >= data.n_rows()) {
+        Some(&row) => Err(DataError::RowOutOfRange {
+            row,
+            rows: data.n_rows(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Number of distinct speakers among `rows` (every row must be in range,
+/// see [`check_rows`]).
 pub fn count_speakers<D: Labelled + ?Sized>(data: &D, rows: &[usize]) -> usize {
     let mut g: Vec<usize> = rows.iter().map(|&i| data.speakers()[i]).collect();
     g.sort_unstable();
@@ -188,12 +202,8 @@ impl OuterSplit {
             }
             OuterSplit::GroupKFold { k, seed } => group_k_fold(data.speakers(), *k, *seed)?,
             OuterSplit::Fixed(f) => {
-                if let Some(&bad) = f.train.iter().chain(&f.test).find(|&&i| i >= data.n_rows()) {
-                    return Err(DataError::RowOutOfRange {
-                        row: bad,
-                        rows: data.n_rows(),
-                    });
-                }
+                check_rows(data, &f.train)?;
+                check_rows(data, &f.test)?;
                 if f.train.is_empty() || f.test.is_empty() {
                     return Err(DataError::EmptySplitPart {
                         train: f.train.len(),
@@ -226,6 +236,7 @@ impl InnerSplit {
         data: &D,
         rows: &[usize],
     ) -> Result<Vec<Fold>, DataError> {
+        check_rows(data, rows)?;
         let speakers = count_speakers(data, rows);
         if speakers < 2 {
             return Err(DataError::TooFewSpeakers {
@@ -350,6 +361,10 @@ where
     L::Error: Send,
 {
     let n_classes = data.n_classes();
+    for f in folds {
+        check_rows(data, &f.train)?;
+        check_rows(data, &f.test)?;
+    }
     let results = folds
         .par_iter()
         .map(|f| {
@@ -432,6 +447,39 @@ mod tests {
                 .len(),
             3
         );
+    }
+
+    #[test]
+    fn rows_outside_the_data_are_typed_errors_not_panics() {
+        let d = data(3);
+        assert!(matches!(
+            InnerSplit { folds: 2, seed: 0 }.folds(&d, &[0, 99]),
+            Err(DataError::RowOutOfRange { row: 99, rows: 12 })
+        ));
+        struct Never;
+        impl Fit<Dataset> for Never {
+            type Model = Constant;
+            type Error = DataError;
+            fn fit(&self, _: &Dataset, _: &[usize]) -> Result<Constant, DataError> {
+                unreachable!("evaluate must reject the folds before fitting")
+            }
+        }
+        struct Constant;
+        impl Predict<Dataset> for Constant {
+            type Error = DataError;
+            fn predict(&self, _: &Dataset, rows: &[usize]) -> Result<Vec<usize>, DataError> {
+                Ok(vec![0; rows.len()])
+            }
+        }
+        let bad = [Fold {
+            name: "x".into(),
+            train: vec![0, 1],
+            test: vec![12],
+        }];
+        assert!(matches!(
+            evaluate(&Never, &d, &bad, &|| {}),
+            Err(DataError::RowOutOfRange { row: 12, rows: 12 })
+        ));
     }
 
     #[test]
