@@ -20,8 +20,8 @@ use privox_nn::protocol::{
     SelectionChoice, evaluate_cells, network_spec, train_model_with,
 };
 use privox_nn::{
-    Activation, ClassWeights, NetworkSpec, NnModel, PolyActivation, StopOn, TrainConfig,
-    fit_chebyshev, fit_least_squares, max_abs_error,
+    Activation, ClassWeights, NetworkSpec, NnModel, PolyActivation, StopOn, fit_chebyshev,
+    fit_least_squares, max_abs_error,
 };
 
 /// Train, evaluate and export HE-friendly MLPs (ReLU or polynomial activations).
@@ -643,50 +643,21 @@ fn run_poly(a: PolyArgs) -> Result<ExitCode> {
 /// round trip of the HE-aware network.
 pub fn demo_stage(table: &FeatureTable, out: &Path) -> Result<()> {
     let data = table.to_dataset(&ClassSet::neutral_angry())?;
-    data.require_two_classes()?;
-    let folds = OuterSplit::LeaveOneSpeakerOut.folds(&data)?;
-    let p2 = Activation::Poly(PolyActivation::preset("p2").context("preset p2")?);
-    let jobs = [
-        NetworkCells::plain(
-            "MLP baseline (ReLU, 100-50)",
-            NetworkSpec::paper(false, Activation::Relu),
-        ),
-        NetworkCells::plain(
-            "HE-aware MLP (p2 + batch-norm)",
-            NetworkSpec::he_aware(p2.clone()),
-        ),
-    ];
-    let recipe = Recipe::robust();
-    let proto = ProtocolConfig {
-        train: TrainConfig {
-            seed: 1,
-            ..recipe.train.clone()
-        },
-        selection: recipe.selection.clone(),
-        seeds: vec![1],
-        clip_inputs: Some(1.0),
-    };
     let t = Instant::now();
-    let results = evaluate_cells(&data, &folds, &jobs, &proto, &|| {})?;
-    for cell in &results {
-        if let Some(r) = cell.runs.first() {
+    let r = privox_nn::protocol::demo::run(&data)?;
+    for cell in &r.cells {
+        if let Some(run) = cell.runs.first() {
             println!(
                 "nn   {}, leave-one-speaker-out ({} speakers, {} files): accuracy {:.2} %, UAR {:.2} %",
                 cell.name,
-                folds.len(),
+                r.folds,
                 data.len(),
-                100.0 * r.pooled().accuracy(),
-                100.0 * r.pooled().uar()
+                100.0 * run.pooled().accuracy(),
+                100.0 * run.pooled().uar()
             );
         }
     }
-    let model = train_model_with(
-        &data,
-        &NetworkSpec::he_aware(p2),
-        &proto.train,
-        &recipe.selection,
-        "privox demo: HE-aware p2 + BN, robust recipe, seed 1".into(),
-    )?;
+    let model = r.model;
     let path = out.join("cryptonet-p2.pvxnn");
     model.save(&path)?;
     let back = NnModel::load(&path)?;

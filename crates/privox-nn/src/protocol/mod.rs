@@ -54,6 +54,7 @@
 //! ```
 
 mod cells;
+pub mod demo;
 mod learner;
 mod recipe;
 mod split;
