@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use super::calibrate::CalibrationArgs;
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use privox_ckks::{InsecureSeed, KeyGenerator};
 use privox_cryptonet::wire::{
     eval_keys_to_bytes, queries_from_bytes, queries_to_bytes, responses_from_bytes,
@@ -300,7 +299,7 @@ fn infer(a: InferArgs) -> Result<ExitCode> {
         .context("loading the evaluation keys")?;
     let queries =
         queries_from_bytes(server.plan(), &read(&a.input)?).context("reading the query file")?;
-    let bar = bar(queries.len(), "queries");
+    let bar = super::progress::bar(queries.len() as u64, "HE", "queries");
     let mut responses = Vec::with_capacity(queries.len());
     for q in &queries {
         responses.push(server.infer(q)?);
@@ -354,15 +353,6 @@ fn decrypt(a: DecryptArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn bar(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {what} ({{eta}} left)"))
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
 fn eval(a: EvalArgs) -> Result<ExitCode> {
     let model = load_model(&a.model)?;
     let table = feature_rows(&model, &a.features, &a.calibration)?;
@@ -392,7 +382,7 @@ fn eval(a: EvalArgs) -> Result<ExitCode> {
             insecure_seed: a.seed,
         };
         let queries = scaled.len().div_ceil(c.plan().max_rows());
-        let bar = bar(queries, "queries");
+        let bar = super::progress::bar(queries as u64, "HE", "queries");
         let r = round_trip(&model, &scaled, &opts, &mut |done, _| {
             bar.set_position(done as u64)
         })?;

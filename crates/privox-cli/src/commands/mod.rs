@@ -6,6 +6,7 @@ pub mod demo;
 pub mod extract;
 pub mod he;
 pub mod nn;
+pub mod progress;
 pub mod repro;
 pub mod serve;
 pub mod smh;

@@ -8,7 +8,6 @@
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use indicatif::{ProgressBar, ProgressStyle};
 use privox_data::{FeatureTable, MinMaxScaler, mean_std};
 use privox_repro::smh_curve::{self, CurveConfig};
 use privox_smh::leakage::{self, resolve_threshold};
@@ -305,17 +304,6 @@ fn leakage_cmd(a: LeakageArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress(len: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed_precise} (eta {eta})")
-            .expect("static template is valid")
-            .progress_chars("=> "),
-    );
-    pb.set_message(what.to_string());
-    pb
-}
-
 fn curve(a: CurveArgs) -> Result<ExitCode> {
     let cfg = CurveConfig {
         k: a.k,
@@ -328,7 +316,7 @@ fn curve(a: CurveArgs) -> Result<ExitCode> {
         max_distance: a.max_distance,
         seed: a.seed,
     };
-    let pb = progress((cfg.keys * cfg.k.len()) as u64, "Monte Carlo keys");
+    let pb = super::progress::bar((cfg.keys * cfg.k.len()) as u64, "Monte Carlo", "keys");
     let curves = smh_curve::compute(&cfg, || pb.inc(1))?;
     pb.finish_and_clear();
     println!(
@@ -410,7 +398,7 @@ fn tune(a: TuneArgs) -> Result<ExitCode> {
         HeldOut::GroupKFold(k) => k,
         HeldOut::AllRows => 1,
     };
-    let pb = progress((n_folds * a.keys) as u64, "hashing held-out folds");
+    let pb = super::progress::bar((n_folds * a.keys) as u64, "hashing held-out folds", "keys");
     let r = tune_held_out(
         &table,
         split,

@@ -12,7 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use privox_data::{
     ClassSet, ConfusionMatrix, Dataset, Evaluation, FeatureTable, InnerSplit, Labelled, Metric,
     OuterSplit, evaluate, mean_std,
@@ -364,22 +364,9 @@ fn fixed_pair(c: Option<f64>, gamma: Option<f64>, neither: &str) -> Result<Optio
     }
 }
 
-fn progress(len: u64, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{msg} [{bar:30}] {pos}/{len} grid points, {elapsed} (eta {eta})",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    pb.set_message(what.to_string());
-    pb
-}
-
 /// `learner` reporting its grid points to a new progress bar of `len` steps.
 fn with_bar(mut learner: SvmLearner, len: usize, what: &str) -> (SvmLearner, ProgressBar) {
-    let pb = progress(len as u64, what);
+    let pb = super::progress::bar(len as u64, what, "grid points");
     let tick = pb.clone();
     learner.progress = Some(Arc::new(move || tick.inc(1)));
     (learner, pb)
