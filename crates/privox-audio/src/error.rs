@@ -49,11 +49,11 @@ pub enum AudioErrorKind {
     Empty,
     /// Not a format privox recognises by its leading bytes.
     #[error(
-        "not a recognised audio file ({detail}); privox reads WAV (RIFF/WAVE), FLAC, OGG/Vorbis and MP3"
+        "not a recognised audio file ({found}); privox reads WAV (RIFF/WAVE), FLAC, OGG/Vorbis and MP3"
     )]
     NotAudio {
-        /// What was found instead, e.g. the first bytes in hex.
-        detail: String,
+        /// What was found instead.
+        found: NotAudio,
     },
     /// A WAV header that cannot be interpreted.
     #[error(
@@ -90,6 +90,47 @@ pub enum AudioErrorKind {
         /// What is wrong.
         problem: StreamProblem,
     },
+}
+
+/// What a file that is not audio holds instead (the detail of
+/// [`AudioErrorKind::NotAudio`]; plain data, not an error of its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NotAudio {
+    /// The path is a directory.
+    Directory,
+    /// A RIFF container of another form (e.g. `AVI `).
+    OtherRiffForm {
+        /// The form type, printable.
+        form: String,
+    },
+    /// Printable text (e.g. a CSV given by mistake).
+    Text {
+        /// Its first characters.
+        start: String,
+    },
+    /// Unrecognised binary data.
+    Bytes {
+        /// Its first bytes (up to 8).
+        head: Vec<u8>,
+    },
+}
+
+impl fmt::Display for NotAudio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotAudio::Directory => write!(f, "it is a directory"),
+            NotAudio::OtherRiffForm { form } => write!(f, "a RIFF file of form '{form}', not WAVE"),
+            NotAudio::Text { start } => write!(f, "it starts with text \"{start}\""),
+            NotAudio::Bytes { head } => {
+                write!(f, "it starts with bytes")?;
+                for b in head {
+                    write!(f, " {b:02X}")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// What is wrong with a WAV header (the detail of

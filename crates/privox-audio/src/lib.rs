@@ -33,7 +33,8 @@ use std::path::Path;
 
 pub use discover::{AUDIO_EXTENSIONS, Discovered, find_audio_files, has_audio_extension};
 pub use error::{
-    AudioError, AudioErrorKind, DecodeWarning, StreamProblem, UnsupportedEncoding, WavHeaderProblem,
+    AudioError, AudioErrorKind, DecodeWarning, NotAudio, StreamProblem, UnsupportedEncoding,
+    WavHeaderProblem,
 };
 pub use resample::{ResampleError, resample};
 pub use riff::SampleEncoding;

@@ -17,7 +17,9 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::error::{AudioErrorKind, DecodeWarning, UnsupportedEncoding, WavHeaderProblem};
+use crate::error::{
+    AudioErrorKind, DecodeWarning, NotAudio, UnsupportedEncoding, WavHeaderProblem,
+};
 
 const WAVE_FORMAT_PCM: u16 = 0x0001;
 const WAVE_FORMAT_IEEE_FLOAT: u16 = 0x0003;
@@ -281,10 +283,9 @@ pub fn walk<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<WavLayout, Audio
         }
         if got >= 12 && &head[0..4] == b"RIFF" {
             return Err(AudioErrorKind::NotAudio {
-                detail: format!(
-                    "a RIFF file of form '{}', not WAVE",
-                    fourcc_text([head[8], head[9], head[10], head[11]])
-                ),
+                found: NotAudio::OtherRiffForm {
+                    form: fourcc_text([head[8], head[9], head[10], head[11]]),
+                },
             });
         }
         return Err(corrupt(WavHeaderProblem::FileTooShort { len: file_len }));

@@ -9,7 +9,7 @@ use symphonia::core::io::MediaSource;
 
 use crate::DecodeOptions;
 use crate::compressed::{CompressedKind, CompressedReader};
-use crate::error::{AudioError, AudioErrorKind, DecodeWarning, StreamProblem};
+use crate::error::{AudioError, AudioErrorKind, DecodeWarning, NotAudio, StreamProblem};
 use crate::pcm::frames_to_mono;
 use crate::riff::{self, SampleEncoding, WavFormat};
 
@@ -117,7 +117,7 @@ impl AudioStream {
         let meta = file.metadata().map_err(|e| fail(AudioErrorKind::Io(e)))?;
         if meta.is_dir() {
             return Err(fail(AudioErrorKind::NotAudio {
-                detail: "it is a directory".into(),
+                found: NotAudio::Directory,
             }));
         }
         Self::from_source(Source::File(file), meta.len(), origin, opts)
@@ -382,11 +382,11 @@ fn detect(head: &[u8]) -> Result<Detected, AudioErrorKind> {
         return Ok(Detected::Compressed(CompressedKind::Mp3));
     }
     Err(AudioErrorKind::NotAudio {
-        detail: describe_head(head),
+        found: describe_head(head),
     })
 }
 
-fn describe_head(head: &[u8]) -> String {
+fn describe_head(head: &[u8]) -> NotAudio {
     let printable = head
         .iter()
         .take(8)
@@ -403,9 +403,12 @@ fn describe_head(head: &[u8]) -> String {
                 }
             })
             .collect();
-        format!("it starts with text \"{}\"", text.trim())
+        NotAudio::Text {
+            start: text.trim().to_string(),
+        }
     } else {
-        let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02X}")).collect();
-        format!("it starts with bytes {}", hex.join(" "))
+        NotAudio::Bytes {
+            head: head.iter().take(8).copied().collect(),
+        }
     }
 }

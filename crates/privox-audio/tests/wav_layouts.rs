@@ -2,8 +2,8 @@
 //! compressed fixtures and one demo-corpus file with a `PAD ` chunk.
 
 use privox_audio::{
-    AudioErrorKind, AudioStream, DecodeOptions, DecodeWarning, SampleEncoding, SourceFormat,
-    decode_bytes, decode_bytes_with, decode_file,
+    AudioErrorKind, AudioStream, DecodeOptions, DecodeWarning, NotAudio, SampleEncoding,
+    SourceFormat, decode_bytes, decode_bytes_with, decode_file,
 };
 
 /// Builds a WAV from parts so each test states exactly the layout it checks.
@@ -267,8 +267,8 @@ fn kind_of(bytes: &[u8]) -> AudioErrorKind {
             assert_eq!(source.to_string(), e.kind().to_string());
             match e.kind() {
                 AudioErrorKind::Empty => AudioErrorKind::Empty,
-                AudioErrorKind::NotAudio { detail } => AudioErrorKind::NotAudio {
-                    detail: detail.clone(),
+                AudioErrorKind::NotAudio { found } => AudioErrorKind::NotAudio {
+                    found: found.clone(),
                 },
                 AudioErrorKind::CorruptHeader(m) => AudioErrorKind::CorruptHeader(m.clone()),
                 AudioErrorKind::Unsupported(m) => AudioErrorKind::Unsupported(m.clone()),
@@ -330,13 +330,13 @@ fn corrupt_headers_are_typed_errors() {
 fn empty_and_non_audio_inputs_are_typed_errors() {
     assert!(matches!(kind_of(b""), AudioErrorKind::Empty));
     assert!(
-        matches!(kind_of(b"file,speaker,label\n"), AudioErrorKind::NotAudio { detail } if detail.contains("text"))
+        matches!(kind_of(b"file,speaker,label\n"), AudioErrorKind::NotAudio { found: NotAudio::Text { start } } if start == "file,speaker")
     );
     assert!(
-        matches!(kind_of(&[0x89, b'P', b'N', b'G', 0, 0, 0, 0]), AudioErrorKind::NotAudio { detail } if detail.contains("89 50 4E 47"))
+        matches!(kind_of(&[0x89, b'P', b'N', b'G', 0, 0, 0, 0]), AudioErrorKind::NotAudio { found: found @ NotAudio::Bytes { .. } } if found.to_string().contains("89 50 4E 47"))
     );
     assert!(
-        matches!(kind_of(b"RIFF\x04\x00\x00\x00AVI "), AudioErrorKind::NotAudio { detail } if detail.contains("AVI"))
+        matches!(kind_of(b"RIFF\x04\x00\x00\x00AVI "), AudioErrorKind::NotAudio { found: NotAudio::OtherRiffForm { form } } if form == "AVI ")
     );
 }
 

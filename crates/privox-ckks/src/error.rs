@@ -156,19 +156,19 @@ pub enum CkksError {
     },
     /// A rotation or conjugation without its Galois key.
     #[error(
-        "no Galois key for {what}; generate evaluation keys with this rotation step (KeyGenerator::galois_keys)"
+        "no Galois key for {op}; generate evaluation keys with this rotation step (KeyGenerator::galois_keys)"
     )]
     MissingGaloisKey {
         /// The operation.
-        what: String,
+        op: GaloisOp,
     },
     /// A key truncated below the ciphertext's level.
     #[error(
-        "the key for {what} was truncated to level {max_level} and cannot switch a ciphertext at level {level}; generate it for that level"
+        "the key for {op} was truncated to level {max_level} and cannot switch a ciphertext at level {level}; generate it for that level"
     )]
     KeyLevelTooLow {
         /// The operation.
-        what: String,
+        op: GaloisOp,
         /// The level.
         level: usize,
         /// The level the key was truncated to.
@@ -255,6 +255,27 @@ pub enum CkksError {
     /// Serialized data that is malformed (the envelope error is the source).
     #[error("malformed CKKS data: the bytes are truncated, corrupted, or not this kind of object")]
     Format(#[from] FormatError),
+}
+
+/// The automorphism a Galois key serves (in [`CkksError`]s about keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaloisOp {
+    /// A slot rotation by `step` (negative: to the right).
+    Rotation {
+        /// The rotation step in slots.
+        step: i64,
+    },
+    /// Complex conjugation of the slots.
+    Conjugation,
+}
+
+impl std::fmt::Display for GaloisOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GaloisOp::Rotation { step } => write!(f, "rotation by {step}"),
+            GaloisOp::Conjugation => write!(f, "conjugation"),
+        }
+    }
 }
 
 /// The result type of this crate.

@@ -3,7 +3,7 @@
 
 use crate::ciphertext::{Ciphertext, Ciphertext3, Plaintext, check_shape};
 use crate::encoder::Complex;
-use crate::error::{CkksError, Result};
+use crate::error::{CkksError, GaloisOp, Result};
 use crate::keys::{GaloisKeys, KeySwitchKey, RelinKey};
 use crate::keyswitch::{Decomposed, apply_key, decompose, switch_key};
 use crate::params::CkksParams;
@@ -616,16 +616,13 @@ impl Evaluator {
         gk: &'k GaloisKeys,
         g: u64,
         level: usize,
-        what: impl Fn() -> String,
+        op: GaloisOp,
     ) -> Result<&'k KeySwitchKey> {
         self.check_key(&gk.params)?;
-        let key = gk
-            .keys
-            .get(&g)
-            .ok_or_else(|| CkksError::MissingGaloisKey { what: what() })?;
+        let key = gk.keys.get(&g).ok_or(CkksError::MissingGaloisKey { op })?;
         if level > key.max_level {
             return Err(CkksError::KeyLevelTooLow {
-                what: what(),
+                op,
                 level,
                 max_level: key.max_level,
             });
@@ -685,7 +682,7 @@ impl Evaluator {
             c.seed = None;
             return Ok(c);
         }
-        let key = self.galois_key(gk, g, ct.level, || format!("rotation by {step}"))?;
+        let key = self.galois_key(gk, g, ct.level, GaloisOp::Rotation { step })?;
         Ok(self.galois_single(ct, g, key))
     }
 
@@ -722,7 +719,7 @@ impl Evaluator {
                     c.seed = None;
                     return Ok(c);
                 }
-                let key = self.galois_key(gk, g, h.ct.level, || format!("rotation by {step}"))?;
+                let key = self.galois_key(gk, g, h.ct.level, GaloisOp::Rotation { step })?;
                 Ok(self.apply_galois(h, g, key))
             })
             .collect()
@@ -732,7 +729,7 @@ impl Evaluator {
     pub fn conjugate(&self, ct: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext> {
         self.check_ct(ct)?;
         let g = self.params.conjugation_element();
-        let key = self.galois_key(gk, g, ct.level, || "conjugation".into())?;
+        let key = self.galois_key(gk, g, ct.level, GaloisOp::Conjugation)?;
         Ok(self.galois_single(ct, g, key))
     }
 

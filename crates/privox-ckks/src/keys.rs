@@ -136,8 +136,8 @@ impl GaloisKeys {
         let key = self
             .keys
             .get_mut(&g)
-            .ok_or_else(|| crate::CkksError::MissingGaloisKey {
-                what: format!("rotation by {step}"),
+            .ok_or(crate::CkksError::MissingGaloisKey {
+                op: crate::GaloisOp::Rotation { step },
             })?;
         *key = key.truncated(&ctx, level);
         Ok(())

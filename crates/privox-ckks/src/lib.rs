@@ -218,7 +218,7 @@ pub mod sharing;
 pub use arith::NO_AVX512_VAR;
 pub use ciphertext::{Ciphertext, Ciphertext3, Decryptor, Encryptor, Plaintext};
 pub use encoder::{Complex, Encoder};
-pub use error::{CkksError, Result};
+pub use error::{CkksError, GaloisOp, Result};
 pub use evaluator::{Evaluator, HoistedCiphertext, SCALE_TOLERANCE};
 pub use keys::{
     EvaluationKeys, GaloisKeys, InsecureSeed, KeyGenerator, PublicKey, RelinKey, SecretKey,

@@ -72,7 +72,7 @@ pub fn eval_keys_from_bytes(plan: &Plan, bytes: &[u8]) -> Result<EvaluationKeys>
             Some(l) if l < level => {
                 return Err(CryptonetError::Ckks(
                     privox_ckks::CkksError::KeyLevelTooLow {
-                        what: format!("rotation by {step}"),
+                        op: privox_ckks::GaloisOp::Rotation { step },
                         level,
                         max_level: l,
                     },

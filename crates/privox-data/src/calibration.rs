@@ -42,7 +42,7 @@
 //!
 //! **When not to use it.** On a corpus whose speakers mostly have recordings
 //! of one class only, subtracting the speaker's mean removes the class signal
-//! too (see `docs/results/calibration.md`).
+//! too (see `docs/studies/calibration.md`).
 //!
 //! ```
 //! use privox_data::{Calibration, CalibrationOptions, FeatureTable, calibrate};

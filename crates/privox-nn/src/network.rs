@@ -43,7 +43,7 @@ impl NetworkSpec {
     /// With `γ = 1` every unit starts at unit variance, where a quadratic is
     /// strongly non-linear; across speakers that extra capacity overfits
     /// (measured on nEMO: several points of UAR lost, see
-    /// `docs/results/cryptonet-plain.md`). Starting at `γ = 0.1` keeps the
+    /// `docs/studies/cryptonet.md`). Starting at `γ = 0.1` keeps the
     /// pre-activations near 0, where the polynomial is almost affine and far
     /// inside `[-r, r]`; training grows `γ` only where it helps.
     pub fn he_aware(activation: Activation) -> Self {

@@ -451,14 +451,7 @@ impl Phase for CalibrationPhase {
             }
         }
         files.push(regenerate(&opts.out)?);
-        Ok(PhaseOutput {
-            parameters: serde_json::to_value(&cfg).map_err(|source| ReproError::Json {
-                what: "the calibration parameters".into(),
-                source,
-            })?,
-            files,
-            notes,
-        })
+        PhaseOutput::new("the calibration parameters", &cfg, files, notes)
     }
 }
 

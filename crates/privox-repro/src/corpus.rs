@@ -1,10 +1,7 @@
 //! A corpus folder and its feature tables.
 
-use privox_audio::DecodeOptions;
 use privox_data::FeatureTable;
-use privox_egemaps::FEATURE_NAMES;
-use privox_egemaps::file::extract_file;
-use rayon::prelude::*;
+use privox_egemaps::batch::{ExtractOptions, Job, extract_jobs, read_manifest};
 use std::path::{Path, PathBuf};
 
 use crate::{ReproError, Result, RunOptions, corpus_name};
@@ -102,9 +99,10 @@ impl Corpus {
     }
 
     /// privox's own features of every file in `labels.csv`, extracted in
-    /// parallel and cached as `OUT/features-cache/<name>-privox.csv` (reused
-    /// while newer than `labels.csv`). Files that yield no features are left
-    /// out with a console line; none at all is an error.
+    /// parallel by [`privox_egemaps::batch`] and cached as
+    /// `OUT/features-cache/<name>-privox.csv` (reused while newer than
+    /// `labels.csv`). Files that yield no features are left out with a
+    /// console line; none at all is an error.
     pub fn privox_features(&self, opts: &RunOptions) -> Result<FeatureTable> {
         let labels = self.labels_csv().ok_or_else(|| ReproError::EmptyCorpus {
             dir: self.dir.clone(),
@@ -116,42 +114,21 @@ impl Corpus {
         }
         let jobs = read_labels(&labels)?;
         let bar = opts.bar(jobs.len(), format!("{} extract", self.name));
-        let decode = DecodeOptions::default();
-        let outcomes: Vec<_> = jobs
-            .par_iter()
-            .map(|job| {
-                let r = extract_file(&self.dir.join(&job.file), &job.file, &decode);
-                bar.inc(1);
-                r
-            })
-            .collect();
-        bar.finish_and_clear();
-        let mut table = FeatureTable::new(FEATURE_NAMES.iter().map(|s| s.to_string()).collect());
-        let mut failed = 0;
-        for (job, outcome) in jobs.iter().zip(outcomes) {
-            match outcome {
-                Ok(f) => table
-                    .push(
-                        job.file.clone(),
-                        job.speaker.clone(),
-                        job.label.clone(),
-                        f.output.functionals.values(),
-                    )
-                    .map_err(ReproError::data(format!(
-                        "adding the features of {}",
-                        job.file
-                    )))?,
-                Err(e) => {
-                    failed += 1;
-                    let e = privox_format::Report(&e);
-                    opts.say(format!("{}: skipped: {e}", self.name));
+        let report =
+            extract_jobs(&jobs, &ExtractOptions::default(), &|| bar.inc(1)).map_err(|source| {
+                ReproError::Extraction {
+                    corpus: self.name.clone(),
+                    source,
                 }
-            }
+            })?;
+        bar.finish_and_clear();
+        for (file, reason) in report.failed.iter().chain(&report.too_short) {
+            opts.say(format!("{}: skipped {file}: {reason}", self.name));
         }
-        if table.is_empty() {
+        if report.table.is_empty() {
             return Err(ReproError::NothingExtracted {
                 path: labels,
-                failed,
+                failed: report.failed.len() + report.too_short.len(),
             });
         }
         std::fs::create_dir_all(&cache_dir).map_err(ReproError::io(&cache_dir))?;
@@ -159,11 +136,12 @@ impl Corpus {
         if !ignore.exists() {
             privox_format::write_atomic(&ignore, b"*\n").map_err(ReproError::write(&ignore))?;
         }
-        let bytes = table
+        let bytes = report
+            .table
             .to_csv_bytes()
             .map_err(ReproError::data(format!("writing {}", cache.display())))?;
         privox_format::write_atomic(&cache, &bytes).map_err(ReproError::write(&cache))?;
-        Ok(table)
+        Ok(report.table)
     }
 }
 
@@ -181,49 +159,20 @@ fn is_newer(a: &Path, b: &Path) -> bool {
     matches!((m(a), m(b)), (Some(x), Some(y)) if x >= y)
 }
 
-/// One line of `labels.csv`.
-struct LabelRow {
-    file: String,
-    speaker: String,
-    label: String,
-}
-
-/// Reads `file,speaker,label` (or `emotion`) rows; other columns are ignored.
-fn read_labels(path: &Path) -> Result<Vec<LabelRow>> {
-    let err = |source| ReproError::Labels {
+/// Reads `labels.csv` as extraction jobs (the manifest reader of `privox
+/// extract`); leave-one-speaker-out needs a speaker on every row.
+fn read_labels(path: &Path) -> Result<Vec<Job>> {
+    let jobs = read_manifest(path).map_err(|source| ReproError::Labels {
         path: path.to_path_buf(),
         source,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(err)?;
-    let headers = reader.headers().map_err(err)?.clone();
-    let column = |names: &[&str], column: &'static str| {
-        headers
-            .iter()
-            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
-            .ok_or_else(|| ReproError::MissingColumn {
-                path: path.to_path_buf(),
-                column,
-            })
-    };
-    let (f, s, l) = (
-        column(&["file"], "file")?,
-        column(&["speaker"], "speaker")?,
-        column(&["label", "emotion"], "label")?,
-    );
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(err)?;
-        let get = |i: usize| record.get(i).unwrap_or("").to_string();
-        rows.push(LabelRow {
-            file: get(f),
-            speaker: get(s),
-            label: get(l),
+    })?;
+    if let Some(job) = jobs.iter().find(|j| j.speaker.is_empty()) {
+        return Err(ReproError::NoSpeaker {
+            path: path.to_path_buf(),
+            file: job.name.clone(),
         });
     }
-    Ok(rows)
+    Ok(jobs)
 }
 
 #[cfg(test)]
@@ -244,12 +193,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(LABELS_CSV);
         std::fs::write(&p, "file,label\na.wav,angry\n").unwrap();
-        assert!(matches!(
-            read_labels(&p),
-            Err(ReproError::MissingColumn {
-                column: "speaker",
-                ..
-            })
-        ));
+        assert!(matches!(read_labels(&p), Err(ReproError::NoSpeaker { .. })));
     }
 }

@@ -59,17 +59,28 @@ pub enum ReproError {
     Labels {
         /// The labels CSV.
         path: PathBuf,
-        /// The CSV error.
+        /// What the manifest reader found.
         #[source]
-        source: csv::Error,
+        source: privox_egemaps::batch::BatchError,
     },
-    /// The labels file has no column with one of these names.
-    #[error("{path} has no `{column}` column")]
-    MissingColumn {
+    /// A row of the labels file names no speaker.
+    #[error(
+        "{path}: {file} has no speaker (leave-one-speaker-out needs a `speaker` column filled on every row)"
+    )]
+    NoSpeaker {
         /// The labels CSV.
         path: PathBuf,
-        /// The column expected.
-        column: &'static str,
+        /// The first file without one.
+        file: String,
+    },
+    /// Extracting a corpus's features failed as a whole (not per file).
+    #[error("extracting the features of corpus {corpus}")]
+    Extraction {
+        /// The corpus.
+        corpus: String,
+        /// The batch error.
+        #[source]
+        source: privox_egemaps::batch::BatchError,
     },
     /// A corpus folder has neither reference features nor a labels file.
     #[error(

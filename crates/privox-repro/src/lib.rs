@@ -31,10 +31,12 @@ pub mod calibration;
 pub mod corpus;
 mod error;
 pub mod hashing;
+pub mod plot;
 pub mod polynomials;
 pub mod record;
 pub mod report;
 pub mod smh_curve;
+pub mod summary;
 pub mod table4;
 pub mod table4_encrypted;
 
@@ -117,6 +119,26 @@ pub struct PhaseOutput {
     pub notes: Vec<String>,
 }
 
+impl PhaseOutput {
+    /// An output whose parameters are `parameters` serialized; `what`
+    /// names them in the error (e.g. "the Fig. 1 parameters").
+    pub fn new(
+        what: &str,
+        parameters: &impl serde::Serialize,
+        files: Vec<PathBuf>,
+        notes: Vec<String>,
+    ) -> Result<PhaseOutput> {
+        Ok(PhaseOutput {
+            parameters: serde_json::to_value(parameters).map_err(|source| ReproError::Json {
+                what: what.into(),
+                source,
+            })?,
+            files,
+            notes,
+        })
+    }
+}
+
 /// One phase's line of the run summary.
 #[derive(Clone, Debug)]
 pub struct PhaseReport {
@@ -156,7 +178,8 @@ pub fn phases() -> Vec<Box<dyn Phase>> {
 }
 
 /// Runs `phases` in order on `corpora`: times each, writes its run record
-/// `OUT/runs/<name>.json` and returns one report per phase.
+/// `OUT/runs/<name>.json`, then the run summary `OUT/README.md` (see
+/// [`summary`]), and returns one report per phase.
 pub fn run_phases(
     phases: &[Box<dyn Phase>],
     corpora: &[Corpus],
@@ -165,10 +188,11 @@ pub fn run_phases(
     let mut reports = Vec::with_capacity(phases.len());
     for phase in phases {
         opts.say(format!("== {}: {}", phase.name(), phase.describe()));
-        let clock = Stopwatch::start();
+        let (clock, started) = (Stopwatch::start(), report::utc_now());
         let output = phase.run(corpora, opts)?;
         let (wall_s, cpu_s) = (clock.wall_s(), clock.cpu_s());
-        let record = record::PhaseRecord::new(phase.name(), corpora, opts, &output, wall_s, cpu_s);
+        let record =
+            record::PhaseRecord::new(phase.name(), corpora, opts, &output, started, wall_s, cpu_s);
         let path = opts
             .out
             .join(record::RUNS_DIR)
@@ -184,6 +208,8 @@ pub fn run_phases(
             notes: output.notes,
         });
     }
+    let names: Vec<&str> = phases.iter().map(|p| p.name()).collect();
+    summary::write(&opts.out, &names)?;
     Ok(reports)
 }
 

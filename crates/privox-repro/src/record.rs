@@ -32,8 +32,15 @@ pub struct PhaseRecord {
     pub threads: usize,
     /// The command line.
     pub command: String,
+    /// UTC time the phase started (empty in records made before it was kept).
+    #[serde(default)]
+    pub started_utc: String,
     /// UTC time the phase finished.
     pub finished_utc: String,
+    /// The 1-, 5- and 15-minute load averages when the phase finished
+    /// (Linux; `None` elsewhere): timings on a shared machine need them.
+    #[serde(default)]
+    pub load_average: Option<[f64; 3]>,
     /// Files the phase wrote.
     pub files: Vec<String>,
     /// The phase's notes.
@@ -65,6 +72,7 @@ impl PhaseRecord {
         corpora: &[Corpus],
         opts: &RunOptions,
         output: &PhaseOutput,
+        started_utc: String,
         wall_s: f64,
         cpu_s: f64,
     ) -> Self {
@@ -82,7 +90,9 @@ impl PhaseRecord {
             cpu_s,
             threads: rayon::current_num_threads(),
             command: opts.command.clone(),
+            started_utc,
             finished_utc: crate::report::utc_now(),
+            load_average: load_average(),
             files: output
                 .files
                 .iter()
@@ -91,6 +101,14 @@ impl PhaseRecord {
             notes: output.notes.clone(),
         }
     }
+}
+
+/// The system's 1-, 5- and 15-minute load averages (`/proc/loadavg`), if
+/// the OS has them.
+pub fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut it = text.split_whitespace().map(|v| v.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
 }
 
 /// Writes `value` as pretty JSON to `path` (atomically, creating the folder).

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::plot::{Axes, PALETTE, chart, legend, line_key, write_svg};
 use crate::report::{put_block, read_or, write_text};
 use crate::{Corpus, Phase, PhaseOutput, ReproError, Result, RunOptions};
 
@@ -150,35 +151,24 @@ pub fn title(cfg: &CurveConfig) -> String {
 
 /// Writes an SVG with the analytic curves (lines) and Monte Carlo means (dots).
 pub fn plot_svg(path: &Path, title: &str, delta: f64, curves: &[Curve]) -> Result<()> {
-    let err = |e: DrawingAreaErrorKind<std::io::Error>| ReproError::Plot {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    };
     let x_max = curves
         .iter()
         .flat_map(|c| c.points.iter().map(|p| p.0))
         .fold(0.0f64, f64::max)
         .max(1e-9);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (800, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0.0..x_max, 0.0..1.0)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("Euclidean distance d between inputs (Δ = {delta})"))
-            .y_desc("normalized Hamming distance d_H")
-            .draw()
-            .map_err(err)?;
-        let palette = [&BLUE, &RED, &GREEN, &MAGENTA, &CYAN, &BLACK];
+    let x_desc = format!("Euclidean distance d between inputs (Δ = {delta})");
+    let axes = Axes {
+        caption: title,
+        caption_size: 20,
+        x: 0.0..x_max,
+        y: 0.0..1.0,
+        x_desc: &x_desc,
+        y_desc: "normalized Hamming distance d_H",
+    };
+    write_svg(path, (800, 560), |root| {
+        let mut chart = chart(root, &axes)?;
         for (i, c) in curves.iter().enumerate() {
-            let color = palette[i % palette.len()];
+            let colour = PALETTE[i % PALETTE.len()];
             // Dense analytic line, independent of the Monte Carlo grid.
             let line: Vec<(f64, f64)> = (0..=400)
                 .map(|j| {
@@ -187,32 +177,20 @@ pub fn plot_svg(path: &Path, title: &str, delta: f64, curves: &[Curve]) -> Resul
                 })
                 .collect();
             chart
-                .draw_series(LineSeries::new(line, color.stroke_width(2)))
-                .map_err(err)?
+                .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
                 .label(format!("k = {} analytic", c.k))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(line_key(colour.stroke_width(2)));
             chart
                 .draw_series(
                     c.points
                         .iter()
-                        .map(|p| Circle::new((p.0, p.2), 3, color.filled())),
-                )
-                .map_err(err)?
+                        .map(|p| Circle::new((p.0, p.2), 3, colour.filled())),
+                )?
                 .label(format!("k = {} Monte Carlo", c.k))
-                .legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
+                .legend(move |(x, y)| Circle::new((x + 10, y), 3, colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
-    }
-    write_text(path, &svg)
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
+    })
 }
 
 /// Markdown: per k the largest |theory − Monte Carlo| and standard error,
@@ -299,14 +277,7 @@ impl Phase for SmhCurvePhase {
             ));
         }
         let files = write_outputs(&opts.out, &cfg, &curves)?;
-        Ok(PhaseOutput {
-            parameters: serde_json::to_value(&cfg).map_err(|source| ReproError::Json {
-                what: "the Fig. 1 parameters".into(),
-                source,
-            })?,
-            files,
-            notes,
-        })
+        PhaseOutput::new("the Fig. 1 parameters", &cfg, files, notes)
     }
 }
 

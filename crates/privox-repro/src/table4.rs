@@ -553,14 +553,7 @@ impl Phase for Table4Phase {
             }
         }
         files.push(regenerate(&opts.out)?);
-        Ok(PhaseOutput {
-            parameters: serde_json::to_value(&cfg).map_err(|source| ReproError::Json {
-                what: "the Table 4 parameters".into(),
-                source,
-            })?,
-            files,
-            notes: Vec::new(),
-        })
+        PhaseOutput::new("the Table 4 parameters", &cfg, files, Vec::new())
     }
 }
 

@@ -453,14 +453,7 @@ impl Phase for Table4EncryptedPhase {
         for n in &notes {
             opts.say(n);
         }
-        Ok(PhaseOutput {
-            parameters: serde_json::to_value(&cfg).map_err(|source| ReproError::Json {
-                what: "the Table 4 encrypted parameters".into(),
-                source,
-            })?,
-            files,
-            notes,
-        })
+        PhaseOutput::new("the Table 4 encrypted parameters", &cfg, files, notes)
     }
 }
 

@@ -29,8 +29,9 @@ phase and a time summary (wall, CPU) at the end: Fig. 1 (expected distance,
 theory and Monte Carlo), the hashing approach (Tables 1/2, RBF baseline,
 Δ tuning, frontier), then Table 3 + Fig. 2, Table 4 in the clear and
 encrypted, and calibration. Each phase writes OUT/runs/<phase>.json (seeds,
-crate versions, parameters, wall/CPU time, threads, command line, UTC time)
-and regenerates its Markdown and SVG under OUT.
+crate versions, parameters, wall/CPU time, threads, command line, UTC start
+and end, load average) and regenerates its Markdown and SVG under OUT; the
+run ends with OUT/README.md, the command and each phase's time.
 
 A corpus folder holds egemaps_v02_opensmile.csv (reference features) and/or
 labels.csv (file,speaker,label) whose audio privox extracts itself (in
@@ -43,7 +44,7 @@ Full run:
 extracted by privox) unless --corpus is given, with reduced settings:
 1 key seed; Fig. 1 with 4 keys x 4 pairs at 13 distances; hashing
 k in {3, 10} x Δ in {2, 3}, mpc = 16, one Δ-tuning row (28 % at k = 3),
-3 inner folds, log2 C·σ_K in {1, 5}, log2 γ·s in {-2, 0, 2}; the other
+3 inner folds, log2 C in {-3, 1, 5, 9}, log2 γ in {-5, -1, 3}; the other
 phases use their own quick settings (see OUT/runs/<phase>.json):
   privox repro --quick --out /tmp/repro-quick";
 
@@ -93,6 +94,16 @@ pub enum What {
     /// With privox's own features for nEMO as well:
     ///   privox repro hashing --corpus ../shared/data/nemo --privox-features bench/out/nemo.csv
     Hashing(Box<HashingArgs>),
+    /// Regenerate the run summary `OUT/README.md` (command, per-phase
+    /// start, end, wall and CPU time, load average) from the phases' run
+    /// records `OUT/runs/<phase>.json`, without running anything.
+    ///
+    /// Example: privox repro summary --out docs/results
+    Summary {
+        /// Folder holding `runs/`.
+        #[arg(long, default_value = "docs/results")]
+        out: PathBuf,
+    },
     /// Regenerate `OUT/hashing.md` and `OUT/hashing-frontier.svg` from the
     /// run records in `OUT/hashing-data/` without running anything.
     ///
@@ -178,6 +189,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     match args.what {
         None => all(args.all),
         Some(What::Hashing(a)) => hashing(*a),
+        Some(What::Summary { out }) => {
+            let phases = privox_repro::phases();
+            let names: Vec<&str> = phases.iter().map(|p| p.name()).collect();
+            let path = privox_repro::summary::write(&out, &names)?;
+            println!("summary: {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Some(What::HashingReport { out }) => {
             let (doc, svg) = report::regenerate(&out)?;
             println!("report: {}  frontier: {}", doc.display(), svg.display());

@@ -29,7 +29,7 @@
 //!   [`Table4Cells`] builds the paper's Table 4.
 //!
 //! [`Recipe::paper`] and [`Recipe::robust`] are the two named recipes;
-//! `docs/results/cryptonet-plain.md` has the measurements behind the robust one.
+//! `docs/studies/cryptonet.md` has the measurements behind the robust one.
 //!
 //! # Example: LOSO evaluation of the HE-aware MLP
 //!

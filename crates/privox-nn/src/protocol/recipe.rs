@@ -121,7 +121,7 @@ impl Recipe {
     /// balanced validation loss, patience 20), then a refit on all training
     /// speakers; range penalty 100 on polynomial networks (keeps the
     /// pre-activations inside the polynomial's interval on the training
-    /// rows). `docs/results/cryptonet-plain.md` (section "A robust recipe")
+    /// rows). `docs/studies/cryptonet.md` (section "A robust recipe")
     /// has the study that chose it.
     pub fn robust() -> Self {
         Recipe {
@@ -345,7 +345,7 @@ pub fn network_spec(
 
 /// The BN `γ₀` candidates of [`Recipe::robust`] for polynomial networks.
 ///
-/// Neither value is best everywhere (`docs/results/cryptonet-plain.md`,
+/// Neither value is best everywhere (`docs/studies/cryptonet.md`,
 /// "A robust recipe"): `0.1` starts every unit where the polynomial is
 /// nearly affine, which is what keeps binary nEMO from overfitting its
 /// training speakers (γ₀ = 1 lost about 8 points of UAR there); with seven

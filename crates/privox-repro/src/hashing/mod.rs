@@ -109,14 +109,7 @@ impl Phase for HashingPhase {
         }
         let (doc, svg) = report::regenerate(&opts.out)?;
         files.extend([doc, svg]);
-        Ok(PhaseOutput {
-            parameters: serde_json::to_value(&cfg).map_err(|source| ReproError::Json {
-                what: "the hashing parameters".into(),
-                source,
-            })?,
-            files,
-            notes: Vec::new(),
-        })
+        PhaseOutput::new("the hashing parameters", &cfg, files, Vec::new())
     }
 }
 

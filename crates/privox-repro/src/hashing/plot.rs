@@ -5,16 +5,8 @@ use std::path::Path;
 
 use super::record::RunRecord;
 use super::report::label;
-use crate::{ReproError, Result};
-
-const COLOURS: [RGBColor; 6] = [
-    RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
-    RGBColor(255, 127, 14),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-];
+use crate::Result;
+use crate::plot::{Axes, PALETTE, chart, legend, line_key, write_svg};
 
 /// A (leakage %, UAR %) point.
 type Point = (f64, f64);
@@ -50,10 +42,6 @@ fn pareto(mut pts: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// Writes the frontier SVG.
 pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
-    let err = |e: DrawingAreaErrorKind<std::io::Error>| ReproError::Plot {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    };
     let mut y_min: f64 = 100.0;
     let mut y_max: f64 = 50.0;
     for r in records {
@@ -67,77 +55,46 @@ pub fn frontier(path: &Path, records: &[RunRecord]) -> Result<()> {
             y_max = y_max.max(b.uar().0);
         }
     }
-    let (y_lo, y_hi) = (
-        (y_min - 2.0).floor().max(0.0),
-        (y_max + 2.0).ceil().min(100.0),
-    );
-
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(err)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "SMH privacy/utility frontier (LOSO, neutral vs angry, mpc = 32)",
-            ("sans-serif", 20),
-        )
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0f64..100f64, y_lo..y_hi)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("leakage % (held-out × training code pairs with d_H below the threshold)")
-        .y_desc("UAR % (mean over key seeds)")
-        .draw()
-        .map_err(err)?;
-
-    for (i, r) in records.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
-        let (grid, tuned) = points(r);
-        let name = label(r);
-        let all: Vec<(f64, f64)> = grid.iter().chain(&tuned).copied().collect();
-        chart
-            .draw_series(LineSeries::new(pareto(all), colour.stroke_width(2)))
-            .map_err(err)?
-            .label(format!("{name}: frontier, ● k×Δ grid, ▲ Δ tuned (k=3)"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
-            });
-        chart
-            .draw_series(grid.iter().map(|&p| Circle::new(p, 4, colour.filled())))
-            .map_err(err)?;
-        chart
-            .draw_series(
+    let axes = Axes {
+        caption: "SMH privacy/utility frontier (LOSO, neutral vs angry, mpc = 32)",
+        caption_size: 20,
+        x: 0.0..100.0,
+        y: (y_min - 2.0).floor().max(0.0)..(y_max + 2.0).ceil().min(100.0),
+        x_desc: "leakage % (held-out × training code pairs with d_H below the threshold)",
+        y_desc: "UAR % (mean over key seeds)",
+    };
+    write_svg(path, (900, 560), |root| {
+        let mut chart = chart(root, &axes)?;
+        for (i, r) in records.iter().enumerate() {
+            let colour = PALETTE[i % PALETTE.len()];
+            let (grid, tuned) = points(r);
+            let name = label(r);
+            let all: Vec<(f64, f64)> = grid.iter().chain(&tuned).copied().collect();
+            chart
+                .draw_series(LineSeries::new(pareto(all), colour.stroke_width(2)))?
+                .label(format!("{name}: frontier, ● k×Δ grid, ▲ Δ tuned (k=3)"))
+                .legend(line_key(colour.stroke_width(2)));
+            chart.draw_series(grid.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+            chart.draw_series(
                 tuned
                     .iter()
                     .map(|&p| TriangleMarker::new(p, 6, colour.filled())),
-            )
-            .map_err(err)?;
-        if let Some(b) = &r.baseline {
-            let u = b.uar().0;
-            chart
-                .draw_series(DashedLineSeries::new(
-                    vec![(0.0, u), (100.0, u)],
-                    6,
-                    4,
-                    colour.stroke_width(1),
-                ))
-                .map_err(err)?
-                .label(format!("{name}: RBF-SVM baseline on features"))
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(1))
-                });
+            )?;
+            if let Some(b) = &r.baseline {
+                let u = b.uar().0;
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        vec![(0.0, u), (100.0, u)],
+                        6,
+                        4,
+                        colour.stroke_width(1),
+                    ))?
+                    .label(format!("{name}: RBF-SVM baseline on features"))
+                    .legend(line_key(colour.stroke_width(1)));
+            }
         }
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)?;
-    Ok(())
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
+    })
 }
 
 #[cfg(test)]
