@@ -116,7 +116,7 @@ collect() {
     echo
     echo "Written by \`bash bench/calibration/run.sh collect\` from bench/calibration/out/*.txt;"
     echo "each block is one run: the exact command (PRIVOX was a copy of target/release/privox),"
-    echo "\`uptime\` before and after, and the complete output. Summarised in docs/results/calibration.md."
+    echo "\`uptime\` before and after, and the complete output. Summarised in docs/studies/calibration.md."
     for f in "$OUT"/*.txt; do
       echo
       echo "## $(basename "$f" .txt)"

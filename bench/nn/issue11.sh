@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The measurements of issue 11 (robust recipe, multi-class, seed reporting),
-# as reported in docs/results/cryptonet-plain.md, section "A robust recipe".
+# as reported in docs/studies/cryptonet.md, section "A robust recipe".
 #
 #   bash bench/nn/issue11.sh [a|b|c|d|all]     # from the repository root
 #
