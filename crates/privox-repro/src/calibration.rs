@@ -416,43 +416,37 @@ pub fn regenerate(out: &Path) -> Result<PathBuf> {
 
 /// RBF-SVM, SMH at matched leakage and the HE-aware MLP, without and with
 /// speaker calibration, on every feature set of every corpus.
-pub struct CalibrationPhase;
+pub const PHASE: Phase = Phase {
+    name: "calibration",
+    describe: "speaker calibration: RBF-SVM, SMH at 28 % leakage, HE-aware MLP, without and with",
+    run: run_phase,
+};
 
-impl Phase for CalibrationPhase {
-    fn name(&self) -> &'static str {
-        "calibration"
-    }
-
-    fn describe(&self) -> &'static str {
-        "speaker calibration: RBF-SVM, SMH at 28 % leakage, HE-aware MLP, without and with"
-    }
-
-    fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = opts.pick(CalibrationConfig::quick, CalibrationConfig::full);
-        let mut files = Vec::new();
-        let mut notes = Vec::new();
-        for corpus in corpora {
-            for set in corpus.feature_sets(opts)? {
-                for mode in [Calibration::None, Calibration::Speaker] {
-                    let rec = run_mode(&corpus.name, &set.name, &set.table, mode, &cfg, opts)?;
-                    for (what, src) in [("SVM/SMH", &rec.svm_source), ("MLP", &rec.mlp_source)] {
-                        if src != "computed" {
-                            notes.push(format!(
-                                "{} `{}`: {what} rows {src}",
-                                label(&rec.corpus, &rec.features),
-                                rec.calibration
-                            ));
-                        }
+fn run_phase(corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
+    let cfg = opts.pick(CalibrationConfig::quick, CalibrationConfig::full);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    for corpus in corpora {
+        for set in corpus.feature_sets(opts)? {
+            for mode in [Calibration::None, Calibration::Speaker] {
+                let rec = run_mode(&corpus.name, &set.name, &set.table, mode, &cfg, opts)?;
+                for (what, src) in [("SVM/SMH", &rec.svm_source), ("MLP", &rec.mlp_source)] {
+                    if src != "computed" {
+                        notes.push(format!(
+                            "{} `{}`: {what} rows {src}",
+                            label(&rec.corpus, &rec.features),
+                            rec.calibration
+                        ));
                     }
-                    let path = opts.out.join(DATA_DIR).join(rec.file_name());
-                    crate::record::write_record(&path, &rec)?;
-                    files.push(path);
                 }
+                let path = opts.out.join(DATA_DIR).join(rec.file_name());
+                crate::record::write_record(&path, &rec)?;
+                files.push(path);
             }
         }
-        files.push(regenerate(&opts.out)?);
-        PhaseOutput::new("the calibration parameters", &cfg, files, notes)
     }
+    files.push(regenerate(&opts.out)?);
+    PhaseOutput::new("the calibration parameters", &cfg, files, notes)
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! # How a phase plugs in
 //!
 //! A phase is one table or figure (or a group that shares its expensive
-//! part, like Tables 1/2 + Δ tuning + the frontier). It implements [`Phase`]:
+//! part, like Tables 1/2 + Δ tuning + the frontier). Its module exposes one
+//! [`Phase`] constant, `PHASE`:
 //!
 //! * [`Phase::name`] is a short slug (`hashing`, `smh-curve`, …): it names the
 //!   phase's progress bar, its line in the time summary, and its run record
@@ -20,9 +21,10 @@
 //!   hand-written text around the generated blocks survives.
 //! * [`run_phases`] runs the phases in order, times each (wall and process
 //!   CPU) and writes each phase's [`record::PhaseRecord`] (seeds, crate
-//!   versions, parameters, timings, host threads, command line, UTC time)
-//!   with [`record::write_record`]. [`phases`] is the ordered list the
-//!   umbrella `privox repro` runs; a new phase is one more entry there.
+//!   versions, parameters, timings, host threads, command line, UTC start
+//!   and end, load average) with [`record::write_record`], then the run
+//!   summary `OUT/README.md` ([`summary`]). [`phases`] is the ordered list
+//!   the umbrella `privox repro` runs; a new phase is one more entry there.
 //!
 //! Nothing here parses arguments or exits: errors are [`ReproError`]s with
 //! their causes chained as `source`.
@@ -154,26 +156,28 @@ pub struct PhaseReport {
     pub notes: Vec<String>,
 }
 
-/// One table or figure of the paper (see the crate docs).
-pub trait Phase: Sync {
+/// One table or figure of the paper (see the crate docs): a name, a line
+/// saying what it reproduces, and the function that runs it.
+#[derive(Clone, Copy, Debug)]
+pub struct Phase {
     /// Short slug naming the phase, its record and its summary line.
-    fn name(&self) -> &'static str;
+    pub name: &'static str,
     /// One line saying what the phase reproduces.
-    fn describe(&self) -> &'static str;
+    pub describe: &'static str,
     /// Runs the phase on every corpus.
-    fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput>;
+    pub run: fn(&[Corpus], &RunOptions) -> Result<PhaseOutput>,
 }
 
 /// The phases of the umbrella `privox repro`, in the order they run.
-pub fn phases() -> Vec<Box<dyn Phase>> {
+pub fn phases() -> Vec<Phase> {
     vec![
-        Box::new(smh_curve::SmhCurvePhase),
-        Box::new(hashing::HashingPhase),
-        Box::new(polynomials::PolynomialsPhase),
-        Box::new(table4::Table4Phase),
-        Box::new(table4_encrypted::Table4EncryptedPhase),
+        smh_curve::PHASE,
+        hashing::PHASE,
+        polynomials::PHASE,
+        table4::PHASE,
+        table4_encrypted::PHASE,
         // After hashing and table4: reuses their uncalibrated rows.
-        Box::new(calibration::CalibrationPhase),
+        calibration::PHASE,
     ]
 }
 
@@ -181,34 +185,34 @@ pub fn phases() -> Vec<Box<dyn Phase>> {
 /// `OUT/runs/<name>.json`, then the run summary `OUT/README.md` (see
 /// [`summary`]), and returns one report per phase.
 pub fn run_phases(
-    phases: &[Box<dyn Phase>],
+    phases: &[Phase],
     corpora: &[Corpus],
     opts: &RunOptions,
 ) -> Result<Vec<PhaseReport>> {
     let mut reports = Vec::with_capacity(phases.len());
     for phase in phases {
-        opts.say(format!("== {}: {}", phase.name(), phase.describe()));
+        opts.say(format!("== {}: {}", phase.name, phase.describe));
         let (clock, started) = (Stopwatch::start(), report::utc_now());
-        let output = phase.run(corpora, opts)?;
+        let output = (phase.run)(corpora, opts)?;
         let (wall_s, cpu_s) = (clock.wall_s(), clock.cpu_s());
         let record =
-            record::PhaseRecord::new(phase.name(), corpora, opts, &output, started, wall_s, cpu_s);
+            record::PhaseRecord::new(phase.name, corpora, opts, &output, started, wall_s, cpu_s);
         let path = opts
             .out
             .join(record::RUNS_DIR)
-            .join(format!("{}.json", phase.name()));
+            .join(format!("{}.json", phase.name));
         record::write_record(&path, &record)?;
         let mut records = vec![path];
         records.extend(output.files);
         reports.push(PhaseReport {
-            name: phase.name().to_string(),
+            name: phase.name.to_string(),
             wall_s,
             cpu_s,
             records,
             notes: output.notes,
         });
     }
-    let names: Vec<&str> = phases.iter().map(|p| p.name()).collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.name).collect();
     summary::write(&opts.out, &names)?;
     Ok(reports)
 }
@@ -268,6 +272,46 @@ impl Stopwatch {
         self.cpu
             .and_then(|c| c.try_elapsed().ok())
             .map_or(0.0, |d| d.as_secs_f64())
+    }
+}
+
+/// Synthetic corpora for the unit tests of the phases.
+#[cfg(test)]
+pub(crate) mod test_data {
+    use privox_data::{ClassSet, Dataset, Matrix};
+
+    /// `speakers` speakers of 12 rows each (classes alternate), `features`
+    /// columns; `value(speaker, class, jitter, feature)` gives each cell,
+    /// with a deterministic jitter in [-0.5, 0.5).
+    pub(crate) fn speakers(
+        speakers: usize,
+        features: usize,
+        value: impl Fn(usize, usize, f64, usize) -> f64,
+    ) -> Dataset {
+        let (mut rows, mut y, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for s in 0..speakers {
+            for i in 0..12usize {
+                let class = i % 2;
+                let jitter = ((s * 31 + i * 17) % 11) as f64 / 11.0 - 0.5;
+                rows.push(
+                    (0..features)
+                        .map(|f| value(s, class, jitter, f))
+                        .collect::<Vec<f64>>(),
+                );
+                y.push(class);
+                groups.push(s);
+            }
+        }
+        Dataset {
+            // Every row has `features` finite values: the matrix is well formed.
+            x: Matrix::from_rows(&rows).expect("rectangular rows"),
+            files: (0..y.len()).map(|i| format!("f{i}.wav")).collect(),
+            y,
+            groups,
+            group_names: (0..speakers).map(|s| format!("s{s}")).collect(),
+            classes: ClassSet::neutral_angry(),
+            feature_names: (0..features).map(|f| format!("x{f}")).collect(),
+        }
     }
 }
 

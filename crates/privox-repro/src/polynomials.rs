@@ -320,33 +320,27 @@ pub fn write_outputs(out: &Path, rec: &Table3Record) -> Result<Vec<PathBuf>> {
 }
 
 /// Table 3 + Fig. 2 (no corpus needed; the same in `--quick`).
-pub struct PolynomialsPhase;
+pub const PHASE: Phase = Phase {
+    name: "polynomials",
+    describe: "Table 3 and Fig. 2 (polynomial approximations of ReLU, coefficients and error)",
+    run: run_phase,
+};
 
-impl Phase for PolynomialsPhase {
-    fn name(&self) -> &'static str {
-        "polynomials"
-    }
-
-    fn describe(&self) -> &'static str {
-        "Table 3 and Fig. 2 (polynomial approximations of ReLU, coefficients and error)"
-    }
-
-    fn run(&self, _corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let rec = compute(INTERVAL)?;
-        let files = write_outputs(&opts.out, &rec)?;
-        opts.say(error_table(&rec));
-        Ok(PhaseOutput {
-            parameters: serde_json::json!({
-                "interval": INTERVAL,
-                "error_samples": ERROR_SAMPLES,
-                "wide_interval": WIDE_FACTOR * INTERVAL,
-                "fits": ["chebyshev", "least-squares"],
-                "degrees": rec.rows.iter().filter(|r| r.source == "paper").map(|r| r.degree).collect::<Vec<_>>(),
-            }),
-            files,
-            notes: Vec::new(),
-        })
-    }
+fn run_phase(_corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
+    let rec = compute(INTERVAL)?;
+    let files = write_outputs(&opts.out, &rec)?;
+    opts.say(error_table(&rec));
+    Ok(PhaseOutput {
+        parameters: serde_json::json!({
+            "interval": INTERVAL,
+            "error_samples": ERROR_SAMPLES,
+            "wide_interval": WIDE_FACTOR * INTERVAL,
+            "fits": ["chebyshev", "least-squares"],
+            "degrees": rec.rows.iter().filter(|r| r.source == "paper").map(|r| r.degree).collect::<Vec<_>>(),
+        }),
+        files,
+        notes: Vec::new(),
+    })
 }
 
 #[cfg(test)]

@@ -251,34 +251,28 @@ pub fn write_outputs(out: &Path, cfg: &CurveConfig, curves: &[Curve]) -> Result<
 }
 
 /// Fig. 1 in the umbrella run (needs no corpus).
-pub struct SmhCurvePhase;
+pub const PHASE: Phase = Phase {
+    name: "smh-curve",
+    describe: "Fig. 1 (expected Hamming distance, theory and Monte Carlo)",
+    run: run_phase,
+};
 
-impl Phase for SmhCurvePhase {
-    fn name(&self) -> &'static str {
-        "smh-curve"
+fn run_phase(_corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
+    let cfg = opts.pick(CurveConfig::quick, CurveConfig::default);
+    let bar = opts.bar(cfg.keys * cfg.k.len(), "Fig. 1 Monte Carlo keys");
+    let curves = compute(&cfg, || bar.inc(1))?;
+    bar.finish();
+    let mut notes = Vec::new();
+    for c in &curves {
+        let (diff, at) = c.worst();
+        notes.push(format!(
+            "k = {}: max |theory − Monte Carlo| {diff:.4} at d = {at:.2} (max std. error {:.4})",
+            c.k,
+            c.max_std_error()
+        ));
     }
-
-    fn describe(&self) -> &'static str {
-        "Fig. 1 (expected Hamming distance, theory and Monte Carlo)"
-    }
-
-    fn run(&self, _corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = opts.pick(CurveConfig::quick, CurveConfig::default);
-        let bar = opts.bar(cfg.keys * cfg.k.len(), "Fig. 1 Monte Carlo keys");
-        let curves = compute(&cfg, || bar.inc(1))?;
-        bar.finish();
-        let mut notes = Vec::new();
-        for c in &curves {
-            let (diff, at) = c.worst();
-            notes.push(format!(
-                "k = {}: max |theory − Monte Carlo| {diff:.4} at d = {at:.2} (max std. error {:.4})",
-                c.k,
-                c.max_std_error()
-            ));
-        }
-        let files = write_outputs(&opts.out, &cfg, &curves)?;
-        PhaseOutput::new("the Fig. 1 parameters", &cfg, files, notes)
-    }
+    let files = write_outputs(&opts.out, &cfg, &curves)?;
+    PhaseOutput::new("the Fig. 1 parameters", &cfg, files, notes)
 }
 
 #[cfg(test)]

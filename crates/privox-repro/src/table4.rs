@@ -526,70 +526,42 @@ pub fn save(out: &Path, rec: &Table4Record) -> Result<PathBuf> {
 }
 
 /// Table 4 in the clear on every feature set of every corpus.
-pub struct Table4Phase;
+pub const PHASE: Phase = Phase {
+    name: "table4",
+    describe: "Table 4 in the clear (paper's and robust recipe, LOSO, mean ± std over seeds)",
+    run: run_phase,
+};
 
-impl Phase for Table4Phase {
-    fn name(&self) -> &'static str {
-        "table4"
-    }
-
-    fn describe(&self) -> &'static str {
-        "Table 4 in the clear (paper's and robust recipe, LOSO, mean ± std over seeds)"
-    }
-
-    fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = opts.pick(Table4Config::quick, Table4Config::full);
-        let mut files = Vec::new();
-        for corpus in corpora {
-            for set in corpus.feature_sets(opts)? {
-                let data = neutral_angry(&corpus.name, &set.table)?;
-                let rec = run_dataset(&corpus.name, &set.name, &data, &cfg, opts)?;
-                opts.say(format!(
-                    "{}\n{}",
-                    label(&rec.corpus, &rec.features),
-                    recipe_table(std::slice::from_ref(&rec), "paper")
-                ));
-                files.push(save(&opts.out, &rec)?);
-            }
+fn run_phase(corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
+    let cfg = opts.pick(Table4Config::quick, Table4Config::full);
+    let mut files = Vec::new();
+    for corpus in corpora {
+        for set in corpus.feature_sets(opts)? {
+            let data = neutral_angry(&corpus.name, &set.table)?;
+            let rec = run_dataset(&corpus.name, &set.name, &data, &cfg, opts)?;
+            opts.say(format!(
+                "{}\n{}",
+                label(&rec.corpus, &rec.features),
+                recipe_table(std::slice::from_ref(&rec), "paper")
+            ));
+            files.push(save(&opts.out, &rec)?);
         }
-        files.push(regenerate(&opts.out)?);
-        PhaseOutput::new("the Table 4 parameters", &cfg, files, Vec::new())
     }
+    files.push(regenerate(&opts.out)?);
+    PhaseOutput::new("the Table 4 parameters", &cfg, files, Vec::new())
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use privox_data::Matrix;
 
     /// Six speakers of 12 rows each, two classes separated on two of four
     /// features, each speaker shifted by its own offset.
     pub(crate) fn synthetic() -> Dataset {
-        let (mut rows, mut y, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-        for s in 0..6usize {
-            for i in 0..12usize {
-                let class = i % 2;
-                let jitter = ((s * 31 + i * 17) % 11) as f64 / 11.0 - 0.5;
-                let row: Vec<f64> = (0..4)
-                    .map(|f| {
-                        let signal = if f < 2 { 2.0 * class as f64 } else { 0.0 };
-                        signal + 0.4 * jitter * (f as f64 + 1.0) + 0.15 * s as f64
-                    })
-                    .collect();
-                rows.push(row);
-                y.push(class);
-                groups.push(s);
-            }
-        }
-        Dataset {
-            x: Matrix::from_rows(&rows).unwrap(),
-            files: (0..y.len()).map(|i| format!("f{i}.wav")).collect(),
-            y,
-            groups,
-            group_names: (0..6).map(|s| format!("s{s}")).collect(),
-            classes: ClassSet::neutral_angry(),
-            feature_names: (0..4).map(|f| format!("x{f}")).collect(),
-        }
+        crate::test_data::speakers(6, 4, |s, class, jitter, f| {
+            let signal = if f < 2 { 2.0 * class as f64 } else { 0.0 };
+            signal + 0.4 * jitter * (f as f64 + 1.0) + 0.15 * s as f64
+        })
     }
 
     pub(crate) fn quiet(out: &Path) -> RunOptions {

@@ -413,48 +413,42 @@ pub fn regenerate(out: &Path) -> Result<PathBuf> {
 }
 
 /// Table 4 encrypted on every feature set of every corpus.
-pub struct Table4EncryptedPhase;
+pub const PHASE: Phase = Phase {
+    name: "table4-encrypted",
+    describe: "Table 4 encrypted (CKKS, held-out speakers, decisions vs the plaintext network)",
+    run: run_phase,
+};
 
-impl Phase for Table4EncryptedPhase {
-    fn name(&self) -> &'static str {
-        "table4-encrypted"
-    }
-
-    fn describe(&self) -> &'static str {
-        "Table 4 encrypted (CKKS, held-out speakers, decisions vs the plaintext network)"
-    }
-
-    fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = opts.pick(EncryptedConfig::quick, EncryptedConfig::full);
-        let mut files = Vec::new();
-        let mut notes = Vec::new();
-        for corpus in corpora {
-            let Some(s) = cfg.for_corpus(&corpus.name) else {
-                continue;
-            };
-            for set in corpus.feature_sets(opts)? {
-                let data = neutral_angry(&corpus.name, &set.table)?;
-                let rec = run_dataset(&corpus.name, &set.name, &data, s, opts)?;
-                let (agree, rows) = rec
-                    .cells
-                    .iter()
-                    .flat_map(|c| &c.runs)
-                    .fold((0, 0), |(a, n), x| (a + x.agree, n + x.rows));
-                notes.push(format!(
-                    "{}: {agree}/{rows} encrypted decisions equal the plaintext ones",
-                    label(&rec.corpus, &rec.features)
-                ));
-                let path = out_path(&opts.out, &rec);
-                crate::record::write_record(&path, &rec)?;
-                files.push(path);
-            }
+fn run_phase(corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
+    let cfg = opts.pick(EncryptedConfig::quick, EncryptedConfig::full);
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    for corpus in corpora {
+        let Some(s) = cfg.for_corpus(&corpus.name) else {
+            continue;
+        };
+        for set in corpus.feature_sets(opts)? {
+            let data = neutral_angry(&corpus.name, &set.table)?;
+            let rec = run_dataset(&corpus.name, &set.name, &data, s, opts)?;
+            let (agree, rows) = rec
+                .cells
+                .iter()
+                .flat_map(|c| &c.runs)
+                .fold((0, 0), |(a, n), x| (a + x.agree, n + x.rows));
+            notes.push(format!(
+                "{}: {agree}/{rows} encrypted decisions equal the plaintext ones",
+                label(&rec.corpus, &rec.features)
+            ));
+            let path = out_path(&opts.out, &rec);
+            crate::record::write_record(&path, &rec)?;
+            files.push(path);
         }
-        files.push(regenerate(&opts.out)?);
-        for n in &notes {
-            opts.say(n);
-        }
-        PhaseOutput::new("the Table 4 encrypted parameters", &cfg, files, notes)
     }
+    files.push(regenerate(&opts.out)?);
+    for n in &notes {
+        opts.say(n);
+    }
+    PhaseOutput::new("the Table 4 encrypted parameters", &cfg, files, notes)
 }
 
 fn out_path(out: &Path, rec: &EncryptedRecord) -> PathBuf {

@@ -2,8 +2,6 @@
 //! (no ../shared, no audio): Fig. 1 and the hashing phase write their
 //! records, Markdown and SVGs.
 
-use privox_repro::hashing::HashingPhase;
-use privox_repro::smh_curve::SmhCurvePhase;
 use privox_repro::{Corpus, Phase, RunOptions, run_phases};
 use std::fmt::Write as _;
 
@@ -49,7 +47,7 @@ fn quick_umbrella_runs_end_to_end_on_a_synthetic_corpus() {
         ..RunOptions::new(&out)
     };
     let corpora = [Corpus::open(&corpus_dir).unwrap()];
-    let phases: Vec<Box<dyn Phase>> = vec![Box::new(SmhCurvePhase), Box::new(HashingPhase)];
+    let phases: Vec<Phase> = vec![privox_repro::smh_curve::PHASE, privox_repro::hashing::PHASE];
     let reports = run_phases(&phases, &corpora, &opts).unwrap();
     assert_eq!(
         reports.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),

@@ -3,7 +3,7 @@
 //! way the CLI did before the learner existed), on features and on codes.
 
 use privox_data::{
-    ClassSet, ConfusionMatrix, Dataset, FeatureTable, Fit, InnerSplit, Labelled, Metric,
+    ClassSet, ConfusionMatrix, Dataset, FeatureTable, Fit, Fold, InnerSplit, Labelled, Metric,
     MinMaxScaler, OuterSplit, Predict, evaluate,
 };
 use privox_smh::{CodeTable, SmhKey, SmhParams, hamming_counts_symmetric};
@@ -58,6 +58,26 @@ fn learner(grid: Grid) -> SvmLearner {
     }
 }
 
+/// Trains on the fold's training rows with `c`, predicts its test rows and
+/// adds their confusion to `pooled`.
+fn fit_and_pool<K: Kernel>(k: &K, f: &Fold, y: &[usize], c: f64, pooled: &mut ConfusionMatrix) {
+    let ytr: Vec<usize> = f.train.iter().map(|&i| y[i]).collect();
+    let params = SvcParams {
+        c,
+        ..SvcParams::default()
+    };
+    let sol = train(k, &f.train, &ytr, 2, &params).unwrap();
+    let pred: Vec<usize> = f
+        .test
+        .iter()
+        .map(|&t| sol.predict_with(|s| k.eval(t, s)))
+        .collect();
+    let truth: Vec<usize> = f.test.iter().map(|&i| y[i]).collect();
+    pooled
+        .merge(&ConfusionMatrix::from_predictions(2, &truth, &pred).unwrap())
+        .unwrap();
+}
+
 /// Leave-one-speaker-out on features composed from the kernel-level pieces:
 /// scaler on the training rows, RBF kernel over every row, inner grid on
 /// speaker-grouped folds, train, predict the held-out rows.
@@ -78,21 +98,7 @@ fn by_hand_features(d: &Dataset, grid: &Grid) -> (ConfusionMatrix, Vec<(f64, f64
             .unwrap()
             .best;
         let kg = k.gamma_view(best.gamma).unwrap();
-        let ytr: Vec<usize> = f.train.iter().map(|&i| d.y[i]).collect();
-        let params = SvcParams {
-            c: best.c,
-            ..SvcParams::default()
-        };
-        let sol = train(&kg, &f.train, &ytr, 2, &params).unwrap();
-        let pred: Vec<usize> = f
-            .test
-            .iter()
-            .map(|&t| sol.predict_with(|s| kg.eval(t, s)))
-            .collect();
-        let truth: Vec<usize> = f.test.iter().map(|&i| d.y[i]).collect();
-        pooled
-            .merge(&ConfusionMatrix::from_predictions(2, &truth, &pred).unwrap())
-            .unwrap();
+        fit_and_pool(&kg, &f, &d.y, best.c, &mut pooled);
         chosen.push((best.c, best.gamma));
     }
     (pooled, chosen)
@@ -163,21 +169,7 @@ fn loso_on_codes_reads_one_hamming_matrix_and_matches_the_hand_composed_protocol
         .unwrap()
         .best;
         let k = HammingRbfKernel::new(&hm, best.gamma).unwrap();
-        let ytr: Vec<usize> = f.train.iter().map(|&i| c.y[i]).collect();
-        let params = SvcParams {
-            c: best.c,
-            ..SvcParams::default()
-        };
-        let sol = train(&k, &f.train, &ytr, 2, &params).unwrap();
-        let pred: Vec<usize> = f
-            .test
-            .iter()
-            .map(|&t| sol.predict_with(|s| k.eval(t, s)))
-            .collect();
-        let truth: Vec<usize> = f.test.iter().map(|&i| c.y[i]).collect();
-        pooled
-            .merge(&ConfusionMatrix::from_predictions(2, &truth, &pred).unwrap())
-            .unwrap();
+        fit_and_pool(&k, f, &c.y, best.c, &mut pooled);
     }
     assert_eq!(eval.pooled, pooled);
 }

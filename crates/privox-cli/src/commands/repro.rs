@@ -190,8 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => all(args.all),
         Some(What::Hashing(a)) => hashing(*a),
         Some(What::Summary { out }) => {
-            let phases = privox_repro::phases();
-            let names: Vec<&str> = phases.iter().map(|p| p.name()).collect();
+            let names: Vec<&str> = privox_repro::phases().iter().map(|p| p.name).collect();
             let path = privox_repro::summary::write(&out, &names)?;
             println!("summary: {}", path.display());
             Ok(ExitCode::SUCCESS)

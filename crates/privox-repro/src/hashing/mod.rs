@@ -86,31 +86,25 @@ impl HashingConfig {
 
 /// The hashing phase of the umbrella run: every feature set of every corpus,
 /// then the report. `--quick` uses [`HashingConfig::quick`].
-pub struct HashingPhase;
+pub const PHASE: Phase = Phase {
+    name: "hashing",
+    describe: "Tables 1/2 (leakage, SMH + RBF-Hamming accuracy), RBF baseline, Δ tuning, frontier",
+    run: run_phase,
+};
 
-impl Phase for HashingPhase {
-    fn name(&self) -> &'static str {
-        "hashing"
-    }
-
-    fn describe(&self) -> &'static str {
-        "Tables 1/2 (leakage, SMH + RBF-Hamming accuracy), RBF baseline, Δ tuning, frontier"
-    }
-
-    fn run(&self, corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
-        let cfg = opts.pick(HashingConfig::quick, HashingConfig::default);
-        let mut files = Vec::new();
-        for corpus in corpora {
-            for set in corpus.feature_sets(opts)? {
-                let record = run_table(&corpus.name, &set.name, set.table, &cfg, opts)?;
-                opts.say(report::console_summary(&record));
-                files.push(save(&record, opts)?);
-            }
+fn run_phase(corpora: &[Corpus], opts: &RunOptions) -> Result<PhaseOutput> {
+    let cfg = opts.pick(HashingConfig::quick, HashingConfig::default);
+    let mut files = Vec::new();
+    for corpus in corpora {
+        for set in corpus.feature_sets(opts)? {
+            let record = run_table(&corpus.name, &set.name, set.table, &cfg, opts)?;
+            opts.say(report::console_summary(&record));
+            files.push(save(&record, opts)?);
         }
-        let (doc, svg) = report::regenerate(&opts.out)?;
-        files.extend([doc, svg]);
-        PhaseOutput::new("the hashing parameters", &cfg, files, Vec::new())
     }
+    let (doc, svg) = report::regenerate(&opts.out)?;
+    files.extend([doc, svg]);
+    PhaseOutput::new("the hashing parameters", &cfg, files, Vec::new())
 }
 
 /// Writes `record` to `OUT/hashing-data/<corpus>-<features>.json`.
@@ -122,7 +116,7 @@ pub fn save(record: &RunRecord, opts: &RunOptions) -> Result<PathBuf> {
 
 /// Runs tasks (configuration index, kind) × every fold in parallel; returns
 /// per configuration its outcomes grouped by fold order.
-fn run_phase(
+fn run_tasks(
     label: &str,
     data: &Dataset,
     folds: &[OuterFold],
@@ -218,7 +212,7 @@ pub fn run_table(
         rayon::current_num_threads()
     ));
 
-    let (base, seconds_baseline) = run_phase(
+    let (base, seconds_baseline) = run_tasks(
         &format!("{corpus} baseline"),
         &data,
         &folds,
@@ -279,7 +273,7 @@ pub fn run_table(
     // One SMH phase: every configuration × key seed on every outer fold.
     let run_hashed = |label: &str, configs: &[Hashing]| -> Result<(Vec<ConfigResult>, Timing)> {
         let kinds = kinds_for(configs);
-        let (out, secs) = run_phase(label, &data, &folds, &kinds, cfg.mpc, grid, opts)?;
+        let (out, secs) = run_tasks(label, &data, &folds, &kinds, cfg.mpc, grid, opts)?;
         Ok((assemble(configs, &out)?, secs))
     };
 
@@ -347,32 +341,12 @@ pub fn run_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use privox_data::Matrix;
 
     /// Four speakers, two separable classes, a handful of features.
     fn synthetic() -> Dataset {
-        let (mut rows, mut y, mut groups) = (Vec::new(), Vec::new(), Vec::new());
-        for s in 0..4usize {
-            for i in 0..12usize {
-                let class = i % 2;
-                let jitter = ((s * 31 + i * 17) % 11) as f64 / 11.0 - 0.5;
-                let row: Vec<f64> = (0..5)
-                    .map(|f| class as f64 * 2.0 + 0.3 * jitter * (f as f64 + 1.0) + 0.1 * s as f64)
-                    .collect();
-                rows.push(row);
-                y.push(class);
-                groups.push(s);
-            }
-        }
-        Dataset {
-            x: Matrix::from_rows(&rows).unwrap(),
-            files: (0..y.len()).map(|i| format!("f{i}.wav")).collect(),
-            y,
-            groups,
-            group_names: (0..4).map(|s| format!("s{s}")).collect(),
-            classes: ClassSet::neutral_angry(),
-            feature_names: (0..5).map(|f| format!("x{f}")).collect(),
-        }
+        crate::test_data::speakers(4, 5, |s, class, jitter, f| {
+            class as f64 * 2.0 + 0.3 * jitter * (f as f64 + 1.0) + 0.1 * s as f64
+        })
     }
 
     fn quiet() -> RunOptions {
@@ -408,7 +382,7 @@ mod tests {
                 seed: 1,
             },
         ];
-        let (out, _) = run_phase("test", &data, &folds, &kinds, 4, &grid, &quiet()).unwrap();
+        let (out, _) = run_tasks("test", &data, &folds, &kinds, 4, &grid, &quiet()).unwrap();
         let base = seed_result(None, &folds, &out[0]).unwrap();
         assert!(base.accuracy > 90.0, "separable data: {}", base.accuracy);
         let hashed = seed_result(Some(1), &folds, &out[1]).unwrap();
@@ -436,7 +410,7 @@ mod tests {
             },
             seed: 1,
         }];
-        let err = run_phase("test", &data, &folds, &kinds, 4, &grid, &quiet()).unwrap_err();
+        let err = run_tasks("test", &data, &folds, &kinds, 4, &grid, &quiet()).unwrap_err();
         let mut chain = err.to_string();
         let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(&err);
         while let Some(c) = cause {
