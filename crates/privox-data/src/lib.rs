@@ -54,7 +54,7 @@ pub use matrix::Matrix;
 pub use metrics::{ConfusionMatrix, mean_std};
 pub use protocol::{
     Evaluation, Fit, FoldResult, InnerSplit, Labelled, Metric, OuterSplit, Predict, SpeakerIndex,
-    evaluate,
+    check_rows, evaluate,
 };
 pub use scaler::MinMaxScaler;
 pub use shared::{

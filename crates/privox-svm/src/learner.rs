@@ -56,7 +56,8 @@ use crate::kernel::{HammingMatrix, HammingRbfKernel, RbfKernel};
 use crate::model::SvmModel;
 use crate::svc::SvcParams;
 use privox_data::{
-    ClassSet, Dataset, Fit, Fold, InnerSplit, Labelled, Metric, MinMaxScaler, Predict, SpeakerIndex,
+    ClassSet, Dataset, Fit, Fold, InnerSplit, Labelled, Metric, MinMaxScaler, Predict,
+    SpeakerIndex, check_rows,
 };
 use privox_smh::{CodeTable, Codes, hamming_counts_symmetric};
 use std::sync::{Arc, OnceLock};
@@ -386,6 +387,7 @@ impl SvmLearner {
         data: &D,
         rows: &[usize],
     ) -> Result<GridResult, SvmError> {
+        check_rows(data, rows)?;
         let params = self.params_for(data, rows, self.params.c)?;
         match &self.tuning {
             Tuning::Fixed { .. } => Err(SvmError::InvalidParameter {
@@ -605,6 +607,7 @@ impl<D: SvmData> Fit<D> for SvmLearner {
     type Error = SvmError;
 
     fn fit(&self, data: &D, rows: &[usize]) -> Result<SvmFit, SvmError> {
+        check_rows(data, rows)?;
         let (c, gamma, search) = match &self.tuning {
             Tuning::Fixed { c, gamma } => {
                 self.tick();
@@ -625,6 +628,7 @@ impl<D: SvmData> Predict<D> for SvmFit {
     type Error = SvmError;
 
     fn predict(&self, data: &D, rows: &[usize]) -> Result<Vec<usize>, SvmError> {
+        check_rows(data, rows)?;
         data.predict(&self.model, rows)
     }
 

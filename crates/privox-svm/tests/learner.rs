@@ -278,3 +278,30 @@ fn one_speaker_is_a_typed_error() {
         "{err}"
     );
 }
+
+#[test]
+fn rows_outside_the_data_are_a_typed_error_not_a_panic() {
+    let d = data();
+    let n = d.len();
+    let fixed = SvmLearner {
+        tuning: Tuning::Fixed { c: 1.0, gamma: 1.0 },
+        ..SvmLearner::default()
+    };
+    for l in [fixed, learner(grid())] {
+        assert!(matches!(
+            l.fit(&d, &[0, 1, n]),
+            Err(SvmError::Data(privox_data::DataError::RowOutOfRange { row, rows })) if row == n && rows == n
+        ));
+    }
+    let all: Vec<usize> = (0..n).collect();
+    let fit = learner(grid()).fit(&d, &all).unwrap();
+    assert!(matches!(
+        fit.predict(&d, &[n + 7]),
+        Err(SvmError::Data(privox_data::DataError::RowOutOfRange { .. }))
+    ));
+    let c = codes(&d);
+    assert!(matches!(
+        learner(grid()).fit(&c, &[usize::MAX]),
+        Err(SvmError::Data(privox_data::DataError::RowOutOfRange { .. }))
+    ));
+}

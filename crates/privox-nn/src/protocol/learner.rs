@@ -4,7 +4,7 @@
 //! speakers only, and trains; its [`FittedMlp`] predicts held-out rows with
 //! the inference activation (e.g. a polynomial replacing ReLU).
 
-use privox_data::protocol::{Fit, Predict};
+use privox_data::protocol::{Fit, Predict, check_rows};
 use privox_data::{Dataset, MinMaxScaler};
 
 use super::recipe::{EpochSelection, Recipe};
@@ -63,6 +63,7 @@ impl Fit<Dataset> for MlpLearner {
     type Error = NnError;
 
     fn fit(&self, data: &Dataset, rows: &[usize]) -> Result<FittedMlp> {
+        check_rows(data, rows)?;
         let (scaler, trained, bn_gamma_init) =
             fit_network(data, rows, &self.spec, &self.train, &self.selection)?;
         Ok(FittedMlp {
@@ -136,6 +137,7 @@ impl Predict<Dataset> for FittedMlp {
     type Error = NnError;
 
     fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<usize>> {
+        check_rows(data, rows)?;
         let x = self.scaled(data, rows, self.clip_inputs)?;
         self.inference_network(self.inference.as_ref())?.predict(&x)
     }

@@ -289,3 +289,22 @@ fn seed_summary_reports_the_worst_seed_and_collapsed_folds() {
         .is_none()
     );
 }
+
+#[test]
+fn rows_outside_the_data_are_a_typed_error_not_a_panic() {
+    use privox_data::protocol::Predict;
+    let data = one_class_speaker_corpus(2, 5);
+    let n = data.len();
+    let learner = MlpLearner::new(small_he_aware(), &fast(Recipe::paper()));
+    assert!(matches!(
+        learner.fit(&data, &[0, 1, n]),
+        Err(NnError::Data(privox_data::DataError::RowOutOfRange { row, rows })) if row == n && rows == n
+    ));
+    let all: Vec<usize> = (0..n).collect();
+    let f = learner.fit(&data, &all).unwrap();
+    assert_eq!(f.predict(&data, &all).unwrap().len(), n);
+    assert!(matches!(
+        f.predict(&data, &[n + 3]),
+        Err(NnError::Data(privox_data::DataError::RowOutOfRange { .. }))
+    ));
+}
